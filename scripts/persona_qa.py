@@ -1,0 +1,35 @@
+"""The persona-QA set with gold personal keywords (rule persona_qa, paper appendix A).
+
+``source: demo`` writes the bundled deterministic set; ``source: synthetic`` asks an LLM to write
+question / answer / keywords for Synthetic-Persona-Chat personas (appendix D.2 prompt).
+"""
+
+import argparse
+
+from percontrast.cli import json_arg, run, setup
+from percontrast.io import write_jsonl
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--spec", type=json_arg, required=True, help="persona_qa config (JSON)")
+    parser.add_argument("--llm", type=json_arg, default={}, help="llm entries (JSON)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    log = setup("persona_qa")
+    spec = args.spec
+    if spec.get("source", "demo") == "demo":
+        from percontrast.data.demo import generate_persona_qa
+
+        rows = generate_persona_qa(spec.get("n", 100), args.seed)
+    else:
+        raise SystemExit(
+            "error: persona_qa.source 'synthetic' needs the LLM client (percontrast.llm), which "
+            "is not implemented yet; use source: demo for now")
+    write_jsonl(args.out, rows)
+    log.info("%d persona-QA pairs (%s) -> %s", len(rows), spec.get("source", "demo"), args.out)
+
+
+if __name__ == "__main__":
+    run(main)

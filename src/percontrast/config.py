@@ -1,0 +1,335 @@
+"""Typed view of the validated pipeline config, and the run grid every stage derives from it.
+
+The JSON schema (workflow/schemas/config.schema.yaml) checks shapes and types; :func:`check_config`
+adds what a schema cannot say (a model named in ``models`` must exist in ``model_registry``, the
+main learning rate must be in the grid...). Both run before any job starts, and both name the
+offending key.
+
+Which training runs exist, and which checkpoint is evaluated on which task, is decided here and
+only here: the Snakefile, the scripts and the report all call :func:`train_runs` /
+:func:`evaluations`, so a table can never ask for a run the DAG does not make.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+METHODS = ("ce", "lossce", "entce", "perce")
+LONGLAMP_TYPES = ("abstract_generation", "product_review", "topic_writing")
+LAMP_TYPES = ("news_headline", "scholarly_title", "tweet_paraphrase")
+QA_TYPES = ("hotpotqa", "drop")
+
+
+class ConfigError(ValueError):
+    """An invalid config; the message starts with the key path, e.g. ``training.clip``."""
+
+
+# --------------------------------------------------------------------------- loading
+
+def load_schema() -> dict[str, Any]:
+    with open(SCHEMA_PATH, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def validate_schema(cfg: dict[str, Any], *, set_defaults: bool = True) -> dict[str, Any]:
+    """Validate against the JSON schema (filling defaults), raising ConfigError with the path.
+
+    Snakemake's ``validate()`` does the same inside the workflow; this is for library users and
+    tests, and gives the same key path in its message.
+    """
+    import jsonschema
+
+    schema = load_schema()
+    validator_cls = jsonschema.validators.validator_for(schema)
+    if set_defaults:
+        validator_cls = _with_defaults(validator_cls)
+    errors = sorted(validator_cls(schema).iter_errors(cfg), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        path = ".".join(str(p) for p in err.absolute_path) or "<top level>"
+        raise ConfigError(f"{path}: {err.message}")
+    return cfg
+
+
+def _with_defaults(validator_cls):
+    """A validator that fills ``default`` values in, as Snakemake's validate(set_default=True)."""
+    import jsonschema
+
+    validate_properties = validator_cls.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for key, sub in properties.items():
+                if isinstance(sub, dict) and "default" in sub and key not in instance:
+                    instance[key] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_cls, {"properties": set_defaults})
+
+
+def load_config(path: str | os.PathLike, overrides: dict[str, Any] | None = None
+                ) -> dict[str, Any]:
+    """Read a YAML config, apply top-level ``overrides``, validate and cross-check it."""
+    with open(path, encoding="utf-8") as fh:
+        cfg = yaml.safe_load(fh) or {}
+    cfg.update(overrides or {})
+    validate_schema(cfg)
+    check_config(cfg)
+    return cfg
+
+
+def config_hash(cfg: dict[str, Any]) -> str:
+    """A short stable hash of the config, recorded in every metrics file."""
+    blob = json.dumps(cfg, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]
+
+
+# --------------------------------------------------------------------------- cross checks
+
+def _need(cond: bool, path: str, message: str) -> None:
+    if not cond:
+        raise ConfigError(f"{path}: {message}")
+
+
+def check_config(cfg: dict[str, Any]) -> None:
+    """Cross-reference checks the schema cannot express."""
+    models, tasks, llms = cfg["model_registry"], cfg["task_registry"], cfg.get("llm", {})
+
+    def model_names(names, path):
+        for i, name in enumerate(names):
+            _need(name in models, f"{path}[{i}]",
+                  f"model {name!r} is not in model_registry ({', '.join(models)})")
+
+    def task_names(names, path, types=None):
+        for i, name in enumerate(names):
+            _need(name in tasks, f"{path}[{i}]",
+                  f"task {name!r} is not in task_registry ({', '.join(tasks)})")
+            if types:
+                _need(tasks[name]["type"] in types, f"{path}[{i}]",
+                      f"task {name!r} has type {tasks[name]['type']!r}; expected one of {types}")
+
+    def llm_name(name, path):
+        if name is not None:
+            _need(name in llms, path, f"llm {name!r} is not defined under llm ({', '.join(llms)})")
+
+    model_names(cfg["models"], "models")
+    task_names(cfg["tasks"], "tasks", LONGLAMP_TYPES + LAMP_TYPES + ("dialogue",))
+    model_names(cfg["pir"]["models"], "pir.models")
+    llm_name(cfg["pir"].get("judge"), "pir.judge")
+
+    tr = cfg["training"]
+    _need(tr["main_learning_rate"] in tr["learning_rates"], "training.main_learning_rate",
+          f"{tr['main_learning_rate']} is not in training.learning_rates {tr['learning_rates']}")
+    m, big_m = tr["clip"]
+    _need(m <= big_m, "training.clip", f"clip min {m} > clip max {big_m}")
+    grid = tr.get("clip_grid", {})
+    model_names(grid.get("models", []), "training.clip_grid.models")
+    if grid.get("models"):
+        _need("learning_rate" in grid, "training.clip_grid.learning_rate",
+              "required when clip_grid.models is not empty")
+        for lo in grid.get("clip_min", []):
+            for hi in grid.get("clip_max", []):
+                _need(lo <= hi, "training.clip_grid", f"clip min {lo} > clip max {hi}")
+    _need(tr["batch_size"] % tr["per_device_batch_size"] == 0, "training.batch_size",
+          f"{tr['batch_size']} is not a multiple of per_device_batch_size "
+          f"{tr['per_device_batch_size']}")
+
+    ev = cfg["evaluation"]
+    model_names(ev.get("cross_task_models", []), "evaluation.cross_task_models")
+    task_names(ev.get("lamp_tasks", []), "evaluation.lamp_tasks", LAMP_TYPES)
+    model_names(ev.get("lamp_models", []), "evaluation.lamp_models")
+    aloe = ev.get("aloe", {})
+    if aloe.get("enabled"):
+        model_names(aloe.get("models", []), "evaluation.aloe.models")
+        llm_name(aloe.get("user_simulator"), "evaluation.aloe.user_simulator")
+        llm_name(aloe.get("judge"), "evaluation.aloe.judge")
+        if aloe.get("source") == "files":
+            for key in ("profile_path", "personality_path"):
+                _need(key in aloe, f"evaluation.aloe.{key}", "required when source is files")
+    qa = ev.get("general_qa", {})
+    task_names(qa.get("tasks", []), "evaluation.general_qa.tasks", QA_TYPES)
+    model_names(qa.get("models", []), "evaluation.general_qa.models")
+    task_names(qa.get("train_tasks", []), "evaluation.general_qa.train_tasks")
+    judge = ev.get("llm_judge", {})
+    if judge.get("enabled"):
+        llm_name(judge.get("judge"), "evaluation.llm_judge.judge")
+        model_names(judge.get("models", []), "evaluation.llm_judge.models")
+
+    pqa = cfg.get("persona_qa", {})
+    if pqa.get("source") == "synthetic":
+        _need("spc_csv" in pqa, "persona_qa.spc_csv", "required when source is synthetic")
+        _need("generator" in pqa, "persona_qa.generator", "required when source is synthetic")
+        llm_name(pqa["generator"], "persona_qa.generator")
+
+    for name, spec in llms.items():
+        if spec["backend"] == "transformers":
+            _need(spec["model"] in models, f"llm.{name}.model",
+                  f"transformers backend needs a model_registry name, got {spec['model']!r}")
+
+    for name, spec in tasks.items():
+        src, typ = spec["source"], spec["type"]
+        path = f"task_registry.{name}"
+        if src == "longlamp":
+            _need(typ in LONGLAMP_TYPES, f"{path}.type", f"longlamp has no {typ!r} task")
+        if src == "lamp":
+            _need(typ in LAMP_TYPES, f"{path}.type", f"lamp has no {typ!r} task")
+            _need("files" in spec, f"{path}.files", "LaMP needs files.train/test")
+        if src in ("hotpotqa", "drop"):
+            _need(typ == src, f"{path}.type", f"source {src} gives type {src}")
+            _need("path" in spec, f"{path}.path", f"{src} needs a local path")
+        if src == "spc":
+            _need(typ == "dialogue", f"{path}.type", "source spc gives type dialogue")
+
+
+# --------------------------------------------------------------------------- the run grid
+
+def fmt_num(x: float) -> str:
+    """Compact, path-safe, round-trippable number: 2e-05, 0.8, 5."""
+    return f"{x:g}"
+
+
+@dataclass(frozen=True, order=True)
+class TrainRun:
+    """One fine-tuning run; its folder is ``results/train/{model}/{task}/{method}/{run_id}``."""
+
+    model: str
+    task: str
+    method: str
+    lr: float
+    clip_min: float
+    clip_max: float
+
+    @property
+    def run_id(self) -> str:
+        return f"lr{fmt_num(self.lr)}_clip{fmt_num(self.clip_min)}-{fmt_num(self.clip_max)}"
+
+    @property
+    def path(self) -> str:
+        return f"{self.model}/{self.task}/{self.method}/{self.run_id}"
+
+    @property
+    def wildcards(self) -> dict[str, str]:
+        return {"model": self.model, "task": self.task, "method": self.method,
+                "run": self.run_id}
+
+
+def parse_run_id(run_id: str) -> tuple[float, float, float]:
+    """Inverse of :attr:`TrainRun.run_id`: ``lr2e-05_clip0.8-5`` -> (2e-05, 0.8, 5.0)."""
+    try:
+        lr_part, clip_part = run_id.split("_clip")
+        lo, hi = clip_part.split("-", 1) if not clip_part.startswith("-") else ("", "")
+        return float(lr_part.removeprefix("lr")), float(lo), float(hi)
+    except ValueError:
+        raise ValueError(f"not a run id: {run_id!r} (expected lr<lr>_clip<min>-<max>)") from None
+
+
+def _lamp_tasks(cfg) -> list[str]:
+    return list(cfg["evaluation"].get("lamp_tasks", []))
+
+
+def train_runs(cfg: dict[str, Any]) -> list[TrainRun]:
+    """Every training run of the config, without duplicates, in a stable order.
+
+    * main grid: models x tasks x methods x learning_rates at the main clip (tables 1, 2, 3);
+    * LaMP: lamp_models x lamp_tasks x methods at the main LR (table 5);
+    * the clip grid: PerCE, clip_grid.models x tasks x clip_min x clip_max (table 12).
+    """
+    tr = cfg["training"]
+    lo, hi = tr["clip"]
+    runs: set[TrainRun] = set()
+    for model in cfg["models"]:
+        for task in cfg["tasks"]:
+            for method in tr["methods"]:
+                for lr in tr["learning_rates"]:
+                    runs.add(TrainRun(model, task, method, lr, lo, hi))
+    for model in cfg["evaluation"].get("lamp_models", []):
+        for task in _lamp_tasks(cfg):
+            for method in tr["methods"]:
+                runs.add(TrainRun(model, task, method, tr["main_learning_rate"], lo, hi))
+    grid = tr.get("clip_grid", {})
+    if "perce" in tr["methods"]:
+        for model in grid.get("models", []):
+            for task in cfg["tasks"]:
+                for cmin in grid.get("clip_min", []):
+                    for cmax in grid.get("clip_max", []):
+                        runs.add(TrainRun(model, task, "perce", grid["learning_rate"], cmin, cmax))
+    return sorted(runs)
+
+
+def main_run(cfg: dict[str, Any], model: str, task: str, method: str) -> TrainRun:
+    """The run at the main LR and clip, whose checkpoint feeds the transfer evaluations."""
+    tr = cfg["training"]
+    return TrainRun(model, task, method, tr["main_learning_rate"], *tr["clip"])
+
+
+def evaluations(cfg: dict[str, Any]) -> dict[TrainRun, list[str]]:
+    """Which tasks each trained checkpoint generates for (``{run: [eval_task, ...]}``).
+
+    Every run is evaluated on its own task; main runs of cross_task_models on every task in
+    ``tasks`` (tables 3/8); main runs of general_qa models, trained on general_qa.train_tasks,
+    on the QA tasks (table 11).
+    """
+    ev = cfg["evaluation"]
+    out: dict[TrainRun, list[str]] = {run: [run.task] for run in train_runs(cfg)}
+
+    def add(run: TrainRun, task: str) -> None:
+        if run in out and task not in out[run]:
+            out[run].append(task)
+
+    if ev.get("cross_task"):
+        for model in ev.get("cross_task_models", []):
+            for src in cfg["tasks"]:
+                for method in cfg["training"]["methods"]:
+                    for dst in cfg["tasks"]:
+                        add(main_run(cfg, model, src, method), dst)
+    qa = ev.get("general_qa", {})
+    for model in qa.get("models", []):
+        for src in qa.get("train_tasks", []):
+            for method in qa.get("methods", []):
+                for dst in qa.get("tasks", []):
+                    add(main_run(cfg, model, src, method), dst)
+    return out
+
+
+def aloe_runs(cfg: dict[str, Any]) -> list[TrainRun]:
+    """Main runs evaluated on ALOE (tables 4/9): aloe.models x tasks x aloe.methods."""
+    aloe = cfg["evaluation"].get("aloe", {})
+    if not aloe.get("enabled"):
+        return []
+    methods = [m for m in aloe.get("methods", []) if m in cfg["training"]["methods"]]
+    return [main_run(cfg, model, task, method)
+            for model in aloe.get("models", []) for task in cfg["tasks"] for method in methods]
+
+
+def judge_runs(cfg: dict[str, Any]) -> list[TrainRun]:
+    """Main runs scored by the LLM judge on their own task (table 10)."""
+    judge = cfg["evaluation"].get("llm_judge", {})
+    if not judge.get("enabled"):
+        return []
+    return [main_run(cfg, model, task, method) for model in judge.get("models", [])
+            for task in cfg["tasks"] for method in cfg["training"]["methods"]]
+
+
+def all_tasks(cfg: dict[str, Any]) -> list[str]:
+    """Every task whose data the DAG prepares."""
+    names = list(cfg["tasks"]) + _lamp_tasks(cfg)
+    names += cfg["evaluation"].get("general_qa", {}).get("tasks", [])
+    return list(dict.fromkeys(names))
+
+
+def all_models(cfg: dict[str, Any]) -> list[str]:
+    """Every registry model some rule loads (trained, PIR-benchmarked, or an in-process LLM)."""
+    names = {run.model for run in train_runs(cfg)} | set(cfg["pir"]["models"])
+    for spec in cfg.get("llm", {}).values():
+        if spec["backend"] == "transformers":
+            names.add(spec["model"])
+    return sorted(names)

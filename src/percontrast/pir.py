@@ -1,0 +1,201 @@
+"""PerContrast: the per-token Personal Influence Ratio (PIR), paper eq. 2.
+
+    PIR(y_i) = log p(y_i | persona, x, y_<i) - log p(y_i | x, y_<i)
+
+Both terms come from the same model, scoring the identical response token ids after two prompts
+that differ only by the persona (:mod:`percontrast.prompts`). This module is the one place PIR is
+computed, whether it weights a PerCE training step or classifies tokens in the benchmark.
+
+Batches are **left-padded** so every row's response occupies the last positions of its sequence.
+The model is then asked for logits at those positions only (``logits_to_keep``), never for the
+prompt: a persona prompt is ~10x the counterfactual one (paper table 6), and [batch, seq, vocab]
+logits of a 5k-token Qwen3 prompt would be 3 GB of fp32. Position ids are derived from the
+attention mask, so a left-padded row scores exactly as the same row alone.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from percontrast.prompts import EncodedPair, encode_prompt, encode_response
+
+IGNORE_INDEX = -100
+
+
+# --------------------------------------------------------------------------- batching
+
+def left_pad(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack id lists right-aligned: ``(input_ids, attention_mask)``, both ``[B, max_len]``."""
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        if len(seq):
+            ids[row, width - len(seq):] = torch.as_tensor(list(seq), dtype=torch.long)
+            mask[row, width - len(seq):] = 1
+    return ids, mask
+
+
+def response_labels(pairs: Sequence[EncodedPair]) -> torch.Tensor:
+    """``[B, K]`` response ids right-aligned (K = longest response), ``-100`` elsewhere."""
+    width = max(len(p.response_ids) for p in pairs)
+    labels = torch.full((len(pairs), width), IGNORE_INDEX, dtype=torch.long)
+    for row, pair in enumerate(pairs):
+        n = len(pair.response_ids)
+        if n:
+            labels[row, width - n:] = torch.as_tensor(pair.response_ids, dtype=torch.long)
+    return labels
+
+
+def collate_pairs(pairs: Sequence[EncodedPair], pad_id: int) -> dict[str, torch.Tensor]:
+    """A training / scoring batch of persona and persona-removed sequences.
+
+    ``shift_labels`` (also under ``labels``) are the response targets aligned with the logits
+    :func:`response_logits` returns; Hugging Face's Trainer counts them for
+    ``num_items_in_batch`` as they are (no causal shift), which keeps gradient accumulation exact.
+    """
+    input_ids, attention_mask = left_pad([p.with_ids for p in pairs], pad_id)
+    cf_input_ids, cf_attention_mask = left_pad([p.without_ids for p in pairs], pad_id)
+    labels = response_labels(pairs)
+    return {"input_ids": input_ids, "attention_mask": attention_mask,
+            "cf_input_ids": cf_input_ids, "cf_attention_mask": cf_attention_mask,
+            "shift_labels": labels, "labels": labels}
+
+
+class PairCollator:
+    """``DataCollator`` for datasets of :class:`~percontrast.prompts.EncodedPair`."""
+
+    def __init__(self, pad_id: int):
+        self.pad_id = pad_id
+
+    def __call__(self, pairs: Sequence[EncodedPair]) -> dict[str, torch.Tensor]:
+        return collate_pairs(pairs, self.pad_id)
+
+
+# --------------------------------------------------------------------------- forward passes
+
+def _accepts_logits_to_keep(model) -> bool:
+    try:
+        return "logits_to_keep" in inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):  # pragma: no cover - exotic wrappers
+        return False
+
+
+def response_logits(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                    n_response: int) -> torch.Tensor:
+    """Logits predicting the last ``n_response`` tokens of each left-padded row: ``[B, K, V]``.
+
+    Position ``t`` predicts token ``t + 1``, so the ``K + 1`` last positions are kept and the very
+    last (which predicts past the end) is dropped.
+    """
+    position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+    kwargs = dict(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                  use_cache=False)
+    if _accepts_logits_to_keep(model):
+        logits = model(**kwargs, logits_to_keep=n_response + 1).logits
+    else:  # models without logits_to_keep: full logits, then slice (costs memory, still correct)
+        logits = model(**kwargs).logits[:, -(n_response + 1):]
+    return logits[:, :-1]
+
+
+def token_logprobs(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """``log p(label)`` per position in fp32 (0 where label is -100), via fused cross-entropy."""
+    flat = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1),
+                           ignore_index=IGNORE_INDEX, reduction="none")
+    return -flat.view(labels.shape)
+
+
+def token_entropy(logits: torch.Tensor) -> torch.Tensor:
+    """Entropy (nats) of the predictive distribution at each position, fp32."""
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    return -(logp.exp() * logp).sum(-1)
+
+
+def counterfactual_logprobs(model, cf_input_ids: torch.Tensor, cf_attention_mask: torch.Tensor,
+                            labels: torch.Tensor) -> torch.Tensor:
+    """``log p(y_i | x, y_<i)`` on the persona-removed batch: grad-free, in eval mode.
+
+    Eval mode makes the counterfactual deterministic even for models with dropout; the caller's
+    train/eval mode is restored afterwards.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            logits = response_logits(model, cf_input_ids, cf_attention_mask, labels.shape[1])
+            return token_logprobs(logits, labels)
+    finally:
+        model.train(was_training)
+
+
+# --------------------------------------------------------------------------- PIR
+
+@dataclass
+class PIRResult:
+    """Per-token PIR of one response. ``tokens`` are the decoded response tokens."""
+
+    response_ids: list[int]
+    tokens: list[str]
+    pir: list[float]
+    logp_with: list[float]
+    logp_without: list[float]
+
+
+@torch.no_grad()
+def score_pairs(model, pairs: Sequence[EncodedPair], pad_id: int
+                ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """``(log p with persona, log p without)`` per response token of each pair (eval, no grad).
+
+    One forward on the left-padded persona batch and one on the persona-removed batch; returns
+    1-D fp32 CPU tensors of each pair's response length.
+    """
+    device = next(model.parameters()).device
+    batch = {k: v.to(device) for k, v in collate_pairs(pairs, pad_id).items()}
+    labels = batch["shift_labels"]
+    was_training = model.training
+    model.eval()
+    try:
+        logits = response_logits(model, batch["input_ids"], batch["attention_mask"],
+                                 labels.shape[1])
+        logp_with = token_logprobs(logits, labels).cpu()
+        logp_without = counterfactual_logprobs(model, batch["cf_input_ids"],
+                                               batch["cf_attention_mask"], labels).cpu()
+    finally:
+        model.train(was_training)
+    width = labels.shape[1]
+    return [(logp_with[row, width - len(p.response_ids):],
+             logp_without[row, width - len(p.response_ids):]) for row, p in enumerate(pairs)]
+
+
+def pir_batch(model, pairs: Sequence[EncodedPair], pad_id: int) -> list[torch.Tensor]:
+    """PIR per response token for a batch of encoded pairs (the pipeline's batched variant)."""
+    return [with_ - without for with_, without in score_pairs(model, pairs, pad_id)]
+
+
+def pir_scores(model, tokenizer, with_persona: list[dict[str, str]],
+               without_persona: list[dict[str, str]], response: str, *,
+               chat_template_kwargs: dict | None = None, add_eos: bool = False) -> PIRResult:
+    """PIR of every token of ``response`` under ``model`` (eval, no grad).
+
+    ``with_persona`` / ``without_persona`` are chat message lists (system + user); the response is
+    tokenized once and appended after both chat-templated prompts. ``add_eos`` also scores the
+    end-of-turn token.
+    """
+    response_ids = encode_response(tokenizer, response, add_eos=add_eos)
+    if not response_ids:
+        raise ValueError("empty response: nothing to score")
+    pair = EncodedPair(
+        with_ids=encode_prompt(tokenizer, with_persona, chat_template_kwargs) + response_ids,
+        without_ids=encode_prompt(tokenizer, without_persona, chat_template_kwargs) + response_ids,
+        response_ids=response_ids)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    [(logp_with, logp_without)] = score_pairs(model, [pair], pad_id)
+    return PIRResult(response_ids=response_ids,
+                     tokens=[tokenizer.decode([t]) for t in response_ids],
+                     pir=(logp_with - logp_without).tolist(),
+                     logp_with=logp_with.tolist(), logp_without=logp_without.tolist())

@@ -1,0 +1,261 @@
+"""The paper's prompt templates (appendix D), built with and without the user persona.
+
+One module builds every prompt, whether for training, generation or PIR, so the persona-kept and
+persona-removed contexts can never drift apart. A template has three parts:
+
+* ``instruction``  — the task, always present ("Your task is to write abstracts for the user's
+                     paper.")
+* ``persona``      — the intro, the retrieved past writings, and the outro that asks to match them
+                     ("The following are abstracts ... {entries} Based on these examples,
+                     compose ...")
+* ``plain``        — what replaces the persona part when it is removed ("Compose a new abstract.")
+
+so the counterfactual prompt differs from the real one *only* by the persona (the intervention of
+PerContrast), and still reads as a complete instruction.
+
+The response is tokenized once, on its own, and the same ids are appended after both chat-templated
+prompts (which end in the same generation prompt). PIR therefore compares the model's log-prob of
+the identical token ids in the two contexts; tokenizing ``prompt + response`` as one string could
+merge tokens across the boundary differently in the two contexts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from percontrast.data.records import Record
+
+
+@dataclass(frozen=True)
+class Template:
+    instruction: str
+    persona_intro: str
+    persona_outro: str
+    plain: str
+
+
+TEMPLATES: dict[str, Template] = {
+    # Appendix D.1, verbatim.
+    "abstract_generation": Template(
+        "Your task is to write abstracts for the user's paper.",
+        "The following are abstracts from the user's previous papers:",
+        "Based on these examples, compose a new abstract that is consistent with the user's "
+        "preferred style and language.",
+        "Compose a new abstract.",
+    ),
+    "product_review": Template(
+        "Your task is to write product review texts for the user.",
+        "The following are the previous reviews from the user:",
+        "Based on these examples, compose a new product review that is consistent with the "
+        "user's preferred style and tone.",
+        "Compose a new product review.",
+    ),
+    "topic_writing": Template(
+        "Your task is to write on a given topic for the user.",
+        "The following are examples of the user's previous writings:",
+        "Based on these examples, write a new text on the given topic that is consistent with "
+        "the user's preferred style and tone.",
+        "Write a new text on the given topic.",
+    ),
+    # LaMP (table 5): the paper gives no template; these follow the D.1 pattern.
+    "news_headline": Template(
+        "Your task is to write news headlines for the user.",
+        "The following are the user's previous articles with their headlines:",
+        "Based on these examples, write a headline that is consistent with the user's "
+        "preferred style.",
+        "Write a headline.",
+    ),
+    "scholarly_title": Template(
+        "Your task is to write titles for the user's papers.",
+        "The following are the user's previous papers:",
+        "Based on these examples, write a title that is consistent with the user's preferred "
+        "style.",
+        "Write a title.",
+    ),
+    "tweet_paraphrase": Template(
+        "Your task is to paraphrase tweets for the user.",
+        "The following are the user's previous tweets:",
+        "Based on these examples, paraphrase the tweet in the user's own style.",
+        "Paraphrase the tweet.",
+    ),
+    # Personalized dialogue (Synthetic-Persona-Chat as a task).
+    "dialogue": Template(
+        "You are User 1 in a conversation with User 2. Write User 1's next turn only.",
+        "This is User 1's persona:",
+        "Stay consistent with this persona.",
+        "",
+    ),
+    # PIR benchmark (appendix A): the persona holder answers a question.
+    "persona_qa": Template(
+        "Answer the question in one short sentence, speaking as yourself.",
+        "This is your persona:",
+        "Answer as this person would.",
+        "",
+    ),
+    # General QA (table 11): no persona part at all.
+    "hotpotqa": Template(
+        "Answer the question using the context. Reply with the answer only.", "", "", ""),
+    "drop": Template(
+        "Answer the question using the passage. Reply with the answer only (a number, a date "
+        "or a short span).", "", "", ""),
+}
+
+
+def format_persona(entries: list[str]) -> str:
+    """Past writings as a numbered list, one entry per paragraph, best-ranked first."""
+    return "\n".join(f"[{i}] {entry.strip()}" for i, entry in enumerate(entries, start=1))
+
+
+def system_prompt(kind: str, persona_entries: list[str] | None) -> str:
+    """The system message; ``persona_entries=None`` builds the persona-removed counterfactual.
+
+    An empty list renders like ``None``: "the following are the user's reviews:" followed by
+    nothing is no persona, and would only cost tokens.
+    """
+    t = TEMPLATES[kind]
+    parts = [t.instruction]
+    if persona_entries and t.persona_intro:
+        parts += [t.persona_intro, format_persona(persona_entries), t.persona_outro]
+    elif t.plain:
+        parts.append(t.plain)
+    return "\n".join(p for p in parts if p)
+
+
+def user_prompt(kind: str, query: str, meta: dict[str, Any] | None = None) -> str:
+    meta = meta or {}
+    if kind == "hotpotqa":
+        return f"Context:\n{meta.get('context', '')}\n\nQuestion: {query}"
+    if kind == "drop":
+        return f"Passage:\n{meta.get('passage', '')}\n\nQuestion: {query}"
+    return query
+
+
+def build_messages(kind: str, query: str, persona_entries: list[str] | None,
+                   meta: dict[str, Any] | None = None) -> list[dict[str, str]]:
+    return [{"role": "system", "content": system_prompt(kind, persona_entries)},
+            {"role": "user", "content": user_prompt(kind, query, meta)}]
+
+
+def record_messages(record: Record, *, with_persona: bool = True) -> list[dict[str, str]]:
+    """Chat messages for a canonical record (its profile = the retrieved top-k entries)."""
+    return build_messages(record.task, record.query, record.profile if with_persona else None,
+                          record.meta)
+
+
+# --------------------------------------------------------------------------- tokenization
+
+@dataclass
+class EncodedPair:
+    """One example tokenized twice: with and without persona, the same response ids after both.
+
+    ``with_ids[-n:] == without_ids[-n:] == response_ids`` where ``n = len(response_ids)``;
+    ``response_start_*`` is the index of the first response token in each sequence.
+    """
+
+    with_ids: list[int]
+    without_ids: list[int]
+    response_ids: list[int]
+    persona_entries_kept: int = 0
+    truncated: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def response_start_with(self) -> int:
+        return len(self.with_ids) - len(self.response_ids)
+
+    @property
+    def response_start_without(self) -> int:
+        return len(self.without_ids) - len(self.response_ids)
+
+
+def encode_prompt(tokenizer, messages: list[dict[str, str]],
+                  chat_template_kwargs: dict[str, Any] | None = None) -> list[int]:
+    """Chat-templated prompt ids ending in the assistant generation prompt."""
+    ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
+                                        **(chat_template_kwargs or {}))
+    if hasattr(ids, "keys"):  # transformers >= 5 returns a BatchEncoding
+        ids = ids["input_ids"]
+    return list(ids)
+
+
+def encode_response(tokenizer, response: str, *, add_eos: bool = True) -> list[int]:
+    """Response ids, tokenized on their own, closed by the end-of-turn token so models learn
+    to stop."""
+    ids = tokenizer(response, add_special_tokens=False)["input_ids"]
+    if add_eos and tokenizer.eos_token_id is not None:
+        ids = ids + [tokenizer.eos_token_id]
+    return ids
+
+
+def _shorten_text(tokenizer, text: str, n_tokens: int, *, keep: str = "start") -> str:
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    n_tokens = max(0, n_tokens)
+    kept = ids[:n_tokens] if keep == "start" else ids[len(ids) - n_tokens:] if n_tokens else []
+    return tokenizer.decode(kept, skip_special_tokens=True)
+
+
+def encode_pair(tokenizer, kind: str, query: str, persona_entries: list[str] | None,
+                response: str, *, max_length: int | None = None,
+                meta: dict[str, Any] | None = None,
+                chat_template_kwargs: dict[str, Any] | None = None) -> EncodedPair:
+    """Tokenize an example with and without persona, fitting ``max_length`` tokens.
+
+    Over-long examples lose persona first: whole entries from the end (the least relevant), then
+    the tail of the last kept entry; then the start of the query (the most recent conversation
+    turns and the task's items are at its end); the response is cut only when it alone exceeds
+    the budget (counted in ``truncated["response"]``).
+    """
+    entries = list(persona_entries or [])
+    response_ids = encode_response(tokenizer, response)
+    truncated: dict[str, int] = {}
+
+    def encode(entries_: list[str] | None, query_: str) -> list[int]:
+        return encode_prompt(tokenizer, build_messages(kind, query_, entries_, meta),
+                             chat_template_kwargs)
+
+    with_prompt = encode(entries if persona_entries is not None else None, query)
+    if max_length is not None and len(with_prompt) + len(response_ids) > max_length:
+        # 1) drop whole persona entries from the end while that is enough
+        while entries and len(with_prompt) + len(response_ids) > max_length:
+            overflow = len(with_prompt) + len(response_ids) - max_length
+            last_len = len(tokenizer(entries[-1], add_special_tokens=False)["input_ids"])
+            if len(entries) > 1 and last_len <= overflow:
+                entries.pop()
+                truncated["persona_entries"] = truncated.get("persona_entries", 0) + 1
+            else:  # 2) cut the tail of the last entry (re-encode: decode can shift a token)
+                cut = _shorten_text(tokenizer, entries[-1], last_len - overflow - 1)
+                truncated["persona_tokens"] = truncated.get("persona_tokens", 0) + overflow
+                entries[-1] = cut
+                if not cut.strip():
+                    entries.pop()
+            with_prompt = encode(entries, query)
+        # 3) the query, from its start
+        while len(with_prompt) + len(response_ids) > max_length and query:
+            overflow = len(with_prompt) + len(response_ids) - max_length
+            q_len = len(tokenizer(query, add_special_tokens=False)["input_ids"])
+            if q_len == 0:
+                break
+            query = _shorten_text(tokenizer, query, q_len - overflow - 1, keep="end")
+            truncated["query_tokens"] = truncated.get("query_tokens", 0) + overflow
+            with_prompt = encode(entries if persona_entries is not None else None, query)
+        # 4) last resort: the response tail
+        budget = max_length - len(with_prompt)
+        if budget <= 0:
+            raise ValueError(f"max_length={max_length} cannot hold even the bare {kind!r} prompt "
+                             f"({len(with_prompt)} tokens) plus one response token")
+        if len(response_ids) > budget:
+            truncated["response"] = len(response_ids) - budget
+            response_ids = response_ids[:budget]
+    without_prompt = encode(None, query)
+    return EncodedPair(with_ids=with_prompt + response_ids,
+                       without_ids=without_prompt + response_ids,
+                       response_ids=response_ids,
+                       persona_entries_kept=len(entries) if persona_entries is not None else 0,
+                       truncated=truncated)
+
+
+def encode_record(tokenizer, record: Record, *, max_length: int | None = None,
+                  chat_template_kwargs: dict[str, Any] | None = None) -> EncodedPair:
+    return encode_pair(tokenizer, record.task, record.query, record.profile, record.reference,
+                       max_length=max_length, meta=record.meta,
+                       chat_template_kwargs=chat_template_kwargs)

@@ -1,0 +1,56 @@
+"""Shared fixtures: repo paths, the ../shared data samples, a tiny model and the bundled model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"the shared data samples are not at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def bundled_tokenizer():
+    """SmolLM2's real tokenizer (from the bundled GGUF); tiny models use it too."""
+    from percontrast.models import _bundled_tokenizer, _ensure_pad
+
+    tok = _bundled_tokenizer()
+    _ensure_pad(tok)
+    return tok
+
+
+@pytest.fixture(scope="session")
+def tiny_model(bundled_tokenizer):
+    """A 2-layer random-init Llama with SmolLM2's tokenizer, in eval mode."""
+    from percontrast.models import build_tiny
+
+    model, tok = build_tiny({"architecture": "llama", "hidden_size": 64, "num_layers": 2,
+                             "num_heads": 4, "num_kv_heads": 2, "intermediate_size": 128},
+                            tokenizer=bundled_tokenizer, seed=0)
+    return model.eval(), tok
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir(tmp_path_factory) -> Path:
+    """The bundled SmolLM2-135M-Instruct, prepared once per session (~20 s)."""
+    from percontrast.models import prepare_model
+
+    out = tmp_path_factory.mktemp("models") / "smollm2-135m"
+    return prepare_model("smollm2-135m", {"source": "bundled-gguf", "dtype": "float32"}, out)

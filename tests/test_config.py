@@ -1,0 +1,107 @@
+"""Config validation (schema + cross-references) and the run grid derived from it."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from percontrast import config as pc
+
+CONFIGS = ["config.yaml", "configs/tiny.yaml", "configs/paper.yaml"]
+
+
+def _raw(repo, name):
+    return yaml.safe_load((repo / name).read_text())
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_shipped_configs_are_valid(repo, name):
+    cfg = pc.load_config(repo / name)
+    assert cfg["training"]["adam_betas"] == [0.9, 0.999]  # default filled in or given
+    assert pc.train_runs(cfg), "every config trains something"
+
+
+def test_paper_config_holds_the_papers_settings(repo):
+    cfg = pc.load_config(repo / "configs/paper.yaml")
+    reg = cfg["model_registry"]
+    assert [reg[m]["id"] for m in cfg["models"]] == [
+        "Qwen/Qwen3-4B", "Qwen/Qwen3-14B", "meta-llama/Llama-3.1-8B-Instruct"]
+    assert [reg[m]["batch_size"] for m in cfg["models"]] == [96, 32, 64]
+    assert reg[cfg["pir"]["models"][0]]["id"] == "Qwen/Qwen3-30B-A3B-Instruct-2507"
+    assert cfg["pir"]["threshold"] == 1.0
+    tr = cfg["training"]
+    assert tr["learning_rates"] == [2e-6, 5e-6, 8e-6, 2e-5, 5e-5]
+    assert (tr["epochs"], tr["warmup_ratio"], tr["max_length"]) == (3, 0.04, 5000)
+    assert tr["clip"] == [0.8, 5.0]
+    assert cfg["data"] == {"n_train": 2000, "n_test": 500, "top_k": 4, "retriever": "contriever"}
+    assert (cfg["generation"]["temperature"], cfg["generation"]["max_new_tokens"]) == (0.4, 512)
+    assert cfg["llm"][cfg["evaluation"]["llm_judge"]["judge"]]["model"] == "gpt-4o"
+    assert cfg["llm"][cfg["evaluation"]["aloe"]["judge"]]["model"] == "gpt-4o-mini"
+    # 3 models x 3 tasks x 4 methods x 5 LRs + LaMP (1 x 3 x 4) + clip grid (3 x 3 x 3, main
+    # clip at the grid LR already counted once per task)
+    assert len(pc.train_runs(cfg)) == 180 + 12 + 3 * (9 - 1)
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda c: c["training"].__setitem__("lr", 1), "training: Additional properties"),
+    (lambda c: c["data"].__setitem__("top_k", "four"), "data.top_k: 'four' is not of type"),
+    (lambda c: c["data"].__setitem__("top_k", 0), "data.top_k: 0 is less than the minimum"),
+    (lambda c: c["model_registry"]["smollm2-135m"].__setitem__("source", "pickle"),
+     "model_registry.smollm2-135m.source"),
+    (lambda c: c["model_registry"].__setitem__("x", {"source": "hub"}),
+     "model_registry.x: 'id' is a required property"),
+    (lambda c: c.pop("seed"), "'seed' is a required property"),
+])
+def test_schema_errors_name_the_key(repo, mutate, message):
+    cfg = _raw(repo, "config.yaml")
+    mutate(cfg)
+    with pytest.raises(pc.ConfigError) as err:
+        pc.validate_schema(cfg)
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda c: c.__setitem__("models", ["gpt-5"]), "models[0]: model 'gpt-5' is not in"),
+    (lambda c: c.__setitem__("tasks", ["abstract", "nope"]), "tasks[1]: task 'nope'"),
+    (lambda c: c["training"].__setitem__("main_learning_rate", 1e-3),
+     "training.main_learning_rate"),
+    (lambda c: c["training"].__setitem__("clip", [5.0, 0.8]), "training.clip: clip min 5.0"),
+    (lambda c: c["pir"].__setitem__("judge", "gpt-4o"), "pir.judge: llm 'gpt-4o'"),
+    (lambda c: c.__setitem__("tasks", ["hotpotqa"]), "tasks[0]: task 'hotpotqa' has type"),
+])
+def test_cross_reference_errors_name_the_key(repo, mutate, message):
+    cfg = _raw(repo, "config.yaml")
+    mutate(cfg)
+    pc.validate_schema(cfg)
+    with pytest.raises(pc.ConfigError) as err:
+        pc.check_config(cfg)
+    assert message in str(err.value)
+
+
+def test_run_ids_round_trip():
+    run = pc.TrainRun("m", "review", "perce", 2e-5, 0.8, 5.0)
+    assert run.run_id == "lr2e-05_clip0.8-5"
+    assert pc.parse_run_id(run.run_id) == (2e-5, 0.8, 5.0)
+    assert run.path == "m/review/perce/lr2e-05_clip0.8-5"
+    with pytest.raises(ValueError):
+        pc.parse_run_id("lr1")
+
+
+def test_evaluations_cover_cross_task_and_qa(repo):
+    cfg = pc.load_config(repo / "configs/tiny.yaml")
+    ev = pc.evaluations(cfg)
+    main = pc.main_run(cfg, "tiny-llama", "review", "perce")
+    assert ev[main] == ["review", "abstract", "topic", "hotpotqa", "drop"]
+    off_grid = pc.TrainRun("tiny-llama", "review", "ce", 3e-3, 0.8, 5.0)
+    assert ev[off_grid] == ["review"]  # non-main LRs: own task only (table 2)
+    assert all(run in ev for run in pc.aloe_runs(cfg) + pc.judge_runs(cfg))
+
+
+def test_config_hash_changes_with_content(repo):
+    cfg = pc.load_config(repo / "config.yaml")
+    other = copy.deepcopy(cfg)
+    other["seed"] += 1
+    assert pc.config_hash(cfg) == pc.config_hash(copy.deepcopy(cfg))
+    assert pc.config_hash(cfg) != pc.config_hash(other)

@@ -1,0 +1,141 @@
+"""PerCETrainer: exact gradient accumulation, learning, checkpoint resume, run outputs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from transformers import TrainerCallback, TrainingArguments
+
+from percontrast.data.records import Record
+from percontrast.models import load_prepared, prepare_model
+from percontrast.pir import PairCollator
+from percontrast.prompts import encode_record
+from percontrast.training import PerCETrainer, run_training
+
+TINY = {"source": "tiny", "architecture": "llama", "hidden_size": 32, "intermediate_size": 64,
+        "num_layers": 1, "num_heads": 2, "num_kv_heads": 1, "dtype": "float32"}
+
+
+def make_records(n: int = 4) -> list[Record]:
+    users = [("Biscuit", "Leeds", "Honestly,"), ("Pepper", "Oslo", "Frankly,")]
+    out = []
+    for i in range(n):
+        pet, town, opener = users[i % 2]
+        out.append(Record(
+            id=f"r{i}", task="product_review", user_id=pet, query=f"Review item number {i}.",
+            reference=f"{opener} item {i} is great; {pet} loves it here in {town}." + " Yes." * i,
+            profile=[f"{opener} my dog {pet} and I live in {town}.",
+                     f"{opener} {pet} chewed the last one, {town} weather again."]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    return prepare_model("tiny", TINY, tmp_path_factory.mktemp("m") / "tiny", seed=0)
+
+
+def one_sgd_step(tiny_dir, tmp_path, pairs, per_device, accum, method="perce"):
+    model, tok = load_prepared(tiny_dir, device="cpu")
+    before = {k: v.detach().clone() for k, v in model.named_parameters()}
+    args = TrainingArguments(
+        output_dir=str(tmp_path), per_device_train_batch_size=per_device,
+        gradient_accumulation_steps=accum, learning_rate=1.0, optim="sgd", max_steps=1,
+        lr_scheduler_type="constant", max_grad_norm=0.0, weight_decay=0.0, use_cpu=True,
+        report_to="none", save_strategy="no", seed=0, disable_tqdm=True)
+    trainer = PerCETrainer(model=model, args=args, train_dataset=pairs,
+                           data_collator=PairCollator(tok.pad_token_id), weighting=method)
+    trainer.train()
+    return {k: before[k] - v.detach() for k, v in model.named_parameters()}  # = lr * grad
+
+
+@pytest.mark.parametrize("method", ["perce", "lossce"])
+def test_gradient_accumulation_4x1_equals_1x4(tiny_dir, tmp_path, method):
+    _, tok = load_prepared(tiny_dir, device="cpu")
+    pairs = [encode_record(tok, r) for r in make_records(4)]
+    assert len({len(p.response_ids) for p in pairs}) == 4  # unequal lengths: the hard case
+    big = one_sgd_step(tiny_dir, tmp_path / "a", pairs, per_device=4, accum=1, method=method)
+    acc = one_sgd_step(tiny_dir, tmp_path / "b", pairs, per_device=1, accum=4, method=method)
+    for name in big:
+        torch.testing.assert_close(acc[name], big[name], atol=1e-5, rtol=1e-4)
+    assert any(g.abs().sum() > 0 for g in big.values())
+
+
+class CrashAt(TrainerCallback):
+    """Simulates a kill: raises once training reaches ``step`` (after its checkpoint is saved)."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def on_save(self, args, state, control, **kwargs):
+        if state.global_step >= self.step:
+            raise KeyboardInterrupt("simulated kill")
+
+
+TRAINING = {"epochs": 1, "max_steps": 6, "per_device_batch_size": 2, "max_length": 256,
+            "warmup_ratio": 0.0, "save_steps": 2, "logging_steps": 1, "precision": "fp32"}
+
+
+def test_run_training_writes_a_loadable_model_log_and_done_last(tiny_dir, tmp_path):
+    out = tmp_path / "run"
+    summary = run_training(tiny_dir, make_records(8), out, method="perce", lr=1e-3,
+                           clip=(0.8, 5.0), training=TRAINING, batch_size=2, seed=0)
+    assert summary["global_step"] == 6 and summary["gradient_accumulation_steps"] == 1
+    done = json.loads((out / "done.json").read_text())
+    assert done == json.loads(json.dumps(summary))
+    rows = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    train_rows = [r for r in rows if "loss" in r]
+    assert [r["step"] for r in train_rows] == [1, 2, 3, 4, 5, 6]
+    for r in train_rows:
+        assert 0.8 - 1e-6 <= r["weight_mean"] <= 5.0 + 1e-6
+        assert 0 <= r["frac_clip_min"] <= 1 and 0 <= r["frac_clip_max"] <= 1
+        assert r["tokens_per_s"] > 0 and "pir_mean" in r
+    assert "step_time_s" in train_rows[-1]
+    model, _ = load_prepared(out / "model", device="cpu")
+    assert type(model).__name__ == "LlamaForCausalLM"
+    assert not (out / "checkpoints").exists()  # only the final model is kept
+
+
+def test_a_killed_run_resumes_from_its_last_checkpoint(tiny_dir, tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        run_training(tiny_dir, make_records(8), out, method="perce", lr=1e-3, clip=(0.8, 5.0),
+                     training=TRAINING, batch_size=2, seed=0, callbacks=[CrashAt(4)])
+    assert not (out / "done.json").exists()  # nothing that looks done
+    assert (out / "checkpoints" / "checkpoint-4").is_dir()
+    summary = run_training(tiny_dir, make_records(8), out, method="perce", lr=1e-3,
+                           clip=(0.8, 5.0), training=TRAINING, batch_size=2, seed=0)
+    assert summary["resumed_from"] == "checkpoint-4"
+    assert summary["global_step"] == 6
+    steps = [json.loads(line)["step"] for line in (out / "log.jsonl").read_text().splitlines()
+             if "loss" in json.loads(line)]
+    assert steps == [1, 2, 3, 4, 5, 6]  # continued, not restarted, and no duplicates
+    # and the resumed run ends where an uninterrupted one does
+    ref = tmp_path / "ref"
+    run_training(tiny_dir, make_records(8), ref, method="perce", lr=1e-3, clip=(0.8, 5.0),
+                 training=TRAINING, batch_size=2, seed=0)
+    a, _ = load_prepared(out / "model", device="cpu")
+    b, _ = load_prepared(ref / "model", device="cpu")
+    for (name, pa), (_, pb) in zip(a.named_parameters(), b.named_parameters(),
+                                   strict=True):
+        torch.testing.assert_close(pa, pb, atol=1e-5, rtol=1e-4, msg=name)
+
+
+@pytest.mark.parametrize("method", ["ce", "perce"])
+def test_short_training_lowers_the_loss(tiny_dir, tmp_path, method):
+    training = {**TRAINING, "max_steps": 30, "save_steps": 100, "learning_rate": 3e-3}
+    out = tmp_path / method
+    run_training(tiny_dir, make_records(4), out, method=method, lr=3e-3, clip=(0.8, 5.0),
+                 training=training, batch_size=4, seed=0)
+    nll = [json.loads(line)["nll"] for line in (out / "log.jsonl").read_text().splitlines()
+           if "nll" in json.loads(line)]
+    assert len(nll) == 30
+    assert sum(nll[-5:]) / 5 < 0.8 * sum(nll[:5]) / 5
+
+
+def test_unknown_weighting_is_rejected(tiny_dir, tmp_path):
+    model, _ = load_prepared(tiny_dir, device="cpu")
+    with pytest.raises(ValueError, match="weighting must be one of"):
+        PerCETrainer(model=model, args=TrainingArguments(output_dir=str(tmp_path),
+                                                         report_to="none"), weighting="focal")

@@ -1,0 +1,145 @@
+# Config validation and the path helpers every rules file uses. The run grid itself (which runs,
+# which evaluations) comes from percontrast.config so the library, scripts and report agree.
+import json
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+sys.path.insert(0, str(Path(workflow.basedir).parent / "src"))
+from percontrast import config as pc  # noqa: E402
+
+validate(config, schema="../schemas/config.schema.yaml")
+try:
+    pc.check_config(config)
+except pc.ConfigError as err:
+    raise WorkflowError(f"invalid config: {err}")
+
+CONFIG_HASH = pc.config_hash(config)
+RUNS = pc.train_runs(config)
+EVALS = pc.evaluations(config)
+
+
+wildcard_constraints:
+    model=r"[A-Za-z0-9][A-Za-z0-9._-]*",
+    task=r"[A-Za-z0-9][A-Za-z0-9._-]*",
+    eval_task=r"[A-Za-z0-9][A-Za-z0-9._-]*",
+    split=r"train|test",
+    method=r"ce|lossce|entce|perce",
+    run=r"lr[0-9.e+-]+_clip[0-9.e+-]+-[0-9.e+-]+",
+
+
+def script(name):
+    """Absolute path of scripts/{name}.py, so rules run from any working directory."""
+    return str(Path(workflow.basedir).parent / "scripts" / f"{name}.py")
+
+
+def as_json(obj):
+    """A config fragment for a script's command line (quote it with :q in shell)."""
+    return json.dumps(obj, sort_keys=True)
+
+
+def model_spec(name):
+    return config["model_registry"][name]
+
+
+def model_dir(model):
+    return f"data/models/{model}"
+
+
+def uses_gpu():
+    """GPU rules declare gpu=1 so `--resources gpu=N` schedules them; CPU configs declare 0."""
+    return 0 if config.get("device") == "cpu" else 1
+
+
+def processed(task, split):
+    return f"data/processed/{task}/{split}.jsonl"
+
+
+def llm_models(*llm_names):
+    """Prepared model folders that in-process (transformers) LLM entries need."""
+    out = []
+    for name in llm_names:
+        spec = config.get("llm", {}).get(name)
+        if spec and spec["backend"] == "transformers":
+            out.append(model_dir(spec["model"]))
+    return out
+
+
+def run_dir(run):
+    return f"results/train/{run.path}"
+
+
+def generation_path(run, eval_task):
+    return f"results/generations/{run.path}/{eval_task}.jsonl"
+
+
+def metrics_path(run, eval_task):
+    return f"results/metrics/{run.path}/{eval_task}.json"
+
+
+# ---------------------------------------------------------------- targets
+
+TABLES = [f"table{n}" for n in (1, 2, 3, 4, 5, 6, 7, 10, 11, 12)] + ["table_pir"]
+FIGURES = [
+    "figure2_pir_heatmap",
+    "figure4_pir_classification",
+    "figure5_pir_histogram",
+    "training_curves",
+    "lr_robustness",
+    "cross_task_heatmap",
+    "aloe_by_round",
+]
+
+
+def data_targets():
+    out = [model_dir(m) for m in pc.all_models(config)]
+    for task in pc.all_tasks(config):
+        splits = ["test"] if config["task_registry"][task]["type"] in pc.QA_TYPES else ["train", "test"]
+        out += [processed(task, split) for split in splits]
+    out.append("data/synthetic/persona_qa.jsonl")
+    if config["evaluation"].get("aloe", {}).get("enabled"):
+        out.append("data/processed/aloe/conversations.jsonl")
+    return out
+
+
+def implemented_targets():
+    """What `snakemake` (rule all) builds today; grows as stages land, until it equals `paper`."""
+    return data_targets() + train_logs()
+
+
+def report_targets():
+    out = [f"results/tables/{t}.{ext}" for t in TABLES for ext in ("csv", "md", "tex")]
+    out += [f"results/figures/{f}.png" for f in FIGURES]
+    out.append("results/index.md")
+    return out
+
+
+# ---------------------------------------------------------------- rule inputs
+
+def eval_inputs(wc):
+    return {
+        "done": f"results/train/{wc.model}/{wc.task}/{wc.method}/{wc.run}/done.json",
+        "data": processed(wc.eval_task, "test"),
+    }
+
+
+def metrics_inputs():
+    return sorted(metrics_path(run, task) for run, tasks in EVALS.items() for task in tasks)
+
+
+def train_logs():
+    return sorted(f"{run_dir(run)}/done.json" for run in RUNS)
+
+
+def aloe_inputs():
+    return sorted(f"results/aloe/{run.path}/scores.json" for run in pc.aloe_runs(config))
+
+
+def judge_inputs():
+    return sorted(f"results/judge/{run.path}.json" for run in pc.judge_runs(config))
+
+
+def pir_inputs():
+    return [f"results/pir/{m}/classification.json" for m in config["pir"]["models"]]

@@ -1,0 +1,96 @@
+# Data stage: models pinned once, tasks loaded + sampled, profiles retrieved, ALOE conversations.
+
+
+rule prepare_model:
+    """Materialise a registry model once: GGUF -> safetensors, tiny -> random init, hub -> pinned commit."""
+    output:
+        directory("data/models/{model}"),
+    params:
+        script=script("prepare_model"),
+        spec=lambda wc: as_json(model_spec(wc.model)),
+        seed=config["seed"],
+    log:
+        "logs/prepare_model/{model}.log",
+    message:
+        "Preparing model {wildcards.model}"
+    conda:
+        "../../envs/gpu.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "python {params.script} --name {wildcards.model} --spec {params.spec:q} "
+        "--seed {params.seed} --out {output} > {log} 2>&1"
+
+
+rule load_task:
+    """Load a task from its source (demo, LongLaMP, LaMP, SPC, HotpotQA, DROP) and sample n records."""
+    output:
+        "data/interim/{task}/{split}.jsonl",
+    params:
+        script=script("load_task"),
+        spec=lambda wc: as_json(config["task_registry"][wc.task]),
+        n=lambda wc: config["data"]["n_train" if wc.split == "train" else "n_test"],
+        seed=config["seed"],
+    log:
+        "logs/load_task/{task}_{split}.log",
+    message:
+        "Loading and sampling {wildcards.task} ({wildcards.split})"
+    conda:
+        "../../envs/cpu.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "python {params.script} --task {wildcards.task} --spec {params.spec:q} "
+        "--split {wildcards.split} --n {params.n} --seed {params.seed} --out {output} > {log} 2>&1"
+
+
+rule retrieve:
+    """Keep each record's top-k profile entries for its query (BM25 or a dense retriever)."""
+    input:
+        "data/interim/{task}/{split}.jsonl",
+    output:
+        "data/processed/{task}/{split}.jsonl",
+    params:
+        script=script("retrieve"),
+        k=config["data"]["top_k"],
+        retriever=config["data"]["retriever"],
+    log:
+        "logs/retrieve/{task}_{split}.log",
+    message:
+        "Retrieving top-{params.k} profile entries for {wildcards.task} ({wildcards.split}) with {params.retriever}"
+    conda:
+        "../../envs/cpu.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "python {params.script} --input {input} --k {params.k} "
+        "--retriever {params.retriever:q} --out {output} > {log} 2>&1"
+
+
+rule aloe_conversations:
+    """The ALOE benchmark's profile x personality pairs (or their demo stand-ins)."""
+    output:
+        "data/processed/aloe/conversations.jsonl",
+    params:
+        script=script("aloe_conversations"),
+        spec=as_json(config["evaluation"].get("aloe", {})),
+        seed=config["seed"],
+    log:
+        "logs/aloe_conversations.log",
+    message:
+        "Preparing ALOE conversations"
+    conda:
+        "../../envs/cpu.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    shell:
+        "python {params.script} --spec {params.spec:q} --seed {params.seed} "
+        "--out {output} > {log} 2>&1"

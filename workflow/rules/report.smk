@@ -1,0 +1,88 @@
+# Tables (CSV, Markdown, LaTeX), figures, results/index.md; all wrapped in report() for --report.
+
+
+rule tables:
+    """Every paper table the config covers, rendered from results/ only (never typed in)."""
+    input:
+        metrics=metrics_inputs(),
+        aloe=aloe_inputs(),
+        judge=judge_inputs(),
+        pir=pir_inputs(),
+        data=[processed(t, "test") for t in config["tasks"]],
+        models=[model_dir(m) for m in config["models"]],
+    output:
+        report(
+            expand("results/tables/{table}.{ext}", table=TABLES, ext=("csv", "md", "tex")),
+            category="Tables",
+            caption="../report/tables.rst",
+        ),
+    params:
+        script=script("make_tables"),
+        config=as_json(config),
+    log:
+        "logs/tables.log",
+    message:
+        "Rendering tables"
+    conda:
+        "../../envs/cpu.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    shell:
+        "python {params.script} --config {params.config:q} --out results/tables > {log} 2>&1"
+
+
+rule figures:
+    """Figures 2, 4, 5 and the training / LR / cross-task / ALOE plots."""
+    input:
+        metrics=metrics_inputs(),
+        train=train_logs(),
+        aloe=aloe_inputs(),
+        pir=pir_inputs(),
+        scores=[f"results/pir/{m}/scores.jsonl" for m in config["pir"]["models"]],
+    output:
+        report(
+            expand("results/figures/{figure}.png", figure=FIGURES),
+            category="Figures",
+            caption="../report/figures.rst",
+        ),
+    params:
+        script=script("make_figures"),
+        config=as_json(config),
+    log:
+        "logs/figures.log",
+    message:
+        "Drawing figures"
+    conda:
+        "../../envs/cpu.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    shell:
+        "python {params.script} --config {params.config:q} --out results/figures > {log} 2>&1"
+
+
+rule index:
+    """results/index.md: one line per table and figure, with the command that regenerates it."""
+    input:
+        tables=expand("results/tables/{table}.md", table=TABLES),
+        figures=expand("results/figures/{figure}.png", figure=FIGURES),
+    output:
+        "results/index.md",
+    params:
+        script=script("make_index"),
+        config=as_json(config),
+    log:
+        "logs/index.log",
+    message:
+        "Writing results/index.md"
+    conda:
+        "../../envs/cpu.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    shell:
+        "python {params.script} --config {params.config:q} --out {output} > {log} 2>&1"

@@ -1,0 +1,27 @@
+# Synthetic persona-QA set (paper appendix A): demo set offline, LLM-generated from SPC personas.
+
+
+rule persona_qa:
+    """Persona-QA pairs with gold personal keywords, input of the PIR benchmark."""
+    input:
+        llm_models(config.get("persona_qa", {}).get("generator")),
+    output:
+        "data/synthetic/persona_qa.jsonl",
+    params:
+        script=script("persona_qa"),
+        spec=as_json(config.get("persona_qa", {})),
+        llm=as_json(config.get("llm", {})),
+        seed=config["seed"],
+    log:
+        "logs/persona_qa.log",
+    message:
+        "Building the persona-QA set ({params.spec})"
+    conda:
+        "../../envs/cpu.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    shell:
+        "python {params.script} --spec {params.spec:q} --llm {params.llm:q} "
+        "--seed {params.seed} --out {output} > {log} 2>&1"

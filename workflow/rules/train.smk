@@ -1,0 +1,33 @@
+# Fine-tuning with CE / LossCE / EntCE / PerCE (percontrast.training.PerCETrainer).
+
+
+rule train:
+    """One run: {model}/{task}/{method}/lr{lr}_clip{min}-{max}; resumes from its last checkpoint."""
+    input:
+        model=lambda wc: model_dir(wc.model),
+        data=lambda wc: processed(wc.task, "train"),
+    output:
+        done="results/train/{model}/{task}/{method}/{run}/done.json",
+    params:
+        script=script("train"),
+        run_dir="results/train/{model}/{task}/{method}/{run}",
+        training=as_json(config["training"]),
+        batch_size=lambda wc: model_spec(wc.model).get("batch_size", config["training"]["batch_size"]),
+        chat=lambda wc: as_json(model_spec(wc.model).get("chat_template_kwargs", {})),
+        seed=config["seed"],
+    log:
+        "logs/train/{model}/{task}/{method}/{run}.log",
+    message:
+        "Training {wildcards.model} on {wildcards.task} with {wildcards.method} ({wildcards.run})"
+    conda:
+        "../../envs/gpu.yaml"
+    threads: 2
+    resources:
+        mem_mb=16000,
+        runtime=720,
+        gpu=uses_gpu(),
+    shell:
+        "python {params.script} --model {input.model} --data {input.data} "
+        "--method {wildcards.method} --run {wildcards.run} --training {params.training:q} "
+        "--batch-size {params.batch_size} --chat-template-kwargs {params.chat:q} "
+        "--seed {params.seed} --threads {threads} --out {params.run_dir} > {log} 2>&1"
