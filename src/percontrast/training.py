@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -247,8 +249,9 @@ def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, m
     max_length = training.get("max_length")
     pairs = [encode_record(tokenizer, r, max_length=max_length,
                            chat_template_kwargs=chat_template_kwargs) for r in records]
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))  # set by accelerate launch / torchrun
     args = training_arguments(training, ckpt_dir, lr=lr, batch_size=batch_size, seed=seed,
-                              device=device)
+                              device=device, world_size=world_size)
     trainer = PerCETrainer(model=model, args=args, train_dataset=pairs,
                            data_collator=PairCollator(tokenizer.pad_token_id),
                            processing_class=tokenizer, weighting=method, clip=clip,
@@ -258,16 +261,23 @@ def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, m
     result = trainer.train(resume_from_checkpoint=last)
     elapsed = time.perf_counter() - started
 
+    # save_model is collective (it gathers FSDP / DeepSpeed shards); rank 0 finalises the folder
+    staging = out_dir / ".model.staging"
+    if trainer.is_world_process_zero():
+        shutil.rmtree(staging, ignore_errors=True)  # left over by a run killed while saving
+    trainer.save_model(str(staging))
+    if not trainer.is_world_process_zero():
+        return {}
+    (staging / "training_args.bin").unlink(missing_ok=True)  # a pickle; nothing should load it
     base_manifest = read_json(Path(model_dir) / MANIFEST)
-    with atomic_dir(out_dir / "model") as tmp:
-        trainer.model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-        write_json(tmp / MANIFEST, {**base_manifest, "weights": "local",
+    write_json(staging / MANIFEST, {**base_manifest, "weights": "local",
                                     "trained_from": str(model_dir), "method": method,
                                     "learning_rate": lr, "clip": list(clip)})
+    with atomic_dir(out_dir / "model") as tmp:
+        for item in staging.iterdir():
+            item.rename(tmp / item.name)
+    staging.rmdir()
     if not keep_checkpoints:
-        import shutil
-
         shutil.rmtree(ckpt_dir, ignore_errors=True)
     truncated = sum(1 for p in pairs if p.truncated)
     summary = {

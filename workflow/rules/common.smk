@@ -40,6 +40,14 @@ def as_json(obj):
     return json.dumps(obj, sort_keys=True)
 
 
+def launcher(n_gpus):
+    """`python` for one device; `accelerate launch` with the FSDP config for several GPUs."""
+    if int(n_gpus) > 1:
+        fsdp = Path(workflow.basedir).parent / "envs" / "accelerate_fsdp.yaml"
+        return f"accelerate launch --config_file {fsdp} --num_processes {int(n_gpus)}"
+    return "python"
+
+
 def model_spec(name):
     return config["model_registry"][name]
 
@@ -82,10 +90,8 @@ def metrics_path(run, eval_task):
 # ---------------------------------------------------------------- targets
 
 TABLES = [f"table{n}" for n in (1, 2, 3, 4, 5, 6, 7, 10, 11, 12)] + ["table_pir"]
+PIR_FIGURES = ["figure2_pir_heatmap", "figure4_pir_classification", "figure5_pir_histogram"]
 FIGURES = [
-    "figure2_pir_heatmap",
-    "figure4_pir_classification",
-    "figure5_pir_histogram",
     "training_curves",
     "lr_robustness",
     "cross_task_heatmap",
@@ -106,12 +112,13 @@ def data_targets():
 
 def implemented_targets():
     """What `snakemake` (rule all) builds today; grows as stages land, until it equals `paper`."""
-    return data_targets() + train_logs()
+    pir = [f"results/figures/{f}.png" for f in PIR_FIGURES]
+    return data_targets() + train_logs() + pir
 
 
 def report_targets():
     out = [f"results/tables/{t}.{ext}" for t in TABLES for ext in ("csv", "md", "tex")]
-    out += [f"results/figures/{f}.png" for f in FIGURES]
+    out += [f"results/figures/{f}.png" for f in PIR_FIGURES + FIGURES]
     out.append("results/index.md")
     return out
 

@@ -27,5 +27,32 @@ rule pir_benchmark:
         gpu=uses_gpu(),
     shell:
         "python {params.script} --model {input.model} --data {input.data} "
-        "--threshold {params.threshold} --judge {params.judge:q} "
+        "--threshold {params.threshold} --judge {params.judge:q} --threads {threads} "
         "--out results/pir/{wildcards.model} > {log} 2>&1"
+
+
+rule pir_figures:
+    """Figure 4 (P/R/F1 per method), figure 5 (PIR histogram) and the figure-2 token heat-map."""
+    input:
+        expand("results/pir/{model}/{f}", model=config["pir"]["models"], f=["scores.jsonl", "classification.json"]),
+    output:
+        report(
+            expand("results/figures/{figure}.png", figure=PIR_FIGURES),
+            category="PIR benchmark",
+            caption="../report/pir_figures.rst",
+        ),
+    params:
+        script=script("pir_figures"),
+        pir=expand("results/pir/{model}", model=config["pir"]["models"]),
+    log:
+        "logs/pir_figures.log",
+    message:
+        "Drawing the PIR benchmark figures"
+    conda:
+        "../../envs/cpu.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "python {params.script} --pir {params.pir} --out results/figures > {log} 2>&1"

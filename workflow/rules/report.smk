@@ -34,13 +34,11 @@ rule tables:
 
 
 rule figures:
-    """Figures 2, 4, 5 and the training / LR / cross-task / ALOE plots."""
+    """Training curves, LR robustness (table 2 as a plot), cross-task heat-maps, ALOE by round."""
     input:
         metrics=metrics_inputs(),
         train=train_logs(),
         aloe=aloe_inputs(),
-        pir=pir_inputs(),
-        scores=[f"results/pir/{m}/scores.jsonl" for m in config["pir"]["models"]],
     output:
         report(
             expand("results/figures/{figure}.png", figure=FIGURES),
@@ -68,7 +66,7 @@ rule index:
     """results/index.md: one line per table and figure, with the command that regenerates it."""
     input:
         tables=expand("results/tables/{table}.md", table=TABLES),
-        figures=expand("results/figures/{figure}.png", figure=FIGURES),
+        figures=expand("results/figures/{figure}.png", figure=PIR_FIGURES + FIGURES),
     output:
         "results/index.md",
     params:

@@ -10,6 +10,7 @@ rule train:
         done="results/train/{model}/{task}/{method}/{run}/done.json",
     params:
         script=script("train"),
+        launcher=lambda wc, resources: launcher(resources.gpu),
         run_dir="results/train/{model}/{task}/{method}/{run}",
         training=as_json(config["training"]),
         batch_size=lambda wc: model_spec(wc.model).get("batch_size", config["training"]["batch_size"]),
@@ -27,7 +28,7 @@ rule train:
         runtime=720,
         gpu=uses_gpu(),
     shell:
-        "python {params.script} --model {input.model} --data {input.data} "
+        "{params.launcher} {params.script} --model {input.model} --data {input.data} "
         "--method {wildcards.method} --run {wildcards.run} --training {params.training:q} "
         "--batch-size {params.batch_size} --chat-template-kwargs {params.chat:q} "
         "--seed {params.seed} --threads {threads} --out {params.run_dir} > {log} 2>&1"

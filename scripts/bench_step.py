@@ -1,0 +1,181 @@
+"""Benchmark: training-step time and peak memory of CE, LossCE, EntCE and PerCE.
+
+Each method trains with the real ``PerCETrainer`` on the same batches (demo product reviews with
+persona-length prompts, identical order), in its own process so that peak memory is comparable.
+The median step time over the measured steps (after warm-up) and the peak memory are written to
+``results/bench/step.json`` with the ratios to CE. The paper's claim to check: PerCE's extra
+grad-free forward on the short persona-removed context costs little (target <= 1.10x CE).
+
+    python scripts/bench_step.py                          # bundled SmolLM2-135M on CPU
+    python scripts/bench_step.py --model qwen3-4b-arch    # random-init Qwen3-4B shape (GPU)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+METHODS = ("ce", "lossce", "entce", "perce")
+
+#: Random-init model shapes for GPU runs (no hub needed). Qwen3-4B: 36 layers, 2560 hidden,
+#: 9728 FFN, 32 heads / 8 KV heads, head_dim 128, vocab 151,936, tied embeddings.
+ARCHITECTURES = {
+    "qwen3-4b-arch": {"source": "tiny", "architecture": "qwen3", "hidden_size": 2560,
+                      "intermediate_size": 9728, "num_layers": 36, "num_heads": 32,
+                      "num_kv_heads": 8, "head_dim": 128, "vocab_size": 151936,
+                      "dtype": "bfloat16"},
+}
+
+
+def build_pairs(tokenizer, n: int, profile_entries: int, max_length: int, seed: int):
+    from percontrast.data.demo import generate_task
+    from percontrast.prompts import encode_record
+
+    records = generate_task("product_review", n_users=max(2, n // 2), records_per_user=2,
+                            profile_size=profile_entries, seed=seed)[:n]
+    return [encode_record(tokenizer, r, max_length=max_length) for r in records]
+
+
+def worker(args) -> dict:
+    """Train ``args.steps`` steps with one method; report per-step times and peak memory."""
+    import torch
+    from transformers import TrainerCallback, TrainingArguments
+
+    from percontrast.models import build_tiny, load_prepared
+    from percontrast.pir import PairCollator
+    from percontrast.training import PerCETrainer
+
+    torch.set_num_threads(args.threads or torch.get_num_threads())
+    cuda = torch.cuda.is_available() and not args.cpu
+    if args.model in ARCHITECTURES:
+        spec = dict(ARCHITECTURES[args.model])
+        model, tok = build_tiny(spec, seed=0)
+    else:  # the prepared safetensors copy: GGUF de-quantisation would dominate peak memory
+        model, tok = load_prepared(args.model_dir, device="cpu")
+    pairs = build_pairs(tok, args.steps * args.batch, args.profile_entries, args.max_length,
+                        args.seed)
+
+    class StepTimer(TrainerCallback):
+        def __init__(self):
+            self.times, self.t0 = [], None
+
+        def on_step_begin(self, *a, **k):
+            if cuda:
+                torch.cuda.synchronize()
+            self.t0 = time.perf_counter()
+
+        def on_step_end(self, *a, **k):
+            if cuda:
+                torch.cuda.synchronize()
+            self.times.append(time.perf_counter() - self.t0)
+
+    timer = StepTimer()
+    with tempfile.TemporaryDirectory() as tmp:
+        targs = TrainingArguments(
+            output_dir=tmp, per_device_train_batch_size=args.batch, max_steps=args.steps,
+            learning_rate=1e-5, save_strategy="no", report_to="none", use_cpu=not cuda,
+            bf16=args.bf16, seed=args.seed, data_seed=args.seed, disable_tqdm=True,
+            logging_steps=10**9, gradient_checkpointing=args.gradient_checkpointing)
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        trainer = PerCETrainer(model=model, args=targs, train_dataset=pairs,
+                               data_collator=PairCollator(tok.pad_token_id),
+                               weighting=args.method, callbacks=[timer])
+        trainer.train()
+    measured = timer.times[args.warmup:]
+    with_len = statistics.mean(len(p.with_ids) for p in pairs)
+    without_len = statistics.mean(len(p.without_ids) for p in pairs)
+    tokens = args.batch * with_len
+    return {
+        "method": args.method,
+        "step_time_median_s": statistics.median(measured),
+        "step_times_s": timer.times,
+        "tokens_per_s": tokens / statistics.median(measured),
+        "peak_memory_mb": (torch.cuda.max_memory_allocated() / 2**20 if cuda else
+                           resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "memory_kind": "cuda max_memory_allocated" if cuda else "process peak RSS",
+        "prompt_tokens_with_persona": with_len,
+        "prompt_tokens_without_persona": without_len,
+        "response_tokens": statistics.mean(len(p.response_ids) for p in pairs),
+        "device": torch.cuda.get_device_name() if cuda else platform.processor() or "cpu",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="smollm2-135m",
+                        choices=["smollm2-135m", *ARCHITECTURES])
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--steps", type=int, default=14, help="steps per method, warm-up included")
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--profile-entries", type=int, default=8,
+                        help="past reviews in the persona (8 demo reviews ~ 1.1k prompt tokens)")
+    parser.add_argument("--max-length", type=int, default=2048)
+    parser.add_argument("--bf16", action="store_true", help="bf16 autocast")
+    parser.add_argument("--gradient-checkpointing", action="store_true")
+    parser.add_argument("--cpu", action="store_true", help="stay on CPU even with a GPU")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model-dir", default="data/models/smollm2-135m",
+                        help="prepared bundled model (made here if missing)")
+    parser.add_argument("--out", default="results/bench/step.json")
+    parser.add_argument("--method", help=argparse.SUPPRESS)  # worker mode
+    args = parser.parse_args()
+    if args.steps <= args.warmup:
+        parser.error("--steps must exceed --warmup (at least one measured step)")
+
+    if args.method:  # a worker: one method, result as JSON on the last stdout line
+        print(json.dumps(worker(args)))
+        return
+
+    if args.model == "smollm2-135m" and not Path(args.model_dir).is_dir():
+        from percontrast.models import prepare_model
+
+        prepare_model("smollm2-135m", {"source": "bundled-gguf", "dtype": "float32"},
+                      args.model_dir)
+    results = {}
+    for method in args.methods:
+        cmd = [sys.executable, __file__, "--method", method,
+               *[a for a in sys.argv[1:] if a not in args.methods and a != "--methods"]]
+        print(f"[bench] {method} ...", file=sys.stderr, flush=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False,
+                              env={**os.environ, "PERCONTRAST_LOG_LEVEL": "WARNING"})
+        if proc.returncode != 0:
+            sys.stderr.write(proc.stderr[-4000:])
+            raise SystemExit(f"worker for {method} failed")
+        results[method] = json.loads(proc.stdout.strip().splitlines()[-1])
+        r = results[method]
+        print(f"[bench] {method}: median step {r['step_time_median_s']:.3f} s, "
+              f"peak {r['peak_memory_mb']:.0f} MB", file=sys.stderr)
+    out = {
+        "benchmark": "training step, PerCETrainer, identical batches per method",
+        "model": args.model, "batch": args.batch, "steps": args.steps, "warmup": args.warmup,
+        "bf16": args.bf16, "gradient_checkpointing": args.gradient_checkpointing,
+        "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+        "methods": results,
+    }
+    if "ce" in results:
+        base = results["ce"]
+        out["ratio_to_ce"] = {
+            m: {"step_time": r["step_time_median_s"] / base["step_time_median_s"],
+                "peak_memory": r["peak_memory_mb"] / base["peak_memory_mb"]}
+            for m, r in results.items()}
+    from percontrast.io import write_json
+
+    write_json(args.out, out)
+    print(json.dumps(out.get("ratio_to_ce", {}), indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""The Snakemake workflow: planning for every config, lint, config errors, and a real tiny run."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from percontrast.config import load_config, train_runs
+from percontrast.data.records import read_records
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEFILE = REPO / "workflow" / "Snakefile"
+
+
+def snakemake(*args: str, cwd: Path, timeout: int = 120) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(cwd), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """Job counts per rule from a dry run's 'Job stats' table."""
+    stats = output[output.index("Job stats:"):]
+    return {m.group(1): int(m.group(2))
+            for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, flags=re.MULTILINE)}
+
+
+@pytest.mark.parametrize("config", ["config.yaml", "configs/tiny.yaml", "configs/paper.yaml",
+                                    "configs/shared-samples.yaml"])
+def test_the_whole_dag_plans_for_every_config(tmp_path, config):
+    result = snakemake("-n", "--cores", "all", "paper", "--configfile", str(REPO / config),
+                       cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = planned_jobs(result.stdout)
+    cfg = load_config(REPO / config)
+    assert jobs["train"] == len(train_runs(cfg))
+    rules = ["prepare_model", "load_task", "retrieve", "persona_qa", "pir_benchmark",
+             "generate", "score", "aloe", "tables", "figures", "index"]
+    if cfg["evaluation"]["llm_judge"]["enabled"]:
+        rules.append("llm_judge")
+    for rule in rules:
+        assert jobs.get(rule, 0) >= 1, rule
+    assert not (tmp_path / "data").exists()  # a dry run writes nothing
+
+
+def test_default_config_is_used_without_configfile(tmp_path):
+    (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text())
+    result = snakemake("-n", "--cores", "1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert planned_jobs(result.stdout)["prepare_model"] == 1  # smollm2-135m only
+
+
+def test_lint_is_clean(tmp_path):
+    result = snakemake("--lint", cwd=REPO)
+    assert result.returncode == 0
+    assert "Congratulations, your workflow is in a good condition!" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: c["training"].__setitem__("learning_rate", 1e-5),
+     "Additional properties are not allowed ('learning_rate' was unexpected)"),
+    (lambda c: c["data"].__setitem__("n_train", "many"), "'many' is not of type 'integer'"),
+    (lambda c: c.__setitem__("models", ["qwen9"]), "models[0]: model 'qwen9' is not in"),
+])
+def test_a_bad_config_fails_before_any_job_naming_the_key(tmp_path, edit, message):
+    cfg = yaml.safe_load((REPO / "configs/tiny.yaml").read_text())
+    edit(cfg)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(cfg))
+    result = snakemake("--cores", "1", "--configfile", str(bad), cwd=tmp_path)
+    assert result.returncode != 0
+    assert message in result.stderr + result.stdout
+    assert not (tmp_path / "data").exists() and not (tmp_path / "results").exists()
+
+
+@pytest.mark.slow
+def test_tiny_profile_runs_the_implemented_stages(tmp_path):
+    result = snakemake("--profile", str(REPO / "profiles" / "ci"), "--configfile",
+                       str(REPO / "configs" / "tiny.yaml"), cwd=tmp_path, timeout=1500)
+    assert result.returncode == 0, result.stderr[-5000:]
+    cfg = load_config(REPO / "configs" / "tiny.yaml")
+    # data: every task's processed split holds valid records with top-k profiles
+    train = read_records(tmp_path / "data/processed/review/train.jsonl")
+    assert len(train) == cfg["data"]["n_train"]
+    assert all(len(r.profile) == cfg["data"]["top_k"] for r in train)
+    assert all(r.meta["retrieval"]["retriever"] == "bm25" for r in train)
+    qa = read_records(tmp_path / "data/processed/drop/test.jsonl")
+    assert qa and all(r.task == "drop" for r in qa)
+    assert (tmp_path / "data/synthetic/persona_qa.jsonl").stat().st_size > 0
+    # training: every run of the grid finished, with its log and a loadable model
+    for run in train_runs(cfg):
+        folder = tmp_path / "results/train" / run.path
+        done = json.loads((folder / "done.json").read_text())
+        assert done["method"] == run.method and done["learning_rate"] == run.lr
+        assert done["global_step"] == cfg["training"]["max_steps"]
+        assert (folder / "model" / "model.safetensors").is_file()
+        assert (folder / "log.jsonl").read_text().count('"loss"') == done["global_step"]
+    # every rule logged, and a second invocation has nothing to do
+    assert any((tmp_path / "logs" / "train").rglob("*.log"))
+    again = snakemake("--profile", str(REPO / "profiles" / "ci"), "--configfile",
+                      str(REPO / "configs" / "tiny.yaml"), "-n", cwd=tmp_path)
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_real_samples_flow_through_the_data_stage(tmp_path, shared_data):
+    """configs/shared-samples.yaml's loaders on the real SPC, ALOE, HotpotQA and DROP files."""
+    text = (REPO / "configs/shared-samples.yaml").read_text()
+    config = tmp_path / "shared.yaml"
+    config.write_text(text.replace("../shared/data", str(shared_data)))
+    targets = ["data/processed/dialogue/train.jsonl", "data/processed/dialogue/test.jsonl",
+               "data/processed/hotpotqa/test.jsonl", "data/processed/drop/test.jsonl",
+               "data/processed/aloe/conversations.jsonl"]
+    # targets first: --configfile takes several values and would swallow them
+    result = snakemake("--cores", "2", *targets, "--configfile", str(config), cwd=tmp_path,
+                       timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    dialogue = read_records(tmp_path / targets[0])
+    assert len(dialogue) == 64 and all(r.task == "dialogue" for r in dialogue)
+    assert all(r.query.startswith(("User 1:", "User 2:")) for r in dialogue)
+    assert all(1 <= len(r.profile) <= 4 for r in dialogue)  # user 1's persona lines, top-4
+    hotpot = read_records(tmp_path / targets[2])
+    drop = read_records(tmp_path / targets[3])
+    assert len(hotpot) == len(drop) == 16  # n_test, sampled from 103 and 73 questions
+    assert all(r.meta["context"] for r in hotpot) and all(r.meta["answers"] for r in drop)
+    aloe = [json.loads(line) for line in (tmp_path / targets[4]).read_text().splitlines()]
+    assert [a["id"] for a in aloe] == ["p00-s0", "p00-s1", "p01-s0", "p01-s1"]
