@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from percontrast.config import load_config, train_runs
+from percontrast.config import evaluations, load_config, train_runs
 from percontrast.data.records import read_records
 
 REPO = Path(__file__).resolve().parents[1]
@@ -79,7 +79,7 @@ def test_a_bad_config_fails_before_any_job_naming_the_key(tmp_path, edit, messag
 
 
 @pytest.mark.slow
-def test_tiny_profile_runs_the_implemented_stages(tmp_path):
+def test_tiny_profile_runs_the_whole_implemented_dag(tmp_path):
     result = snakemake("--profile", str(REPO / "profiles" / "ci"), "--configfile",
                        str(REPO / "configs" / "tiny.yaml"), cwd=tmp_path, timeout=1500)
     assert result.returncode == 0, result.stderr[-5000:]
@@ -100,6 +100,23 @@ def test_tiny_profile_runs_the_implemented_stages(tmp_path):
         assert done["global_step"] == cfg["training"]["max_steps"]
         assert (folder / "model" / "model.safetensors").is_file()
         assert (folder / "log.jsonl").read_text().count('"loss"') == done["global_step"]
+    # evaluation: one metrics file per (checkpoint, eval task), with the scores of its kind
+    for run, tasks in evaluations(cfg).items():
+        for task in tasks:
+            m = json.loads((tmp_path / "results/metrics" / run.path / f"{task}.json").read_text())
+            keys = ("em", "f1") if task in ("hotpotqa", "drop") else ("rouge_l", "meteor")
+            assert all(0 <= m[k] <= 100 for k in keys) and m["n"] == cfg["data"]["n_test"]
+            assert m["seed"] == cfg["seed"] and m["config_hash"]
+    # report: every table in three formats, the PIR figures as real PNGs
+    for name in ("table1", "table2", "table3", "table5", "table6", "table7", "table11",
+                 "table12", "table_pir"):
+        for ext in ("csv", "md", "tex"):
+            assert (tmp_path / "results/tables" / f"{name}.{ext}").stat().st_size > 0
+    table1 = (tmp_path / "results/tables/table1.md").read_text()
+    assert "| Tiny-Llama | PerCE |" in table1 and "Missing runs" not in table1
+    for fig in ("figure2_pir_heatmap", "figure4_pir_classification", "figure5_pir_histogram"):
+        png = (tmp_path / "results/figures" / f"{fig}.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     # every rule logged, and a second invocation has nothing to do
     assert any((tmp_path / "logs" / "train").rglob("*.log"))
     again = snakemake("--profile", str(REPO / "profiles" / "ci"), "--configfile",

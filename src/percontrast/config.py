@@ -274,9 +274,10 @@ def main_run(cfg: dict[str, Any], model: str, task: str, method: str) -> TrainRu
 def evaluations(cfg: dict[str, Any]) -> dict[TrainRun, list[str]]:
     """Which tasks each trained checkpoint generates for (``{run: [eval_task, ...]}``).
 
-    Every run is evaluated on its own task; main runs of cross_task_models on every task in
-    ``tasks`` (tables 3/8); main runs of general_qa models, trained on general_qa.train_tasks,
-    on the QA tasks (table 11).
+    Every run is evaluated on its own task; main runs of cross_task_models with
+    cross_task_methods (CE and PerCE, as in the paper) on every task in ``tasks`` (tables 3/8);
+    main runs of general_qa models, trained on general_qa.train_tasks, on the QA tasks
+    (table 11).
     """
     ev = cfg["evaluation"]
     out: dict[TrainRun, list[str]] = {run: [run.task] for run in train_runs(cfg)}
@@ -286,9 +287,11 @@ def evaluations(cfg: dict[str, Any]) -> dict[TrainRun, list[str]]:
             out[run].append(task)
 
     if ev.get("cross_task"):
+        methods = [m for m in ev.get("cross_task_methods", ["ce", "perce"])
+                   if m in cfg["training"]["methods"]]
         for model in ev.get("cross_task_models", []):
             for src in cfg["tasks"]:
-                for method in cfg["training"]["methods"]:
+                for method in methods:
                     for dst in cfg["tasks"]:
                         add(main_run(cfg, model, src, method), dst)
     qa = ev.get("general_qa", {})

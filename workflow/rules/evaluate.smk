@@ -39,6 +39,8 @@ rule score:
         "results/metrics/{model}/{task}/{method}/{run}/{eval_task}.json",
     params:
         script=script("score"),
+        info=lambda wc: as_json({"model": wc.model, "train_task": wc.task, "method": wc.method,
+                                 "run": wc.run, "eval_task": wc.eval_task}),
         config_hash=CONFIG_HASH,
         seed=config["seed"],
     log:
@@ -53,7 +55,8 @@ rule score:
         runtime=30,
     shell:
         "python {params.script} --generations {input.generations} --data {input.data} "
-        "--config-hash {params.config_hash} --seed {params.seed} --out {output} > {log} 2>&1"
+        "--run-info {params.info:q} --config-hash {params.config_hash} --seed {params.seed} "
+        "--out {output} > {log} 2>&1"
 
 
 rule aloe:

@@ -4,9 +4,9 @@
 rule tables:
     """Every paper table the config covers, rendered from results/ only (never typed in)."""
     input:
+        # ALOE (tables 4, 9) and judge (table 10) results join these inputs once their rules
+        # are implemented; until then those tables list their runs as missing.
         metrics=metrics_inputs(),
-        aloe=aloe_inputs(),
-        judge=judge_inputs(),
         pir=pir_inputs(),
         data=[processed(t, "test") for t in config["tasks"]],
         models=[model_dir(m) for m in config["models"]],

@@ -23,5 +23,5 @@ rule persona_qa:
         mem_mb=4000,
         runtime=120,
     shell:
-        "python {params.script} --spec {params.spec:q} --llm {params.llm:q} "
+        "python {params.script} --spec {params.spec:q} --llm {params.llm:q} --cache-dir results/llm_cache "
         "--seed {params.seed} --out {output} > {log} 2>&1"

@@ -1,0 +1,49 @@
+"""Sample responses from a trained checkpoint on an evaluation task's test split (rule generate)."""
+
+import argparse
+from pathlib import Path
+
+from percontrast.cli import json_arg, run, seed_everything, set_threads, setup
+from percontrast.data.records import read_records
+from percontrast.io import write_jsonl
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--checkpoint", required=True,
+                        help="a training run folder (uses its model/) or a prepared model folder")
+    parser.add_argument("--data", required=True, help="test records (JSONL)")
+    parser.add_argument("--generation", type=json_arg, required=True,
+                        help="generation config (JSON): temperature, max_new_tokens, batch_size")
+    parser.add_argument("--chat-template-kwargs", type=json_arg, default={})
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    log = setup("generate")
+    set_threads(args.threads)
+    seed_everything(args.seed)
+
+    from percontrast.generation import generate
+    from percontrast.models import load_prepared
+    from percontrast.prompts import record_messages
+
+    folder = Path(args.checkpoint)
+    model, tokenizer = load_prepared(folder / "model" if (folder / "model").is_dir() else folder)
+    records = read_records(args.data)
+    cfg = args.generation
+    results = generate(model, tokenizer, [record_messages(r) for r in records],
+                       temperature=cfg["temperature"], top_p=cfg.get("top_p", 1.0),
+                       max_new_tokens=cfg["max_new_tokens"], batch_size=cfg.get("batch_size", 8),
+                       seed=args.seed, chat_template_kwargs=args.chat_template_kwargs,
+                       progress=True)
+    write_jsonl(args.out, ({"id": r.id, "task": r.task, "output": g.text,
+                            "reference": r.reference, "n_tokens": g.n_tokens,
+                            "finished": g.finished}
+                           for r, g in zip(records, results, strict=True)))
+    log.info("%d generations (%.1f tokens/s) -> %s", len(results), results.tokens_per_second,
+             args.out)
+
+
+if __name__ == "__main__":
+    run(main)

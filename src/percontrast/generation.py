@@ -1,0 +1,249 @@
+"""Batched sampling from a causal LM: chat-templated prompts in, decoded responses out.
+
+Used by the in-process LLM backend (:mod:`percontrast.llm`) and by the pipeline's ``generate``
+rule. The paper samples with temperature 0.4 and at most 512 new tokens; ``temperature=0`` is
+greedy decoding.
+
+How it works, and why:
+
+* Prompts are built by :func:`percontrast.prompts.encode_prompt` (the same chat template, ending
+  in the assistant generation prompt, that training and PIR use) and left-padded with
+  :func:`percontrast.pir.left_pad`, so every row's last position is its last prompt token and new
+  tokens line up across the batch.
+* Requests are sorted by prompt length (longest first) before batching, so rows in one batch have
+  similar lengths and little compute goes to padding; results come back in input order.
+* Decoding is Hugging Face ``generate`` (KV cache, multiple stop tokens, padding of finished rows),
+  always in its *greedy* mode. Sampling is done by :class:`GumbelSampler`, a logits processor that
+  adds Gumbel noise drawn from a ``torch.Generator`` *owned by each request* to ``logits / T``
+  (after the top-p cut): the argmax of that is an exact sample from ``softmax(logits / T)``
+  (the Gumbel-max trick). HF's own sampler draws from one global RNG for the whole batch, so a
+  request's sample would depend on which other requests shared its batch and in what order.
+
+Reproducibility guarantee: request ``i`` draws its noise from its own stream, seeded from
+``(seed, i)`` (or from ``seeds[i]`` alone when a list of seeds is given), one draw per decoding
+step. The random numbers a request sees therefore do not depend on ``batch_size``, on the other
+requests, or on the length sort. The same call (same model, device, inputs, seed) gives the same
+outputs, bit for bit. Across different batch compositions the *noise* is identical, but the logits
+can differ in the last float bits (batched matmuls, padding), which can flip a near-tie between
+two tokens; that is the only source of difference and it is rare. CPU and GPU streams differ
+(different generators), so runs are reproducible per device type.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from percontrast.pir import left_pad
+from percontrast.prompts import encode_prompt
+
+log = logging.getLogger(__name__)
+
+#: End-of-turn tokens of common chat templates; the ones a tokenizer has are stop tokens too.
+END_OF_TURN_TOKENS = ("<|im_end|>", "<|eot_id|>", "<|end_of_turn|>", "<end_of_turn>", "<|end|>",
+                      "<|endoftext|>", "<|eom_id|>")
+
+
+@dataclass
+class GenerationResult:
+    """One response. ``n_tokens`` counts generated tokens including the stop token;
+    ``finished`` is True when the model stopped on a stop token, False when it hit
+    ``max_new_tokens``."""
+
+    text: str
+    n_tokens: int
+    finished: bool
+    token_ids: list[int] | None = None
+
+
+class Generations(list):
+    """The results, in input order, plus throughput of the call that produced them."""
+
+    n_tokens: int = 0
+    seconds: float = 0.0
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.n_tokens / self.seconds if self.seconds > 0 else 0.0
+
+
+def stream_seed(seed: int, index: int | None = None) -> int:
+    """A 63-bit generator seed for one request, hashed so that nearby seeds (42, 43) or indices
+    do not give shifted copies of each other's streams."""
+    text = f"percontrast-generate:{seed}" + ("" if index is None else f":{index}")
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") >> 1
+
+
+def stop_token_ids(tokenizer, model=None) -> list[int]:
+    """EOS, the model's generation-config EOS ids, and whichever end-of-turn tokens exist.
+
+    Chat models end a turn with a token that is not always ``tokenizer.eos_token`` (Llama 3's
+    ``<|eot_id|>``, Qwen's ``<|im_end|>`` vs ``<|endoftext|>``); stopping only at one of them lets
+    a model run on into a hallucinated next turn.
+    """
+    ids: list[int] = []
+
+    def add(value):
+        if value is None:
+            return
+        for v in (value if isinstance(value, (list, tuple)) else [value]):
+            if v is not None and int(v) not in ids:
+                ids.append(int(v))
+
+    add(tokenizer.eos_token_id)
+    if model is not None and getattr(model, "generation_config", None) is not None:
+        add(model.generation_config.eos_token_id)
+    vocab = tokenizer.get_vocab()
+    for token in END_OF_TURN_TOKENS:
+        add(vocab.get(token))
+    if not ids:
+        raise ValueError("the tokenizer has no EOS or end-of-turn token: generation could not stop")
+    return ids
+
+
+class GumbelSampler:
+    """Logits processor: temperature, top-p, then per-request Gumbel noise (see module doc).
+
+    Row ``r`` of every call belongs to request ``generators[r]``; each call draws exactly one
+    vocabulary-sized block of noise per row, so a request's n-th token always uses the n-th block
+    of its own stream.
+    """
+
+    def __init__(self, generators: Sequence[torch.Generator], temperature: float,
+                 top_p: float = 1.0):
+        if temperature <= 0:
+            raise ValueError("GumbelSampler samples; use greedy decoding for temperature 0")
+        self.generators = list(generators)
+        self.temperature = float(temperature)
+        self.top_p = float(top_p)
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        # float64: Exp(1) noise from float32 uniforms is 0 with probability ~2^-24 per token, i.e.
+        # every few hundred steps over a 50k vocabulary, which would force an arbitrary token.
+        scores = scores.double() / self.temperature
+        if self.top_p < 1.0:
+            scores = _top_p_mask(scores, self.top_p)
+        noise = torch.empty_like(scores)
+        for row, gen in enumerate(self.generators):
+            # Exp(1) noise: argmax(s - log E) == argmax(s + Gumbel) — an exact categorical sample.
+            noise[row].exponential_(generator=gen)
+        return scores - noise.clamp_(min=torch.finfo(noise.dtype).tiny).log()
+
+
+def _top_p_mask(scores: torch.Tensor, top_p: float) -> torch.Tensor:
+    """Keep the smallest set of tokens whose probability mass reaches ``top_p`` (at least one)."""
+    sorted_scores, order = torch.sort(scores, dim=-1, descending=True)
+    probs = sorted_scores.softmax(dim=-1)
+    drop_sorted = probs.cumsum(dim=-1) - probs >= top_p  # the mass before this token is enough
+    drop_sorted[..., 0] = False
+    drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
+    return scores.masked_fill(drop, float("-inf"))
+
+
+def _truncate_at_stop(ids: list[int], stops: set[int]) -> tuple[list[int], bool]:
+    for pos, tok in enumerate(ids):
+        if tok in stops:
+            return ids[:pos + 1], True
+    return ids, False
+
+
+@torch.inference_mode()
+def generate(model, tokenizer, conversations: Sequence[Sequence[dict[str, str]]], *,
+             temperature: float = 0.4, top_p: float = 1.0, max_new_tokens: int = 512,
+             batch_size: int = 8, seed: int | Sequence[int] = 0,
+             chat_template_kwargs: dict[str, Any] | None = None, progress: bool = False,
+             on_result: Callable[[int, GenerationResult], None] | None = None,
+             ) -> Generations:
+    """Generate one response per conversation (a list of chat messages), in input order.
+
+    ``seed``: an int seeds request ``i`` from ``(seed, i)``; a list gives each request its own
+    seed (request ``i`` then depends on ``seeds[i]`` only — what a response cache keyed by
+    (messages, seed) needs). ``on_result(index, result)`` is called as each batch finishes, so a
+    caller can save progress. Returns a :class:`Generations` list with the throughput.
+    """
+    if max_new_tokens < 1:
+        raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    if not 0 < top_p <= 1:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+    n = len(conversations)
+    if isinstance(seed, int):
+        seeds = [stream_seed(seed, i) for i in range(n)]
+    else:
+        if len(seed) != n:
+            raise ValueError(f"got {len(seed)} seeds for {n} conversations")
+        seeds = [stream_seed(int(s)) for s in seed]
+
+    from transformers import GenerationConfig, LogitsProcessorList
+
+    device = model.device
+    pad_id = tokenizer.pad_token_id
+    if pad_id is None:
+        pad_id = tokenizer.eos_token_id
+    stops = stop_token_ids(tokenizer, model)
+    stop_set = set(stops)
+    prompts = [encode_prompt(tokenizer, list(conv), chat_template_kwargs) for conv in conversations]
+    order = sorted(range(n), key=lambda i: -len(prompts[i]))  # stable: ties keep input order
+    config = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
+                              eos_token_id=stops, pad_token_id=pad_id,
+                              bos_token_id=tokenizer.bos_token_id)
+
+    results: list[GenerationResult | None] = [None] * n
+    out = Generations()
+    was_training = model.training
+    model.eval()
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n, desc="generate", unit="resp")
+    start = time.perf_counter()
+    try:
+        for b in range(0, n, batch_size):
+            idx = order[b:b + batch_size]
+            input_ids, attention_mask = left_pad([prompts[i] for i in idx], pad_id)
+            processors = LogitsProcessorList()
+            if temperature > 0:
+                gens = []
+                for i in idx:
+                    g = torch.Generator(device=device)
+                    g.manual_seed(seeds[i])
+                    gens.append(g)
+                processors.append(GumbelSampler(gens, temperature, top_p))
+            generated = model.generate(
+                input_ids=input_ids.to(device), attention_mask=attention_mask.to(device),
+                generation_config=config, logits_processor=processors)
+            new = generated[:, input_ids.shape[1]:].tolist()
+            for i, ids in zip(idx, new, strict=True):
+                ids, finished = _truncate_at_stop(ids, stop_set)
+                text_ids = ids[:-1] if finished else ids
+                res = GenerationResult(
+                    text=tokenizer.decode(text_ids, skip_special_tokens=True).strip(),
+                    n_tokens=len(ids), finished=finished, token_ids=ids)
+                results[i] = res
+                out.n_tokens += len(ids)
+                if on_result is not None:
+                    on_result(i, res)
+            if bar is not None:
+                bar.update(len(idx))
+                bar.set_postfix(tok_s=f"{out.n_tokens / (time.perf_counter() - start):.1f}")
+    finally:
+        if bar is not None:
+            bar.close()
+        if was_training:
+            model.train()
+    out.seconds = time.perf_counter() - start
+    out.extend(results)
+    if n:
+        log.info("generated %d responses, %d tokens in %.1f s (%.1f tokens/s, batch %d, %s)",
+                 n, out.n_tokens, out.seconds, out.tokens_per_second, batch_size, device)
+    return out

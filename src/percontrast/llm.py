@@ -1,0 +1,541 @@
+"""One chat interface for every generator, simulated user and judge, with a response cache.
+
+The pipeline asks LLMs for synthetic persona-QA data, for the simulated ALOE user, and for judge
+scores. Each such role is a named entry of the config's ``llm`` section::
+
+    llm:
+      judge: {backend: openai, model: gpt-4o-mini, api_key_env: OPENAI_API_KEY}
+      vllm:  {backend: openai, model: Qwen/Qwen3-14B, base_url: "http://node7:8000/v1"}
+      local: {backend: transformers, model: smollm2-135m, max_new_tokens: 128}
+
+and :func:`make_llm` turns an entry into a :class:`ChatLLM` whose ``chat(messages)`` /
+``chat_many([messages, ...])`` return strings. Two backends:
+
+``openai``        the ``openai`` package's client against any OpenAI-compatible endpoint: OpenAI
+                  itself (``base_url`` unset), vLLM, the llama.cpp server, Ollama. The key is read
+                  from the environment variable *named* by ``api_key_env``; a config never holds a
+                  key, and neither does anything this module writes or logs.
+``transformers``  in-process: ``model`` is a model-registry name, loaded from
+                  ``{models_dir}/{name}`` (made by the ``prepare_model`` rule) and sampled with
+                  :func:`percontrast.generation.generate`. The default pipeline uses this one, so
+                  it runs offline.
+
+Why the cache: judge and simulator calls are the slow and paid part of a rerun, and Snakemake
+reruns a rule whenever anything upstream changes. Every answer is stored under
+``cache_dir/ab/abcdef....json``, one small JSON file per request, named by the sha256 of a
+canonical JSON of (backend, model, base_url, model revision, messages, sampling parameters),
+and written atomically as soon as it arrives. Concurrent jobs can share a cache, a killed run keeps
+every answer it got, and a rerun pays only for requests it has not seen. Sampled requests
+(temperature > 0) are cached too, keyed with their seed, so a rerun reproduces them exactly; for
+greedy requests the seed is left out of the key. Identical requests inside one call are sent once:
+ask with different seeds to get several samples of one prompt.
+
+Why our own retries: the client is built with ``max_retries=0`` and this module retries 408 / 409
+/ 429 / 5xx, timeouts and connection errors with exponential backoff and jitter, a bounded number
+of times and within a bounded total time (:class:`RetryPolicy`), so the behaviour is testable and
+a dead server fails in seconds with a message naming its URL, not after minutes of hidden retries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from percontrast.io import DataError, read_json, write_json
+
+log = logging.getLogger(__name__)
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+CACHE_FORMAT = 1
+BACKENDS = ("transformers", "openai")
+_RETRY_STATUS = {408, 409, 429}
+
+Messages = Sequence[dict[str, str]]
+
+
+class LLMError(RuntimeError):
+    """An LLM request could not be served."""
+
+
+class LLMUnavailableError(LLMError):
+    """The endpoint or model is not usable: not configured, no key, unreachable, not prepared."""
+
+
+class LLMRequestError(LLMError):
+    """The endpoint answered with an error that retrying did not (or cannot) fix."""
+
+
+class _Cancelled(Exception):
+    """Another request of the same call failed; this one stops early."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retry and timeout settings of the openai backend.
+
+    A request is tried at most ``1 + max_retries`` times; retry ``k`` waits
+    ``min(max_delay, base_delay * 2**(k-1))`` scaled by a random factor in [0.5, 1] (jitter, so
+    parallel workers do not retry in lockstep), or the server's ``Retry-After`` when it sends one
+    (capped at ``max_delay``). No retry starts after ``total_s`` seconds.
+    """
+
+    max_retries: int = 4
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    total_s: float = 300.0
+    request_timeout_s: float = 120.0
+    connect_timeout_s: float = 5.0
+
+    def delay(self, attempt: int, rng: random.Random, retry_after: float | None = None) -> float:
+        if retry_after is not None and retry_after >= 0:
+            return min(retry_after, self.max_delay)
+        return min(self.max_delay, self.base_delay * 2 ** (attempt - 1)) * rng.uniform(0.5, 1.0)
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Sampling parameters of one call; part of every cache key."""
+
+    temperature: float
+    max_new_tokens: int
+    seed: int = 0
+    top_p: float = 1.0
+
+    def __post_init__(self):
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+        if self.max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+
+    def key(self) -> dict[str, Any]:
+        d = {"temperature": float(self.temperature), "max_new_tokens": int(self.max_new_tokens),
+             "top_p": float(self.top_p)}
+        if self.temperature > 0:  # greedy answers do not depend on the seed
+            d["seed"] = int(self.seed)
+        return d
+
+
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def request_key(request: dict[str, Any]) -> str:
+    """sha256 hex of the canonical JSON of a request (which never contains a key)."""
+    return hashlib.sha256(canonical_json(request).encode("utf-8")).hexdigest()
+
+
+def redact_url(url: str | None) -> str | None:
+    """``url`` without ``user:password@``, for keys, logs and messages."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host += f":{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def _check_messages(messages: Messages) -> list[dict[str, str]]:
+    if not messages:
+        raise ValueError("a chat request needs at least one message")
+    out = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or not isinstance(m.get("role"), str) \
+                or not isinstance(m.get("content"), str):
+            raise ValueError(f"message {i} must be a dict with string 'role' and 'content', "
+                             f"got {m!r:.200}")
+        out.append(dict(m))
+    return out
+
+
+class ResponseCache:
+    """``root/ab/abcd....json`` per request: the request (for audit), the answer, metadata."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+
+    def path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> str | None:
+        path = self.path(key)
+        try:
+            entry = read_json(path)
+        except FileNotFoundError:
+            return None
+        except (DataError, OSError, UnicodeDecodeError) as err:
+            log.warning("ignoring unreadable cache entry %s (%s)", path, err)
+            return None
+        if not isinstance(entry, dict) or entry.get("key") != key \
+                or not isinstance(entry.get("response"), str):
+            log.warning("ignoring malformed cache entry %s", path)
+            return None
+        return entry["response"]
+
+    def put(self, key: str, request: dict[str, Any], response: str,
+            meta: dict[str, Any] | None = None) -> None:
+        write_json(self.path(key), {"format": CACHE_FORMAT, "key": key, "request": request,
+                                    "response": response, "meta": meta or {},
+                                    "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+
+
+# --------------------------------------------------------------------------------- backends
+
+OnDone = Callable[[int, str, dict[str, Any]], None]
+
+
+class _OpenAIBackend:
+    """OpenAI-compatible chat completions over HTTP, with our retries and a worker pool."""
+
+    kind = "openai"
+
+    def __init__(self, name: str, spec: dict[str, Any], retry: RetryPolicy):
+        self.name = name
+        self.model = spec["model"]
+        self._url = spec.get("base_url") or OPENAI_BASE_URL
+        self.base_url = redact_url(self._url)
+        self.api_key_env = spec.get("api_key_env")
+        self.concurrency = int(spec.get("concurrency") or 4)
+        self.retry = retry
+        self._client = None
+        self._secret: str | None = None
+        self._lock = threading.Lock()
+        self._rng = random.Random()
+
+    def key_fields(self) -> dict[str, Any]:
+        return {"backend": self.kind, "model": self.model, "base_url": self.base_url}
+
+    def unavailable_reason(self) -> str | None:
+        """Why no request can be sent (missing configuration), or None."""
+        if self.api_key_env:
+            if not os.environ.get(self.api_key_env):
+                return (f"set {self.api_key_env} (the environment variable named by its "
+                        f"api_key_env) to the API key for {self.base_url}")
+        elif self._url == OPENAI_BASE_URL:
+            return ("no base_url is set, so it calls the OpenAI API, but no api_key_env: "
+                    "set api_key_env: OPENAI_API_KEY and export OPENAI_API_KEY, or set base_url to "
+                    "an OpenAI-compatible server (vLLM, llama.cpp server, Ollama)")
+        try:
+            import openai  # noqa: F401
+        except ImportError:
+            return "the 'openai' package is not installed: pip install 'openai>=1.40'"
+        return None
+
+    def _get_client(self):
+        with self._lock:
+            if self._client is None:
+                import openai
+
+                # Local servers need no key, but the client insists on one; never fall back to
+                # OPENAI_API_KEY from the environment, which would send it to a foreign server.
+                self._secret = os.environ.get(self.api_key_env) if self.api_key_env else None
+                timeout = openai.Timeout(self.retry.request_timeout_s,
+                                        connect=self.retry.connect_timeout_s)
+                self._client = openai.OpenAI(api_key=self._secret or "no-key", base_url=self._url,
+                                             max_retries=0, timeout=timeout)
+            return self._client
+
+    def _scrub(self, text: str) -> str:
+        if self._secret and self._secret in text:
+            text = text.replace(self._secret, "***")
+        return text
+
+    def _classify(self, err: Exception) -> tuple[str, bool, str, float | None]:
+        """(kind, retryable, description, Retry-After seconds) of an exception from the client;
+        kind is "unreachable" (connection failed, timed out), "status" or "other"."""
+        import openai
+
+        if isinstance(err, openai.APITimeoutError):
+            return "unreachable", True, "request timed out", None
+        if isinstance(err, openai.APIConnectionError):
+            cause = err.__cause__ or err
+            return "unreachable", True, f"connection failed ({type(cause).__name__}: {cause})", None
+        if isinstance(err, openai.APIStatusError):
+            status = err.status_code
+            retry_after = None
+            try:
+                value = err.response.headers.get("retry-after")
+                retry_after = float(value) if value is not None else None
+            except (TypeError, ValueError, AttributeError):
+                pass
+            body = str(getattr(err, "message", "") or err)[:300]
+            retryable = status in _RETRY_STATUS or status >= 500
+            return "status", retryable, f"HTTP {status} ({body})", retry_after
+        return "other", False, f"{type(err).__name__}: {err}", None
+
+    def _complete(self, messages: list[dict[str, str]], sampling: Sampling,
+                  stop: threading.Event) -> tuple[str, dict[str, Any]]:
+        client = self._get_client()
+        kwargs: dict[str, Any] = dict(model=self.model, messages=messages,
+                                      temperature=sampling.temperature,
+                                      max_tokens=sampling.max_new_tokens, seed=sampling.seed)
+        if sampling.top_p < 1.0:
+            kwargs["top_p"] = sampling.top_p
+        start = time.monotonic()
+        attempt = 0
+        while True:
+            if stop.is_set():
+                raise _Cancelled
+            try:
+                resp = client.chat.completions.create(**kwargs)
+            except Exception as err:  # classified below; anything unknown is not retried
+                kind, retryable, why, retry_after = self._classify(err)
+                why = self._scrub(why)
+                attempt += 1
+                elapsed = time.monotonic() - start
+                delay = self.retry.delay(attempt, self._rng, retry_after)
+                if not retryable or attempt > self.retry.max_retries \
+                        or elapsed + delay > self.retry.total_s:
+                    stop.set()  # before raising: this worker's next task must not start
+                    tries = f"{attempt} attempt{'s' if attempt > 1 else ''} in {elapsed:.1f} s"
+                    if kind == "unreachable":
+                        raise LLMUnavailableError(
+                            f"cannot reach {self.base_url}: {why}, after {tries}; is the server "
+                            "running and is base_url right?") from None
+                    raise LLMRequestError(f"{self.base_url} answered {why}, after {tries}") \
+                        from None
+                log.warning("llm %r: %s from %s; retry %d/%d in %.1f s", self.name, why,
+                            self.base_url, attempt, self.retry.max_retries, delay)
+                if stop.wait(delay):
+                    raise _Cancelled from None
+                continue
+            choice = resp.choices[0] if resp.choices else None
+            text = (choice.message.content if choice is not None else None) or ""
+            usage = getattr(resp, "usage", None)
+            meta = {"finish_reason": getattr(choice, "finish_reason", None),
+                    "served_model": getattr(resp, "model", None), "attempts": attempt + 1,
+                    "seconds": round(time.monotonic() - start, 3)}
+            if usage is not None:
+                meta["usage"] = {k: getattr(usage, k, None)
+                                 for k in ("prompt_tokens", "completion_tokens")}
+            return text, meta
+
+    def complete_many(self, items: list[list[dict[str, str]]], sampling: Sampling,
+                      on_done: OnDone) -> None:
+        """Run ``items`` on ``concurrency`` workers; the first failure cancels what has not
+        started, waits for what is running (its answers are still delivered) and is raised."""
+        stop = threading.Event()
+        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(items)) or 1,
+                                  thread_name_prefix=f"llm-{self.name}")
+        futures = {pool.submit(self._complete, m, sampling, stop): i for i, m in enumerate(items)}
+        first_error: BaseException | None = None
+        pending = set(futures)
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    err = fut.exception()
+                    if err is None:
+                        text, meta = fut.result()
+                        on_done(futures[fut], text, meta)
+                    elif not isinstance(err, _Cancelled) and first_error is None:
+                        first_error = err
+                        stop.set()
+                        for other in pending:
+                            other.cancel()
+        finally:
+            stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+        if first_error is not None:
+            raise first_error
+
+
+class _TransformersBackend:
+    """A prepared registry model, loaded once on first use, sampled in batches."""
+
+    kind = "transformers"
+
+    def __init__(self, name: str, spec: dict[str, Any], models_dir: str | os.PathLike,
+                 device: str | None, batch_size: int):
+        self.name = name
+        self.model = spec["model"]
+        self.base_url = None
+        self.model_dir = Path(models_dir) / self.model
+        self.device = device
+        self.batch_size = batch_size
+        self._loaded = None
+        self._lock = threading.Lock()
+
+    def _manifest(self) -> dict[str, Any] | None:
+        from percontrast.models import MANIFEST
+
+        try:
+            return read_json(self.model_dir / MANIFEST)
+        except (FileNotFoundError, DataError):
+            return None
+
+    def key_fields(self) -> dict[str, Any]:
+        # The manifest pins what the folder holds (registry spec, seed, hub commit): re-preparing
+        # the model differently must not replay answers of the old one.
+        manifest = self._manifest()
+        revision = request_key(manifest) if manifest is not None else None
+        return {"backend": self.kind, "model": self.model, "base_url": None,
+                "model_revision": revision}
+
+    def unavailable_reason(self) -> str | None:
+        if self._manifest() is None:
+            return (f"model folder {self.model_dir} is not prepared: run the prepare_model rule "
+                    f"(snakemake {self.model_dir}) or check models_dir and the registry name")
+        return None
+
+    def complete_many(self, items: list[list[dict[str, str]]], sampling: Sampling,
+                      on_done: OnDone) -> None:
+        from percontrast.generation import generate
+        from percontrast.models import load_prepared
+
+        with self._lock:  # one model, one generate at a time, whatever the calling threads
+            if self._loaded is None:
+                model, tokenizer = load_prepared(self.model_dir, device=self.device)
+                spec = (self._manifest() or {}).get("spec", {})
+                self._loaded = (model.eval(), tokenizer, spec.get("chat_template_kwargs"))
+            model, tokenizer, template_kwargs = self._loaded
+            generate(model, tokenizer, items, temperature=sampling.temperature,
+                     top_p=sampling.top_p, max_new_tokens=sampling.max_new_tokens,
+                     batch_size=self.batch_size, seed=[sampling.seed] * len(items),
+                     chat_template_kwargs=template_kwargs,
+                     on_result=lambda i, r: on_done(i, r.text, {"n_tokens": r.n_tokens,
+                                                                "finished": r.finished}))
+
+
+# --------------------------------------------------------------------------------- interface
+
+class ChatLLM:
+    """``chat`` / ``chat_many`` for one ``llm`` config entry, behind the response cache."""
+
+    def __init__(self, name: str, spec: dict[str, Any], backend, cache: ResponseCache):
+        self.name = name
+        self.spec = dict(spec)
+        self.backend = backend
+        self.cache = cache
+        self.stats = {"requests": 0, "cache_hits": 0, "sent": 0}
+
+    def __repr__(self) -> str:
+        return (f"ChatLLM({self.name!r}, backend={self.backend.kind!r}, "
+                f"model={self.backend.model!r}, base_url={self.backend.base_url!r})")
+
+    def sampling(self, *, temperature: float | None = None, max_new_tokens: int | None = None,
+                 seed: int = 0, top_p: float | None = None) -> Sampling:
+        """The call's sampling parameters; unset ones come from the config entry."""
+        return Sampling(
+            temperature=float(self.spec.get("temperature", 0.0) if temperature is None
+                              else temperature),
+            max_new_tokens=int(self.spec.get("max_new_tokens", 256) if max_new_tokens is None
+                               else max_new_tokens),
+            seed=int(seed), top_p=float(1.0 if top_p is None else top_p))
+
+    def request(self, messages: Messages, sampling: Sampling,
+                fields: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The canonical request whose hash is the cache key (``fields``: the backend's
+        :meth:`key_fields`, when the caller already has them)."""
+        fields = self.backend.key_fields() if fields is None else fields
+        return {"format": CACHE_FORMAT, **fields, "messages": _check_messages(messages),
+                "sampling": sampling.key()}
+
+    def chat(self, messages: Messages, **sampling) -> str:
+        return self.chat_many([messages], progress=False, **sampling)[0]
+
+    def chat_many(self, conversations: Sequence[Messages], *, progress: bool | None = None,
+                  temperature: float | None = None, max_new_tokens: int | None = None,
+                  seed: int = 0, top_p: float | None = None) -> list[str]:
+        """Answers in input order. Cached answers are returned without touching the backend;
+        the rest are requested (identical requests once) and cached as they arrive.
+
+        ``progress=None`` shows a bar only on a terminal.
+        """
+        sampling = self.sampling(temperature=temperature, max_new_tokens=max_new_tokens,
+                                 seed=seed, top_p=top_p)
+        n = len(conversations)
+        fields = self.backend.key_fields()
+        requests = [self.request(m, sampling, fields) for m in conversations]
+        keys = [request_key(r) for r in requests]
+        answers: list[str | None] = [self.cache.get(k) for k in keys]
+        missing: dict[str, list[int]] = {}
+        for i, (key, answer) in enumerate(zip(keys, answers, strict=True)):
+            if answer is None:
+                missing.setdefault(key, []).append(i)
+        n_missing = sum(len(v) for v in missing.values())
+        self.stats["requests"] += n
+        self.stats["cache_hits"] += n - n_missing
+        if not missing:
+            log.debug("llm %r: %d requests, all from the cache", self.name, n)
+            return answers  # type: ignore[return-value]
+
+        def counts() -> str:
+            got = sum(a is not None for a in answers)
+            now = got - (n - n_missing)
+            return (f"{n - n_missing} of {n} requests were served from the cache "
+                    f"({self.cache.root}), " + (f"{now} answered now, " if now else "")
+                    + f"{n - got} missing")
+
+        where = f"llm entry {self.name!r} ({self.backend.kind}, model {self.backend.model!r}"
+        where += f", base_url {self.backend.base_url})" if self.backend.base_url else ")"
+        reason = self.backend.unavailable_reason()
+        if reason is not None:
+            raise LLMUnavailableError(f"{where}: {reason} [{counts()}]")
+
+        log.info("llm %r: %d requests, %d from the cache, %d to %s", self.name, n, n - n_missing,
+                 len(missing), self.backend.base_url or self.backend.model)
+        from tqdm.auto import tqdm
+
+        todo = list(missing)
+        bar = tqdm(total=len(todo), desc=f"llm {self.name}", unit="req",
+                   disable=None if progress is None else not progress)
+
+        def on_done(j: int, text: str, meta: dict[str, Any]) -> None:
+            key = todo[j]
+            self.cache.put(key, requests[missing[key][0]], text, meta)
+            for i in missing[key]:
+                answers[i] = text
+            self.stats["sent"] += 1
+            bar.update(1)
+
+        try:
+            self.backend.complete_many([requests[missing[k][0]]["messages"] for k in todo],
+                                       sampling, on_done)
+        except LLMError as err:
+            raise type(err)(f"{where}: {err} [{counts()}]") from err
+        finally:
+            bar.close()
+        return answers  # type: ignore[return-value]
+
+
+def make_llm(spec: dict[str, Any], *, cache_dir: str | os.PathLike,
+             models_dir: str | os.PathLike = "data/models", name: str | None = None,
+             device: str | None = None, batch_size: int = 8,
+             retry: RetryPolicy | None = None) -> ChatLLM:
+    """A :class:`ChatLLM` for one entry of the config's ``llm`` section.
+
+    ``name`` is the entry's name (used in messages; defaults to its label or model). Nothing is
+    loaded or contacted here: a run whose answers are all cached needs neither the model nor the
+    server nor the key.
+    """
+    backend_kind = spec.get("backend")
+    if backend_kind not in BACKENDS:
+        raise ValueError(f"llm backend must be one of {BACKENDS}, got {backend_kind!r}")
+    if not spec.get("model"):
+        raise ValueError("an llm entry needs 'model'")
+    name = name or spec.get("label") or spec["model"]
+    if backend_kind == "openai":
+        backend = _OpenAIBackend(name, spec, retry or RetryPolicy())
+    else:
+        backend = _TransformersBackend(name, spec, models_dir, device, batch_size)
+    return ChatLLM(name, spec, backend, ResponseCache(cache_dir))
+
+
+__all__ = ["ChatLLM", "LLMError", "LLMRequestError", "LLMUnavailableError", "ResponseCache",
+           "RetryPolicy", "Sampling", "make_llm", "redact_url", "request_key"]

@@ -1,0 +1,387 @@
+"""The paper's tables, rendered from results/ only (never typed in), as CSV, Markdown and LaTeX.
+
+Every builder takes the validated config and a results root, reads the metrics files of the runs
+the config defines (:mod:`percontrast.config`), and returns a :class:`Table`. A run whose file
+does not exist yet shows "—" and is listed in ``Table.missing``; it never fails the report.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from percontrast import config as pc
+
+DASH = "—"
+
+
+@dataclass
+class Table:
+    """A titled grid of cells (str, number or None), with notes and the runs it lacks."""
+
+    name: str
+    title: str
+    header: list[str]
+    rows: list[list[Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    fmt: str = "{:.4f}"
+
+    def cell(self, value: Any) -> str:
+        if value is None:
+            return DASH
+        if isinstance(value, float):
+            return self.fmt.format(value)
+        return str(value)
+
+    def to_csv(self) -> str:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(self.header)
+        for row in self.rows:
+            writer.writerow(["" if v is None else v for v in row])
+        return buf.getvalue()
+
+    def to_markdown(self) -> str:
+        lines = [f"### {self.title}", "", "| " + " | ".join(self.header) + " |",
+                 "|" + "|".join("---" for _ in self.header) + "|"]
+        lines += ["| " + " | ".join(self.cell(v) for v in row) + " |" for row in self.rows]
+        lines += [""] + [f"- {note}" for note in self.notes]
+        if self.missing:
+            lines.append(f"- Missing runs ({len(self.missing)}), shown as {DASH}: "
+                         + ", ".join(f"`{m}`" for m in self.missing[:20])
+                         + (" ..." if len(self.missing) > 20 else ""))
+        return "\n".join(lines).rstrip() + "\n"
+
+    def to_latex(self) -> str:
+        def esc(text: str) -> str:
+            for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"),
+                         ("#", r"\#"), ("$", r"\$"), ("{", r"\{"), ("}", r"\}")):
+                text = text.replace(a, b)
+            return text.replace(DASH, "--")
+
+        cols = "l" * 1 + "r" * (len(self.header) - 1)
+        out = [f"% {self.title}", r"\begin{tabular}{" + cols + "}", r"\toprule",
+               " & ".join(esc(h) for h in self.header) + r" \\", r"\midrule"]
+        out += [" & ".join(esc(self.cell(v)) for v in row) + r" \\" for row in self.rows]
+        out += [r"\bottomrule", r"\end{tabular}"]
+        return "\n".join(out) + "\n"
+
+    def write(self, folder: str | os.PathLike) -> list[Path]:
+        from percontrast.io import write_text
+
+        folder = Path(folder)
+        paths = []
+        for ext, text in (("csv", self.to_csv()), ("md", self.to_markdown()),
+                          ("tex", self.to_latex())):
+            path = folder / f"{self.name}.{ext}"
+            write_text(path, text)
+            paths.append(path)
+        return paths
+
+
+# --------------------------------------------------------------------------- reading results
+
+class Results:
+    """Reads metrics files of the config's runs under a results root, remembering misses."""
+
+    def __init__(self, cfg: dict[str, Any], root: str | os.PathLike = "results"):
+        self.cfg, self.root = cfg, Path(root)
+
+    def _json(self, path: Path) -> dict | None:
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    def metrics(self, run: pc.TrainRun, eval_task: str, table: Table) -> dict | None:
+        found = self._json(self.root / "metrics" / run.path / f"{eval_task}.json")
+        if found is None:
+            table.missing.append(f"{run.path}/{eval_task}")
+        return found
+
+    def best_lr_run(self, model: str, task: str, method: str, table: Table
+                    ) -> tuple[pc.TrainRun | None, dict | None]:
+        """The grid LR with the best own-task ROUGE-L (how the paper's table 1 was filled)."""
+        tr = self.cfg["training"]
+        best = (None, None)
+        for lr in tr["learning_rates"]:
+            run = pc.TrainRun(model, task, method, lr, *tr["clip"])
+            m = self.metrics(run, task, table)
+            if m is not None and (best[1] is None or m["rouge_l"] > best[1]["rouge_l"]):
+                best = (run, m)
+        return best
+
+
+def _label(cfg, kind: str, name: str) -> str:
+    registry = cfg["model_registry"] if kind == "model" else cfg["task_registry"]
+    return registry.get(name, {}).get("label", name)
+
+
+def _gain(new: float | None, old: float | None) -> str | None:
+    if new is None or old is None or old == 0:
+        return None
+    return f"{(new - old) / old * 100:+.2f}%"
+
+
+def _mean(values: list[float | None]) -> float | None:
+    return statistics.fmean(values) if values and all(v is not None for v in values) else None
+
+
+METHOD_LABELS = {"ce": "CE", "lossce": "LossCE", "entce": "EntCE", "perce": "PerCE"}
+
+
+# --------------------------------------------------------------------------- the tables
+
+def table1(cfg, root) -> Table:
+    tasks = cfg["tasks"]
+    header = ["Model", "Method"] + [f"{_label(cfg, 'task', t)} {m}" for t in tasks
+                                    for m in ("ROUGE-L", "METEOR")] + ["Avg ROUGE-L",
+                                                                       "Avg METEOR"]
+    t = Table("table1", "Table 1: ROUGE-L and METEOR per model, method and task "
+              "(best learning rate of the grid)", header)
+    res = Results(cfg, root)
+    for model in cfg["models"]:
+        by_method = {}
+        for method in cfg["training"]["methods"]:
+            vals = []
+            for task in tasks:
+                _, m = res.best_lr_run(model, task, method, t)
+                vals += [m and m["rouge_l"], m and m["meteor"]]
+            vals += [_mean(vals[0::2]), _mean(vals[1::2])]
+            by_method[method] = vals
+            t.rows.append([_label(cfg, "model", model), METHOD_LABELS[method], *vals])
+        if "ce" in by_method and "perce" in by_method:
+            t.rows.append([_label(cfg, "model", model), "Gain",
+                           *[_gain(p, c) for p, c in zip(by_method["perce"], by_method["ce"],
+                                                        strict=True)]])
+    t.notes.append("Each cell is the run of the learning-rate grid with the best own-task "
+                   "ROUGE-L (the paper's table 1 matches the best rows of its table 2). Gain = "
+                   "PerCE over CE, in percent.")
+    t.missing = sorted(set(t.missing))
+    return t
+
+
+def table2(cfg, root) -> Table:
+    tasks = cfg["tasks"]
+    t = Table("table2", "Table 2: ROUGE-L across learning rates (mean; variance x1e-4)",
+              ["Model", "Method", "LR", *[_label(cfg, "task", x) for x in tasks]])
+    res = Results(cfg, root)
+    tr = cfg["training"]
+    for model in cfg["models"]:
+        for method in [m for m in ("perce", "ce", "lossce", "entce") if m in tr["methods"]]:
+            columns: list[list[float | None]] = [[] for _ in tasks]
+            for lr in tr["learning_rates"]:
+                row = []
+                for i, task in enumerate(tasks):
+                    m = res.metrics(pc.TrainRun(model, task, method, lr, *tr["clip"]), task, t)
+                    row.append(m and m["rouge_l"])
+                    columns[i].append(row[-1])
+                t.rows.append([_label(cfg, "model", model), METHOD_LABELS[method],
+                               pc.fmt_num(lr), *row])
+            t.rows.append([_label(cfg, "model", model), METHOD_LABELS[method], "Mean",
+                           *[_mean(c) for c in columns]])
+            t.rows.append([_label(cfg, "model", model), METHOD_LABELS[method], "Variance x1e-4",
+                           *[statistics.pvariance(c) * 1e4 if c and None not in c and len(c) > 1
+                             else None for c in columns]])
+    t.notes.append("Variance is the population variance over the grid, scaled by 1e4 as in the "
+                   "paper.")
+    return t
+
+
+def table3(cfg, root) -> Table:
+    tasks = cfg["tasks"]
+    t = Table("table3", "Tables 3 and 8: cross-task transfer (ROUGE-L); rows = source task, "
+              "columns = target task",
+              ["Model", "Source", "Method", *[_label(cfg, "task", x) for x in tasks]])
+    res = Results(cfg, root)
+    models = cfg["evaluation"].get("cross_task_models", []) if cfg["evaluation"].get(
+        "cross_task") else []
+    for model in models:
+        for src in tasks:
+            per_method = {}
+            methods = cfg["evaluation"].get("cross_task_methods", ["ce", "perce"])
+            for method in [m for m in methods if m in cfg["training"]["methods"]]:
+                run = pc.main_run(cfg, model, src, method)
+                vals = [(m := res.metrics(run, dst, t)) and m["rouge_l"] for dst in tasks]
+                per_method[method] = vals
+                t.rows.append([_label(cfg, "model", model), _label(cfg, "task", src),
+                               METHOD_LABELS[method], *vals])
+            if "ce" in per_method and "perce" in per_method:
+                t.rows.append([_label(cfg, "model", model), _label(cfg, "task", src), "Gain",
+                               *[_gain(p, c) for p, c in zip(per_method["perce"],
+                                                            per_method["ce"], strict=True)]])
+    t.notes.append("Runs at the main learning rate "
+                   f"{pc.fmt_num(cfg['training']['main_learning_rate'])}; the paper's table 8 "
+                   "(Llama3-8B) is the second model block.")
+    return t
+
+
+def table5(cfg, root) -> Table:
+    tasks = cfg["evaluation"].get("lamp_tasks", [])
+    header = ["Model", "Method"] + [f"{_label(cfg, 'task', x)} {m}" for x in tasks
+                                    for m in ("ROUGE-L", "METEOR")] + ["Avg ROUGE-L",
+                                                                       "Avg METEOR"]
+    t = Table("table5", "Table 5: LaMP short-text tasks (x100)", header, fmt="{:.2f}")
+    res = Results(cfg, root)
+    for model in cfg["evaluation"].get("lamp_models", []):
+        per_method = {}
+        for method in cfg["training"]["methods"]:
+            vals = []
+            for task in tasks:
+                m = res.metrics(pc.main_run(cfg, model, task, method), task, t)
+                vals += [m and 100 * m["rouge_l"], m and 100 * m["meteor"]]
+            vals += [_mean(vals[0::2]), _mean(vals[1::2])]
+            per_method[method] = vals
+            t.rows.append([_label(cfg, "model", model), METHOD_LABELS[method], *vals])
+        if "ce" in per_method and "perce" in per_method:
+            t.rows.append([_label(cfg, "model", model), "Gain",
+                           *[_gain(p, c) for p, c in zip(per_method["perce"], per_method["ce"],
+                                                        strict=True)]])
+    return t
+
+
+def table6(cfg, root, data_root: str | os.PathLike = "data") -> Table:
+    """Prompt length in tokens with and without persona, from the actual tokenizer."""
+    from transformers import AutoTokenizer
+
+    from percontrast.data.records import read_records
+    from percontrast.prompts import encode_prompt, record_messages
+
+    tasks = cfg["tasks"]
+    model = cfg["models"][0]
+    t = Table("table6", f"Table 6: prompt length in tokens ({_label(cfg, 'model', model)} "
+              "tokenizer, test split)", ["Setting", *[_label(cfg, "task", x) for x in tasks],
+                                         "Average"], fmt="{:.1f}")
+    tok = AutoTokenizer.from_pretrained(Path(data_root) / "models" / model)
+    kwargs = cfg["model_registry"][model].get("chat_template_kwargs")
+    rows = {"w. Persona": [], "w.o. Persona": []}
+    for task in tasks:
+        path = Path(data_root) / "processed" / task / "test.jsonl"
+        if not path.is_file():
+            t.missing.append(str(path))
+            rows["w. Persona"].append(None)
+            rows["w.o. Persona"].append(None)
+            continue
+        records = read_records(path)
+        for label, with_p in (("w. Persona", True), ("w.o. Persona", False)):
+            rows[label].append(statistics.fmean(
+                len(encode_prompt(tok, record_messages(r, with_persona=with_p), kwargs))
+                for r in records))
+    for label, vals in rows.items():
+        t.rows.append([label, *vals, _mean(vals)])
+    return t
+
+
+def table7(cfg, root) -> Table:
+    tr, gen = cfg["training"], cfg["generation"]
+    t = Table("table7", "Table 7: hyperparameters of this run (from the config)",
+              ["Hyperparameter", "Value"])
+    batch = {_label(cfg, "model", m): cfg["model_registry"][m].get("batch_size",
+                                                                   tr["batch_size"])
+             for m in cfg["models"]}
+    t.rows += [["Batch size", ", ".join(f"{k}: {v}" for k, v in batch.items())],
+               ["Epoch", pc.fmt_num(tr["epochs"]) + (f" (max_steps {tr['max_steps']})"
+                                                   if tr.get("max_steps", -1) > 0 else "")],
+               ["Optimizer", "AdamW"],
+               ["Learning rate", ", ".join(pc.fmt_num(x) for x in tr["learning_rates"])],
+               ["AdamW betas", str(tuple(tr["adam_betas"]))],
+               ["Warmup ratio", pc.fmt_num(tr["warmup_ratio"])],
+               ["Max length", str(tr["max_length"])],
+               ["Clip min / max", f"{pc.fmt_num(tr['clip'][0])} / {pc.fmt_num(tr['clip'][1])}"],
+               ["Sampling temperature", pc.fmt_num(gen["temperature"])],
+               ["Max new tokens", str(gen["max_new_tokens"])],
+               ["Top-k retrieved profile entries", str(cfg["data"]["top_k"])],
+               ["Retriever", cfg["data"]["retriever"]]]
+    return t
+
+
+def table11(cfg, root) -> Table:
+    qa = cfg["evaluation"].get("general_qa", {})
+    tasks = qa.get("tasks", [])
+    t = Table("table11", "Table 11: general QA (EM / F1 x100)",
+              ["Model", "Train task", "Method", *[f"{_label(cfg, 'task', x)} {m}" for x in tasks
+                                                  for m in ("EM", "F1")]], fmt="{:.1f}")
+    res = Results(cfg, root)
+    for model in qa.get("models", []):
+        for src in qa.get("train_tasks", []):
+            for method in qa.get("methods", []):
+                run = pc.main_run(cfg, model, src, method)
+                vals = []
+                for task in tasks:
+                    m = res.metrics(run, task, t)
+                    vals += [m and m["em"], m and m["f1"]]
+                t.rows.append([_label(cfg, "model", model), _label(cfg, "task", src),
+                               METHOD_LABELS[method], *vals])
+    return t
+
+
+def table12(cfg, root) -> Table:
+    grid = cfg["training"].get("clip_grid", {})
+    highs = grid.get("clip_max", [])
+    t = Table("table12", "Table 12: PerCE ROUGE-L across clipping thresholds (rows: clip min, "
+              "columns: clip max)", ["Model", "Task", "Clip min",
+                                     *[f"max {pc.fmt_num(h)}" for h in highs]])
+    res = Results(cfg, root)
+    for model in grid.get("models", []):
+        for task in cfg["tasks"]:
+            for lo in grid.get("clip_min", []):
+                row = [(m := res.metrics(pc.TrainRun(model, task, "perce",
+                                                     grid["learning_rate"], lo, hi), task, t))
+                       and m["rouge_l"] for hi in highs]
+                t.rows.append([_label(cfg, "model", model), _label(cfg, "task", task),
+                               pc.fmt_num(lo), *row])
+    t.notes.append(f"Main runs use clip {cfg['training']['clip']}.")
+    return t
+
+
+def table_pir(cfg, root) -> Table:
+    t = Table("table_pir", "PIR benchmark (figure 4): personal-token identification",
+              ["Model", "Method", "Precision", "Recall", "F1", "Tokens"])
+    for model in cfg["pir"]["models"]:
+        path = Path(root) / "pir" / model / "classification.json"
+        if not path.is_file():
+            t.missing.append(str(path))
+            continue
+        cls = json.loads(path.read_text())
+        for method, label in (("percontrast", f"PerContrast (PIR > {cls['threshold']:g})"),
+                              ("word_matching", "Word matching"), ("llm_judge", "LLM-as-judge")):
+            if cls.get(method):
+                m = cls[method]
+                t.rows.append([_label(cfg, "model", model), label, m["precision"], m["recall"],
+                               m["f1"], str(m["n_tokens"])])
+    return t
+
+
+def _judge_scored(cfg, root, name: str, title: str, folder: str) -> Table:
+    """ALOE (tables 4, 9) and LLM-judge (table 10) results, when their stage has run."""
+    t = Table(name, title, ["Run", "Result"])
+    runs = pc.aloe_runs(cfg) if folder == "aloe" else pc.judge_runs(cfg)
+    for run in runs:
+        path = (Path(root) / "aloe" / run.path / "scores.json" if folder == "aloe"
+                else Path(root) / "judge" / f"{run.path}.json")
+        if path.is_file():
+            t.rows.append([run.path, json.dumps(json.loads(path.read_text()).get("summary"))])
+        else:
+            t.missing.append(run.path)
+    if t.missing:
+        t.notes.append(f"The {folder} stage has not produced these runs yet.")
+    return t
+
+
+def table4(cfg, root) -> Table:
+    return _judge_scored(cfg, root, "table4", "Tables 4 and 9: ALOE cross-scenario transfer "
+                         "(judge score 1-5 by round)", "aloe")
+
+
+def table10(cfg, root) -> Table:
+    return _judge_scored(cfg, root, "table10", "Table 10: LLM-as-judge personalization and "
+                         "quality (x20)", "judge")
+
+
+BUILDERS = {"table1": table1, "table2": table2, "table3": table3, "table4": table4,
+            "table5": table5, "table6": table6, "table7": table7, "table10": table10,
+            "table11": table11, "table12": table12, "table_pir": table_pir}
