@@ -118,6 +118,8 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--steps", type=int, default=14, help="steps per method, warm-up included")
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=2,
+                        help="runs per method, in rotating order (medians over repeats)")
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--profile-entries", type=int, default=8,
                         help="past reviews in the persona (8 demo reviews ~ 1.1k prompt tokens)")
@@ -144,23 +146,38 @@ def main() -> None:
 
         prepare_model("smollm2-135m", {"source": "bundled-gguf", "dtype": "float32"},
                       args.model_dir)
+    # Methods run in rotating order over the repeats (ce, perce / perce, ce / ...): on a shared
+    # machine the position in the sequence shifts step times by ~10%, more than the effect.
+    runs: dict[str, list[dict]] = {m: [] for m in args.methods}
+    for rep in range(args.repeats):
+        shift = rep % len(args.methods)
+        for method in args.methods[shift:] + args.methods[:shift]:
+            cmd = [sys.executable, __file__, "--method", method,
+                   *[a for a in sys.argv[1:] if a not in args.methods and a != "--methods"]]
+            print(f"[bench] repeat {rep + 1}/{args.repeats}: {method} ...", file=sys.stderr,
+                  flush=True)
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False,
+                                  env={**os.environ, "PERCONTRAST_LOG_LEVEL": "WARNING"})
+            if proc.returncode != 0:
+                sys.stderr.write(proc.stderr[-4000:])
+                raise SystemExit(f"worker for {method} failed")
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            runs[method].append(r)
+            print(f"[bench] {method}: median step {r['step_time_median_s']:.3f} s, "
+                  f"peak {r['peak_memory_mb']:.0f} MB", file=sys.stderr)
     results = {}
-    for method in args.methods:
-        cmd = [sys.executable, __file__, "--method", method,
-               *[a for a in sys.argv[1:] if a not in args.methods and a != "--methods"]]
-        print(f"[bench] {method} ...", file=sys.stderr, flush=True)
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False,
-                              env={**os.environ, "PERCONTRAST_LOG_LEVEL": "WARNING"})
-        if proc.returncode != 0:
-            sys.stderr.write(proc.stderr[-4000:])
-            raise SystemExit(f"worker for {method} failed")
-        results[method] = json.loads(proc.stdout.strip().splitlines()[-1])
-        r = results[method]
-        print(f"[bench] {method}: median step {r['step_time_median_s']:.3f} s, "
-              f"peak {r['peak_memory_mb']:.0f} MB", file=sys.stderr)
+    for method, reps in runs.items():
+        results[method] = {
+            **reps[0],
+            "step_time_median_s": statistics.median(r["step_time_median_s"] for r in reps),
+            "peak_memory_mb": statistics.median(r["peak_memory_mb"] for r in reps),
+            "step_time_median_s_per_repeat": [r["step_time_median_s"] for r in reps],
+            "step_times_s": [t for r in reps for t in r["step_times_s"]],
+        }
     out = {
         "benchmark": "training step, PerCETrainer, identical batches per method",
         "model": args.model, "batch": args.batch, "steps": args.steps, "warmup": args.warmup,
+        "repeats": args.repeats,
         "bf16": args.bf16, "gradient_checkpointing": args.gradient_checkpointing,
         "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
         "methods": results,

@@ -95,3 +95,14 @@ def test_bundled_gguf_prepares_into_a_trainable_savable_model(smollm2_dir, tmp_p
     loss = model(ids, labels=ids).loss
     loss.backward()
     assert model.model.embed_tokens.weight.grad is not None
+
+
+def test_tiny_vocab_size_can_exceed_the_tokenizer_never_undercut_it(bundled_tokenizer):
+    spec = {"architecture": "qwen3", "hidden_size": 16, "num_layers": 1, "num_heads": 2,
+            "num_kv_heads": 1, "intermediate_size": 32, "head_dim": 8}
+    model, _ = build_tiny({**spec, "vocab_size": 151936, "init_device": "meta"},
+                          tokenizer=bundled_tokenizer)
+    assert model.config.vocab_size == 151936  # e.g. Qwen3's embedding size for benchmarks
+    assert model.model.embed_tokens.weight.shape == (151936, 16)
+    with pytest.raises(ValueError, match="smaller than the tokenizer"):
+        build_tiny({**spec, "vocab_size": 1000}, tokenizer=bundled_tokenizer)

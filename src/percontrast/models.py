@@ -108,8 +108,12 @@ def build_tiny(spec: dict[str, Any], tokenizer=None, seed: int = 0):
     if tokenizer is None:
         tokenizer = _bundled_tokenizer()
     arch = spec.get("architecture", "llama")
+    vocab_size = spec.get("vocab_size", len(tokenizer))
+    if vocab_size < len(tokenizer):
+        raise ValueError(f"vocab_size {vocab_size} is smaller than the tokenizer "
+                         f"({len(tokenizer)} tokens)")
     common = dict(
-        vocab_size=len(tokenizer),
+        vocab_size=vocab_size,
         hidden_size=spec.get("hidden_size", 64),
         intermediate_size=spec.get("intermediate_size", 128),
         num_hidden_layers=spec.get("num_layers", 2),
@@ -129,7 +133,8 @@ def build_tiny(spec: dict[str, Any], tokenizer=None, seed: int = 0):
     else:
         raise ValueError(f"tiny models support architecture 'llama' or 'qwen3', not {arch!r}")
     torch.manual_seed(seed)
-    model = cls(config)
+    with torch.device(spec.get("init_device", "cpu")):
+        model = cls(config)
     dtype = resolve_dtype(spec.get("dtype"))
     if dtype is not None:
         model = model.to(dtype)
