@@ -134,30 +134,45 @@ def _mean(values: list[float | None]) -> float | None:
 METHOD_LABELS = {"ce": "CE", "lossce": "LossCE", "entce": "EntCE", "perce": "PerCE"}
 
 
-# --------------------------------------------------------------------------- the tables
+def _add_gain_row(table: Table, prefix: list[Any], per_method: dict[str, list]) -> None:
+    """The paper's Gain row: PerCE over CE, per column, when both ran."""
+    if "ce" in per_method and "perce" in per_method:
+        table.rows.append([*prefix, "Gain", *[_gain(p, c) for p, c in zip(
+            per_method["perce"], per_method["ce"], strict=True)]])
 
-def table1(cfg, root) -> Table:
-    tasks = cfg["tasks"]
-    header = ["Model", "Method"] + [f"{_label(cfg, 'task', t)} {m}" for t in tasks
-                                    for m in ("ROUGE-L", "METEOR")] + ["Avg ROUGE-L",
-                                                                       "Avg METEOR"]
-    t = Table("table1", "Table 1: ROUGE-L and METEOR per model, method and task "
-              "(best learning rate of the grid)", header)
-    res = Results(cfg, root)
-    for model in cfg["models"]:
-        by_method = {}
+
+def _method_rows(cfg, table: Table, models: list[str], tasks: list[str], lookup,
+                 scale: float = 1.0) -> None:
+    """Per model: one row per method of ROUGE-L and METEOR per task plus their averages, then
+    the Gain row (tables 1 and 5). ``lookup(model, task, method)`` returns a metrics dict or None.
+    """
+    for model in models:
+        per_method = {}
         for method in cfg["training"]["methods"]:
             vals = []
             for task in tasks:
-                _, m = res.best_lr_run(model, task, method, t)
-                vals += [m and m["rouge_l"], m and m["meteor"]]
+                m = lookup(model, task, method)
+                vals += [m and scale * m["rouge_l"], m and scale * m["meteor"]]
             vals += [_mean(vals[0::2]), _mean(vals[1::2])]
-            by_method[method] = vals
-            t.rows.append([_label(cfg, "model", model), METHOD_LABELS[method], *vals])
-        if "ce" in by_method and "perce" in by_method:
-            t.rows.append([_label(cfg, "model", model), "Gain",
-                           *[_gain(p, c) for p, c in zip(by_method["perce"], by_method["ce"],
-                                                        strict=True)]])
+            per_method[method] = vals
+            table.rows.append([_label(cfg, "model", model), METHOD_LABELS[method], *vals])
+        _add_gain_row(table, [_label(cfg, "model", model)], per_method)
+
+
+def _rouge_meteor_header(cfg, tasks: list[str]) -> list[str]:
+    return (["Model", "Method"] + [f"{_label(cfg, 'task', x)} {m}" for x in tasks
+                                   for m in ("ROUGE-L", "METEOR")]
+            + ["Avg ROUGE-L", "Avg METEOR"])
+
+
+# --------------------------------------------------------------------------- the tables
+
+def table1(cfg, root) -> Table:
+    t = Table("table1", "Table 1: ROUGE-L and METEOR per model, method and task "
+              "(best learning rate of the grid)", _rouge_meteor_header(cfg, cfg["tasks"]))
+    res = Results(cfg, root)
+    _method_rows(cfg, t, cfg["models"], cfg["tasks"],
+                 lambda model, task, method: res.best_lr_run(model, task, method, t)[1])
     t.notes.append("Each cell is the run of the learning-rate grid with the best own-task "
                    "ROUGE-L (the paper's table 1 matches the best rows of its table 2). Gain = "
                    "PerCE over CE, in percent.")
@@ -210,10 +225,8 @@ def table3(cfg, root) -> Table:
                 per_method[method] = vals
                 t.rows.append([_label(cfg, "model", model), _label(cfg, "task", src),
                                METHOD_LABELS[method], *vals])
-            if "ce" in per_method and "perce" in per_method:
-                t.rows.append([_label(cfg, "model", model), _label(cfg, "task", src), "Gain",
-                               *[_gain(p, c) for p, c in zip(per_method["perce"],
-                                                            per_method["ce"], strict=True)]])
+            _add_gain_row(t, [_label(cfg, "model", model), _label(cfg, "task", src)],
+                          per_method)
     t.notes.append("Runs at the main learning rate "
                    f"{pc.fmt_num(cfg['training']['main_learning_rate'])}; the paper's table 8 "
                    "(Llama3-8B) is the second model block.")
@@ -222,25 +235,12 @@ def table3(cfg, root) -> Table:
 
 def table5(cfg, root) -> Table:
     tasks = cfg["evaluation"].get("lamp_tasks", [])
-    header = ["Model", "Method"] + [f"{_label(cfg, 'task', x)} {m}" for x in tasks
-                                    for m in ("ROUGE-L", "METEOR")] + ["Avg ROUGE-L",
-                                                                       "Avg METEOR"]
-    t = Table("table5", "Table 5: LaMP short-text tasks (x100)", header, fmt="{:.2f}")
+    t = Table("table5", "Table 5: LaMP short-text tasks (x100)", _rouge_meteor_header(cfg, tasks),
+              fmt="{:.2f}")
     res = Results(cfg, root)
-    for model in cfg["evaluation"].get("lamp_models", []):
-        per_method = {}
-        for method in cfg["training"]["methods"]:
-            vals = []
-            for task in tasks:
-                m = res.metrics(pc.main_run(cfg, model, task, method), task, t)
-                vals += [m and 100 * m["rouge_l"], m and 100 * m["meteor"]]
-            vals += [_mean(vals[0::2]), _mean(vals[1::2])]
-            per_method[method] = vals
-            t.rows.append([_label(cfg, "model", model), METHOD_LABELS[method], *vals])
-        if "ce" in per_method and "perce" in per_method:
-            t.rows.append([_label(cfg, "model", model), "Gain",
-                           *[_gain(p, c) for p, c in zip(per_method["perce"], per_method["ce"],
-                                                        strict=True)]])
+    _method_rows(cfg, t, cfg["evaluation"].get("lamp_models", []), tasks,
+                 lambda model, task, method: res.metrics(pc.main_run(cfg, model, task, method),
+                                                         task, t), scale=100)
     return t
 
 
