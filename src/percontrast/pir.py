@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from percontrast.prompts import EncodedPair, encode_prompt, encode_response
+from percontrast.prompts import EncodedPair, encode_response, pair_from_messages
 
 IGNORE_INDEX = -100
 
@@ -189,10 +189,8 @@ def pir_scores(model, tokenizer, with_persona: list[dict[str, str]],
     response_ids = encode_response(tokenizer, response, add_eos=add_eos)
     if not response_ids:
         raise ValueError("empty response: nothing to score")
-    pair = EncodedPair(
-        with_ids=encode_prompt(tokenizer, with_persona, chat_template_kwargs) + response_ids,
-        without_ids=encode_prompt(tokenizer, without_persona, chat_template_kwargs) + response_ids,
-        response_ids=response_ids)
+    pair = pair_from_messages(tokenizer, with_persona, without_persona, response_ids,
+                              chat_template_kwargs)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     [(logp_with, logp_without)] = score_pairs(model, [pair], pad_id)
     return PIRResult(response_ids=response_ids,

@@ -144,7 +144,7 @@ def run_benchmark(model, tokenizer, rows: Sequence[dict], *, threshold: float = 
     ``judge`` is a :class:`percontrast.llm.ChatLLM` or None (the judge baseline is skipped).
     """
     from percontrast.pir import score_pairs
-    from percontrast.prompts import EncodedPair, build_messages, encode_prompt
+    from percontrast.prompts import build_messages, pair_from_messages
 
     judge_keywords: list[list[str] | None] = [None] * len(rows)
     if judge is not None:
@@ -161,10 +161,7 @@ def run_benchmark(model, tokenizer, rows: Sequence[dict], *, threshold: float = 
             ids, tokens = answer_tokens(tokenizer, row["answer"])
             with_p = build_messages("persona_qa", row["question"], [row["persona"]])
             without = build_messages("persona_qa", row["question"], None)
-            pair = EncodedPair(
-                with_ids=encode_prompt(tokenizer, with_p, chat_template_kwargs) + ids,
-                without_ids=encode_prompt(tokenizer, without, chat_template_kwargs) + ids,
-                response_ids=ids)
+            pair = pair_from_messages(tokenizer, with_p, without, ids, chat_template_kwargs)
             encoded.append((row, tokens, pair))
         scores = score_pairs(model, [pair for _, _, pair in encoded], tokenizer.pad_token_id)
         for offset, ((row, tokens, _), (lp_with, lp_without)) in enumerate(

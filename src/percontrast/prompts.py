@@ -254,6 +254,17 @@ def encode_pair(tokenizer, kind: str, query: str, persona_entries: list[str] | N
                        truncated=truncated)
 
 
+def pair_from_messages(tokenizer, with_persona: list[dict[str, str]],
+                       without_persona: list[dict[str, str]], response_ids: list[int],
+                       chat_template_kwargs: dict[str, Any] | None = None) -> EncodedPair:
+    """An :class:`EncodedPair` from ready-made chat messages and response ids (no truncation)."""
+    return EncodedPair(
+        with_ids=encode_prompt(tokenizer, with_persona, chat_template_kwargs) + response_ids,
+        without_ids=encode_prompt(tokenizer, without_persona, chat_template_kwargs)
+        + response_ids,
+        response_ids=response_ids)
+
+
 def encode_record(tokenizer, record: Record, *, max_length: int | None = None,
                   chat_template_kwargs: dict[str, Any] | None = None) -> EncodedPair:
     return encode_pair(tokenizer, record.task, record.query, record.profile, record.reference,
