@@ -3,10 +3,8 @@
 import argparse
 
 from percontrast.cli import json_arg, run, setup
-from percontrast.data.records import read_records
+from percontrast.data.records import QA_TASK_TYPES, read_records
 from percontrast.io import DataError, iter_jsonl, write_json
-
-QA_TASKS = ("hotpotqa", "drop")
 
 
 def read_generations(path: str, records) -> list[str]:
@@ -45,7 +43,7 @@ def main() -> None:
 
     records = read_records(args.data)
     predictions = read_generations(args.generations, records)
-    if records[0].task in QA_TASKS:
+    if records[0].task in QA_TASK_TYPES:
         scores = summarize("qa", predictions, records)
     else:
         scores = summarize("generation", predictions, [r.reference for r in records])

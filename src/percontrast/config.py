@@ -22,11 +22,13 @@ from typing import Any
 
 import yaml
 
+from percontrast.data.records import QA_TASK_TYPES
+
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 METHODS = ("ce", "lossce", "entce", "perce")
 LONGLAMP_TYPES = ("abstract_generation", "product_review", "topic_writing")
 LAMP_TYPES = ("news_headline", "scholarly_title", "tweet_paraphrase")
-QA_TYPES = ("hotpotqa", "drop")
+QA_TYPES = QA_TASK_TYPES
 
 
 class ConfigError(ValueError):

@@ -43,6 +43,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from percontrast.data.records import QA_TASK_TYPES
+
 __all__ = [
     "MetricResult",
     "rouge_l",
@@ -59,7 +61,7 @@ __all__ = [
 ]
 
 #: Record tasks scored by :func:`qa_scores`.
-QA_TASKS = ("hotpotqa", "drop")
+QA_TASKS = QA_TASK_TYPES
 
 
 @dataclass

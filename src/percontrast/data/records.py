@@ -32,6 +32,9 @@ TASK_TYPES: dict[str, str] = {
     "drop": "DROP reading comprehension (general QA, no persona)",
 }
 
+#: Task types scored by exact match / F1 against gold answers (no persona, no ROUGE/METEOR).
+QA_TASK_TYPES = ("hotpotqa", "drop")
+
 _STR_FIELDS = ("id", "task", "user_id", "query", "reference")
 
 

@@ -12,7 +12,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from percontrast.data.records import Record
+from percontrast.data.records import QA_TASK_TYPES, Record
 from percontrast.data.sampling import sample_records
 
 #: Loader default split names per source (LongLaMP's hub splits; SPC's CSV names).
@@ -77,7 +77,7 @@ def _load_demo(task_type: str, spec: dict[str, Any], split: str, seed: int) -> l
 
     n_users = spec.get("n_users", 8)
     per_user = spec.get("records_per_user", 4)
-    if task_type in ("hotpotqa", "drop"):
+    if task_type in QA_TASK_TYPES:
         return demo.generate_general_qa(task_type, n_users * per_user, seed)
     return demo.generate_task(task_type, n_users=n_users, records_per_user=per_user,
                               profile_size=spec.get("profile_size", 8), seed=seed)
