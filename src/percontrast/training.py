@@ -120,20 +120,18 @@ class _StepStats:
         self.n = 0
         self.w_sum = self.at_min = self.at_max = self.nll_sum = self.pir_sum = 0.0
         self.tokens = 0
-        self.calls = 0
         self.t0 = time.perf_counter()
 
     def add(self, logp, weights, mask, clip, logp_cf, tokens: int) -> None:
-        m = mask
-        self.n += int(m.sum())
-        self.w_sum += float(weights[m].sum())
-        self.at_min += float((weights[m] <= clip[0] + 1e-6).sum())
-        self.at_max += float((weights[m] >= clip[1] - 1e-6).sum())
-        self.nll_sum += float(-logp[m].sum())
+        w = weights[mask]  # response tokens only, gathered once
+        self.n += w.numel()
+        self.w_sum += float(w.sum())
+        self.at_min += float((w <= clip[0] + 1e-6).sum())
+        self.at_max += float((w >= clip[1] - 1e-6).sum())
+        self.nll_sum += float(-logp[mask].sum())
         if logp_cf is not None:
-            self.pir_sum += float((logp - logp_cf)[m].sum())
+            self.pir_sum += float((logp - logp_cf)[mask].sum())
         self.tokens += tokens
-        self.calls += 1
 
     def flush(self) -> dict[str, float]:
         elapsed = time.perf_counter() - self.t0
