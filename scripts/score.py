@@ -42,6 +42,8 @@ def main() -> None:
     from percontrast.metrics import summarize
 
     records = read_records(args.data)
+    if not records:
+        raise DataError(args.data, "no test records to score")
     predictions = read_generations(args.generations, records)
     if records[0].task in QA_TASK_TYPES:
         scores = summarize("qa", predictions, records)

@@ -96,7 +96,7 @@ def pir_histogram(tokens: Sequence[dict], threshold: float, path: str | os.PathL
         ax.set_xticks(list(xs), [_bin_label(lo, hi) for lo, hi in bins], fontsize=8)
         ax.set_xlabel("PIR range (labels above bars: share correctly classified)")
         ax.set_ylabel("tokens")
-        split = next(i for i, (lo, hi) in enumerate(bins) if lo >= threshold) - 0.5
+        split = next((i for i, (lo, _) in enumerate(bins) if lo >= threshold), len(bins)) - 0.5
         ax.axvline(split, color="k", ls="--", lw=1)
         ax.text(split + 0.05, ax.get_ylim()[1] * 0.95, f"threshold {threshold:g}", fontsize=8,
                 va="top")
