@@ -97,3 +97,40 @@ def test_latex_is_plain_balanced_tabular(cfg, tmp_path):
     assert all(line.endswith(r"\\") and line.count("&") == n_cols - 1 for line in body)
     assert r"\%" in tex and "%" not in tex.replace(r"\%", "").split("\n", 1)[1]  # escaped
     assert tex.count(r"\begin{tabular}") == tex.count(r"\end{tabular}") == 1
+
+
+def test_table4_aloe_rounds_and_gain_as_score_difference(cfg, tmp_path):
+    runs = pc.aloe_runs(cfg)
+    ce = next(r for r in runs if r.method == "ce")
+    perce = next(r for r in runs if r.method == "perce" and r.task == ce.task)
+    rounds = cfg["evaluation"]["aloe"]["rounds"]
+    for run, base in ((ce, 2.0), (perce, 2.5)):
+        path = tmp_path / "aloe" / run.path / "scores.json"
+        path.parent.mkdir(parents=True)
+        summary = {f"k={k}": base + 0.1 * k for k in range(1, rounds + 1)}
+        summary["average"] = base
+        path.write_text(json.dumps({"summary": summary}))
+    table = BUILDERS["table4"](cfg, tmp_path)
+    assert table.header[3:] == [f"k={k}" for k in range(1, rounds + 1)] + ["Average"]
+    rows = [r for r in table.rows if r[1] == table.rows[0][1]]
+    assert [r[2] for r in rows] == ["CE", "PerCE", "Gain"]
+    assert rows[0][-1] == 2.0 and rows[1][-1] == 2.5
+    assert rows[2][-1] == "+0.50"  # a difference of scores, not a percentage
+    other = [r for r in table.rows if r[1] != table.rows[0][1]]
+    assert all(v is None for r in other if r[2] != "Gain" for v in r[3:])
+    assert len(table.missing) == len(runs) - 2
+
+
+def test_table10_judge_scores_with_percent_gain(cfg, tmp_path):
+    runs = pc.judge_runs(cfg)
+    for run in runs:
+        path = tmp_path / "judge" / f"{run.path}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        value = 60.0 if run.method == "perce" else 50.0
+        path.write_text(json.dumps({"personalization": value, "quality": value + 20}))
+    table = BUILDERS["table10"](cfg, tmp_path)
+    rows = {r[1]: r[2:] for r in table.rows}
+    n_tasks = len(cfg["tasks"])
+    assert rows["CE"] == [50.0, 70.0] * n_tasks + [50.0, 70.0]
+    assert rows["Gain"][:2] == ["+20.00%", "+14.29%"]
+    assert table.missing == []

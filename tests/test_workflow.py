@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from percontrast.config import evaluations, load_config, train_runs
+from percontrast.config import aloe_runs, evaluations, judge_runs, load_config, train_runs
 from percontrast.data.records import read_records
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "workflow" / "Snakefile"
+TABLE_NAMES = [f"table{n}" for n in (1, 2, 3, 4, 5, 6, 7, 10, 11, 12)] + ["table_pir"]
+PIR_FIGURES = ["figure2_pir_heatmap", "figure4_pir_classification", "figure5_pir_histogram"]
 
 
 def snakemake(*args: str, cwd: Path, timeout: int = 120) -> subprocess.CompletedProcess:
@@ -84,6 +86,8 @@ def test_tiny_profile_runs_the_whole_implemented_dag(tmp_path):
                        str(REPO / "configs" / "tiny.yaml"), cwd=tmp_path, timeout=1500)
     assert result.returncode == 0, result.stderr[-5000:]
     cfg = load_config(REPO / "configs" / "tiny.yaml")
+    aloe = cfg["evaluation"]["aloe"]
+    n_conv = aloe["n_profiles"] * aloe["n_personalities"]
     # data: every task's processed split holds valid records with top-k profiles
     train = read_records(tmp_path / "data/processed/review/train.jsonl")
     assert len(train) == cfg["data"]["n_train"]
@@ -107,16 +111,41 @@ def test_tiny_profile_runs_the_whole_implemented_dag(tmp_path):
             keys = ("em", "f1") if task in ("hotpotqa", "drop") else ("rouge_l", "meteor")
             assert all(0 <= m[k] <= 100 for k in keys) and m["n"] == cfg["data"]["n_test"]
             assert m["seed"] == cfg["seed"] and m["config_hash"]
-    # report: every table in three formats, the PIR figures as real PNGs
-    for name in ("table1", "table2", "table3", "table5", "table6", "table7", "table11",
-                 "table12", "table_pir"):
-        for ext in ("csv", "md", "tex"):
-            assert (tmp_path / "results/tables" / f"{name}.{ext}").stat().st_size > 0
+    # ALOE and the LLM judge: a scores file per run, with per-round entries and the table row
+    for run in aloe_runs(cfg):
+        scores = json.loads((tmp_path / "results/aloe" / run.path / "scores.json").read_text())
+        rounds = cfg["evaluation"]["aloe"]["rounds"]
+        assert [r["round"] for r in scores["per_round"]] == list(range(1, rounds + 1))
+        assert sum(r["n"] + r["missing"] for r in scores["per_round"]) == rounds * n_conv
+        assert scores["method"] == run.method and scores["judge"] == "local"
+    for run in judge_runs(cfg):
+        judged = json.loads((tmp_path / "results/judge" / f"{run.path}.json").read_text())
+        assert judged["n"] == cfg["evaluation"]["llm_judge"]["n"]
+        assert judged["personalization"] is None or 20 <= judged["personalization"] <= 100
+    # report: every table and its paper companion in three formats, every figure a real PNG
+    tables = sorted(p.name for p in (tmp_path / "results/tables").iterdir())
+    for name in TABLE_NAMES:
+        for suffix in ("", "_vs_paper"):
+            for ext in ("csv", "md", "tex"):
+                assert f"{name}{suffix}.{ext}" in tables
+                assert (tmp_path / "results/tables" / f"{name}{suffix}.{ext}").stat().st_size > 0
     table1 = (tmp_path / "results/tables/table1.md").read_text()
     assert "| Tiny-Llama | PerCE |" in table1 and "Missing runs" not in table1
-    for fig in ("figure2_pir_heatmap", "figure4_pir_classification", "figure5_pir_histogram"):
+    for name in ("table4", "table10"):
+        assert "Missing runs" not in (tmp_path / f"results/tables/{name}.md").read_text()
+    figures = [*PIR_FIGURES, "training_curves", "lr_robustness", "cross_task_heatmap",
+               "aloe_by_round"]
+    for fig in figures:
         png = (tmp_path / "results/figures" / f"{fig}.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    index = (tmp_path / "results/index.md").read_text()
+    assert all(f"({'tables/' + n}.md)" in index for n in TABLE_NAMES)
+    assert all(f"(figures/{f}.png)" in index for f in figures)
+    assert "--configfile" in index and "configs/tiny.yaml" in index
+    report = snakemake("--configfile", str(REPO / "configs" / "tiny.yaml"), "--report",
+                       "report.html", cwd=tmp_path, timeout=300)
+    assert report.returncode == 0, report.stderr[-3000:]
+    assert (tmp_path / "report.html").stat().st_size > 100_000
     # every rule logged, and a second invocation has nothing to do
     assert any((tmp_path / "logs" / "train").rglob("*.log"))
     again = snakemake("--profile", str(REPO / "profiles" / "ci"), "--configfile",

@@ -135,6 +135,14 @@ def check_config(cfg: dict[str, Any]) -> None:
     _need(m <= big_m, "training.clip", f"clip min {m} > clip max {big_m}")
     grid = tr.get("clip_grid", {})
     model_names(grid.get("models", []), "training.clip_grid.models")
+    for i, task in enumerate(grid.get("tasks", [])):
+        _need(task in cfg["tasks"], f"training.clip_grid.tasks[{i}]",
+              f"{task!r} is not in tasks {cfg['tasks']}")
+    for key, values in (("training.lr_grid_methods", tr.get("lr_grid_methods", [])),
+                        ("evaluation.lamp_methods", cfg["evaluation"].get("lamp_methods", []))):
+        for i, method in enumerate(values):
+            _need(method in tr["methods"], f"{key}[{i}]",
+                  f"{method!r} is not in training.methods {tr['methods']}")
     if grid.get("models"):
         _need("learning_rate" in grid, "training.clip_grid.learning_rate",
               "required when clip_grid.models is not empty")
@@ -238,12 +246,33 @@ def _lamp_tasks(cfg) -> list[str]:
     return list(cfg["evaluation"].get("lamp_tasks", []))
 
 
+def grid_learning_rates(cfg: dict[str, Any], method: str) -> list[float]:
+    """The learning rates ``method`` is trained at: the whole grid for ``lr_grid_methods``
+    (default: every method), otherwise only the main one."""
+    tr = cfg["training"]
+    if method in tr.get("lr_grid_methods", tr["methods"]):
+        return list(tr["learning_rates"])
+    return [tr["main_learning_rate"]]
+
+
+def lamp_methods(cfg: dict[str, Any]) -> list[str]:
+    """Methods trained on the LaMP tasks (table 5); default: every training method."""
+    methods = cfg["training"]["methods"]
+    return [m for m in cfg["evaluation"].get("lamp_methods", methods) if m in methods]
+
+
+def clip_grid_tasks(cfg: dict[str, Any]) -> list[str]:
+    """Tasks of the clipping grid (table 12); default: every task."""
+    return list(cfg["training"].get("clip_grid", {}).get("tasks", cfg["tasks"]))
+
+
 def train_runs(cfg: dict[str, Any]) -> list[TrainRun]:
     """Every training run of the config, without duplicates, in a stable order.
 
-    * main grid: models x tasks x methods x learning_rates at the main clip (tables 1, 2, 3);
-    * LaMP: lamp_models x lamp_tasks x methods at the main LR (table 5);
-    * the clip grid: PerCE, clip_grid.models x tasks x clip_min x clip_max (table 12).
+    * main grid: models x tasks x methods x learning rates at the main clip (tables 1, 2, 3);
+      methods outside ``lr_grid_methods`` run at the main LR only;
+    * LaMP: lamp_models x lamp_tasks x lamp_methods at the main LR (table 5);
+    * the clip grid: PerCE, clip_grid.models x clip_grid.tasks x clip_min x clip_max (table 12).
     """
     tr = cfg["training"]
     lo, hi = tr["clip"]
@@ -251,16 +280,16 @@ def train_runs(cfg: dict[str, Any]) -> list[TrainRun]:
     for model in cfg["models"]:
         for task in cfg["tasks"]:
             for method in tr["methods"]:
-                for lr in tr["learning_rates"]:
+                for lr in grid_learning_rates(cfg, method):
                     runs.add(TrainRun(model, task, method, lr, lo, hi))
     for model in cfg["evaluation"].get("lamp_models", []):
         for task in _lamp_tasks(cfg):
-            for method in tr["methods"]:
+            for method in lamp_methods(cfg):
                 runs.add(TrainRun(model, task, method, tr["main_learning_rate"], lo, hi))
     grid = tr.get("clip_grid", {})
     if "perce" in tr["methods"]:
         for model in grid.get("models", []):
-            for task in cfg["tasks"]:
+            for task in clip_grid_tasks(cfg):
                 for cmin in grid.get("clip_min", []):
                     for cmax in grid.get("clip_max", []):
                         runs.add(TrainRun(model, task, "perce", grid["learning_rate"], cmin, cmax))

@@ -137,6 +137,12 @@ def request_key(request: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(request).encode("utf-8")).hexdigest()
 
 
+def request_seed(seed: int, messages: Messages) -> int:
+    """One request's sampling seed from (call seed, its messages): requests sent together draw
+    independent noise, and a request's answer does not depend on what it was batched with."""
+    return int(request_key({"seed": seed, "messages": messages})[:8], 16)
+
+
 def redact_url(url: str | None) -> str | None:
     """``url`` without ``user:password@``, for keys, logs and messages."""
     if not url:
@@ -406,7 +412,8 @@ class _TransformersBackend:
             model, tokenizer, template_kwargs = self._loaded
             generate(model, tokenizer, items, temperature=sampling.temperature,
                      top_p=sampling.top_p, max_new_tokens=sampling.max_new_tokens,
-                     batch_size=self.batch_size, seed=[sampling.seed] * len(items),
+                     batch_size=self.batch_size,
+                     seed=[request_seed(sampling.seed, m) for m in items],
                      chat_template_kwargs=template_kwargs,
                      on_result=lambda i, r: on_done(i, r.text, {"n_tokens": r.n_tokens,
                                                                 "finished": r.finished}))

@@ -1,6 +1,7 @@
 # Config validation and the path helpers every rules file uses. The run grid itself (which runs,
 # which evaluations) comes from percontrast.config so the library, scripts and report agree.
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +18,9 @@ except pc.ConfigError as err:
     raise WorkflowError(f"invalid config: {err}")
 
 CONFIG_HASH = pc.config_hash(config)
+# the --configfile the user named (for the commands results/index.md prints), if any
+CONFIGFILE = next((os.path.relpath(f) for f in getattr(workflow, "overwrite_configfiles", None)
+                   or []), None)
 RUNS = pc.train_runs(config)
 EVALS = pc.evaluations(config)
 
@@ -46,6 +50,24 @@ def launcher(n_gpus):
         fsdp = Path(workflow.basedir).parent / "envs" / "accelerate_fsdp.yaml"
         return f"accelerate launch --config_file {fsdp} --num_processes {int(n_gpus)}"
     return "python"
+
+
+def llm_entries(*names):
+    """Only the llm entries a job uses (JSON): editing another entry must not rerun it."""
+    llm = config.get("llm", {})
+    return as_json({n: llm[n] for n in names if n in llm})
+
+
+def job_spec(section, *drop):
+    """A config section without the keys that pick runs (models, methods, ...) (JSON): those
+    decide which jobs exist, not what a job computes, so they must not trigger reruns."""
+    return as_json({k: v for k, v in section.items() if k not in drop})
+
+
+def run_info(wc, **extra):
+    """model / train_task / method / run of a job, recorded in the files it writes (JSON)."""
+    return as_json({"model": wc.model, "train_task": wc.task, "method": wc.method,
+                    "run": wc.run, **extra})
 
 
 def model_spec(name):
@@ -90,6 +112,9 @@ def metrics_path(run, eval_task):
 # ---------------------------------------------------------------- targets
 
 TABLES = [f"table{n}" for n in (1, 2, 3, 4, 5, 6, 7, 10, 11, 12)] + ["table_pir"]  # 8, 9 in 3, 4
+# each table's paper-vs-reproduction companion (percontrast.report.compare), unless turned off
+TABLE_FILES = TABLES + ([f"{t}_vs_paper" for t in TABLES]
+                        if config.get("report", {}).get("paper_comparison", True) else [])
 PIR_FIGURES = ["figure2_pir_heatmap", "figure4_pir_classification", "figure5_pir_histogram"]
 FIGURES = [
     "training_curves",
@@ -110,18 +135,17 @@ def data_targets():
     return out
 
 
-def implemented_targets():
-    """What `snakemake` (rule all) builds today; grows as stages land, until it equals `paper`."""
-    pir = [f"results/figures/{f}.png" for f in PIR_FIGURES]
-    tables = [f"results/tables/{t}.{ext}" for t in TABLES for ext in ("csv", "md", "tex")]
-    return data_targets() + train_logs() + metrics_inputs() + pir + tables
-
-
 def report_targets():
-    out = [f"results/tables/{t}.{ext}" for t in TABLES for ext in ("csv", "md", "tex")]
+    """Every table (with its paper companion) and figure the config covers, and the index."""
+    out = [f"results/tables/{t}.{ext}" for t in TABLE_FILES for ext in ("csv", "md", "tex")]
     out += [f"results/figures/{f}.png" for f in PIR_FIGURES + FIGURES]
     out.append("results/index.md")
-    return out + aloe_inputs() + judge_inputs()  # tables 4, 9, 10 (until tables read them)
+    return out
+
+
+def all_targets():
+    """Rule all: the data, every run and evaluation, and the report built from them."""
+    return data_targets() + train_logs() + metrics_inputs() + report_targets()
 
 
 # ---------------------------------------------------------------- rule inputs

@@ -11,6 +11,8 @@ rule prepare_model:
         seed=config["seed"],
     log:
         "logs/prepare_model/{model}.log",
+    benchmark:
+        "benchmarks/prepare_model/{model}.tsv"
     message:
         "Preparing model {wildcards.model}"
     conda:

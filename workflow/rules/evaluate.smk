@@ -14,6 +14,8 @@ rule generate:
         seed=config["seed"],
     log:
         "logs/generate/{model}/{task}/{method}/{run}/{eval_task}.log",
+    benchmark:
+        "benchmarks/generate/{model}/{task}/{method}/{run}/{eval_task}.tsv"
     message:
         "Generating {wildcards.eval_task} with {wildcards.model}/{wildcards.task}/{wildcards.method}/{wildcards.run}"
     conda:
@@ -39,12 +41,13 @@ rule score:
         "results/metrics/{model}/{task}/{method}/{run}/{eval_task}.json",
     params:
         script=script("score"),
-        info=lambda wc: as_json({"model": wc.model, "train_task": wc.task, "method": wc.method,
-                                 "run": wc.run, "eval_task": wc.eval_task}),
+        info=lambda wc: run_info(wc, eval_task=wc.eval_task),
         config_hash=CONFIG_HASH,
         seed=config["seed"],
     log:
         "logs/score/{model}/{task}/{method}/{run}/{eval_task}.log",
+    benchmark:
+        "benchmarks/score/{model}/{task}/{method}/{run}/{eval_task}.tsv"
     message:
         "Scoring {wildcards.eval_task} generations of {wildcards.model}/{wildcards.task}/{wildcards.method}/{wildcards.run}"
     conda:
@@ -69,15 +72,24 @@ rule aloe:
             config["evaluation"].get("aloe", {}).get("judge"),
         ),
     output:
-        "results/aloe/{model}/{task}/{method}/{run}/scores.json",
+        scores="results/aloe/{model}/{task}/{method}/{run}/scores.json",
+        transcripts="results/aloe/{model}/{task}/{method}/{run}/conversations.jsonl",
     params:
         script=script("aloe"),
-        aloe=as_json(config["evaluation"].get("aloe", {})),
-        llm=as_json(config.get("llm", {})),
+        aloe=job_spec(config["evaluation"].get("aloe", {}), "models", "methods", "enabled"),
+        llm=llm_entries(
+            config["evaluation"].get("aloe", {}).get("user_simulator"),
+            config["evaluation"].get("aloe", {}).get("judge"),
+        ),
+        generation=as_json(config["generation"]),
+        chat=lambda wc: as_json(model_spec(wc.model).get("chat_template_kwargs", {})),
+        info=lambda wc: run_info(wc),
         config_hash=CONFIG_HASH,
         seed=config["seed"],
     log:
         "logs/aloe/{model}/{task}/{method}/{run}.log",
+    benchmark:
+        "benchmarks/aloe/{model}/{task}/{method}/{run}.tsv"
     message:
         "ALOE conversations with {wildcards.model}/{wildcards.task}/{wildcards.method}/{wildcards.run}"
     conda:
@@ -90,25 +102,32 @@ rule aloe:
     shell:
         "python {params.script} --checkpoint results/train/{wildcards.model}/{wildcards.task}/"
         "{wildcards.method}/{wildcards.run} --conversations {input.conversations} "
-        "--aloe {params.aloe:q} --llm {params.llm:q} --config-hash {params.config_hash} "
-        "--seed {params.seed} --out {output} > {log} 2>&1"
+        "--aloe {params.aloe:q} --llm {params.llm:q} --generation {params.generation:q} "
+        "--chat-template-kwargs {params.chat:q} --run-info {params.info:q} "
+        "--config-hash {params.config_hash} --seed {params.seed} --threads {threads} "
+        "--out {output.scores} --transcripts {output.transcripts} > {log} 2>&1"
 
 
 rule llm_judge:
     """Personalization and quality scores (G-Eval, appendix D.1) of a checkpoint's own-task generations."""
     input:
         generations="results/generations/{model}/{task}/{method}/{run}/{task}.jsonl",
+        data=lambda wc: processed(wc.task, "test"),
         llms=llm_models(config["evaluation"].get("llm_judge", {}).get("judge")),
     output:
-        "results/judge/{model}/{task}/{method}/{run}.json",
+        summary="results/judge/{model}/{task}/{method}/{run}.json",
+        per_item="results/judge/{model}/{task}/{method}/{run}.items.jsonl",
     params:
         script=script("llm_judge"),
-        judge=as_json(config["evaluation"].get("llm_judge", {})),
-        llm=as_json(config.get("llm", {})),
+        judge=job_spec(config["evaluation"].get("llm_judge", {}), "models", "enabled"),
+        llm=llm_entries(config["evaluation"].get("llm_judge", {}).get("judge")),
+        info=lambda wc: run_info(wc),
         config_hash=CONFIG_HASH,
         seed=config["seed"],
     log:
         "logs/llm_judge/{model}/{task}/{method}/{run}.log",
+    benchmark:
+        "benchmarks/llm_judge/{model}/{task}/{method}/{run}.tsv"
     message:
         "LLM-as-judge on {wildcards.model}/{wildcards.task}/{wildcards.method}/{wildcards.run}"
     conda:
@@ -119,6 +138,7 @@ rule llm_judge:
         runtime=240,
         gpu=uses_gpu(),
     shell:
-        "python {params.script} --generations {input.generations} --judge {params.judge:q} "
-        "--llm {params.llm:q} --config-hash {params.config_hash} --seed {params.seed} "
-        "--out {output} > {log} 2>&1"
+        "python {params.script} --generations {input.generations} --data {input.data} "
+        "--judge {params.judge:q} --llm {params.llm:q} --run-info {params.info:q} "
+        "--config-hash {params.config_hash} --seed {params.seed} --threads {threads} "
+        "--out {output.summary} --items {output.per_item} > {log} 2>&1"

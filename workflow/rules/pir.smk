@@ -16,6 +16,8 @@ rule pir_benchmark:
         judge=lambda wc: as_json(config.get("llm", {}).get(config["pir"].get("judge"), {})),
     log:
         "logs/pir_benchmark/{model}.log",
+    benchmark:
+        "benchmarks/pir_benchmark/{model}.tsv"
     message:
         "PIR benchmark with {wildcards.model} (threshold {params.threshold})"
     conda:

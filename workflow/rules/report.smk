@@ -4,15 +4,15 @@
 rule tables:
     """Every paper table the config covers, rendered from results/ only (never typed in)."""
     input:
-        # ALOE (tables 4, 9) and judge (table 10) results join these inputs once their rules
-        # are implemented; until then those tables list their runs as missing.
         metrics=metrics_inputs(),
         pir=pir_inputs(),
+        aloe=aloe_inputs(),
+        judge=judge_inputs(),
         data=[processed(t, "test") for t in config["tasks"]],
         models=[model_dir(m) for m in config["models"]],
     output:
         report(
-            expand("results/tables/{table}.{ext}", table=TABLES, ext=("csv", "md", "tex")),
+            expand("results/tables/{table}.{ext}", table=TABLE_FILES, ext=("csv", "md", "tex")),
             category="Tables",
             caption="../report/tables.rst",
         ),
@@ -40,11 +40,15 @@ rule figures:
         train=train_logs(),
         aloe=aloe_inputs(),
     output:
-        report(
-            expand("results/figures/{figure}.png", figure=FIGURES),
-            category="Figures",
-            caption="../report/figures.rst",
-        ),
+        [
+            report(
+                f"results/figures/{figure}.png",
+                category="Figures",
+                subcategory="Training and transfer",
+                caption=f"../report/{figure}.rst",
+            )
+            for figure in FIGURES
+        ],
     params:
         script=script("make_figures"),
         config=as_json(config),
@@ -65,13 +69,14 @@ rule figures:
 rule index:
     """results/index.md: one line per table and figure, with the command that regenerates it."""
     input:
-        tables=expand("results/tables/{table}.md", table=TABLES),
+        tables=expand("results/tables/{table}.md", table=TABLE_FILES),
         figures=expand("results/figures/{figure}.png", figure=PIR_FIGURES + FIGURES),
     output:
         "results/index.md",
     params:
         script=script("make_index"),
         config=as_json(config),
+        configfile=CONFIGFILE or "config.yaml",
     log:
         "logs/index.log",
     message:
@@ -83,4 +88,5 @@ rule index:
         mem_mb=1000,
         runtime=5,
     shell:
-        "python {params.script} --config {params.config:q} --out {output} > {log} 2>&1"
+        "python {params.script} --config {params.config:q} --configfile {params.configfile:q} "
+        "--tables {input.tables} --figures {input.figures} --out {output} > {log} 2>&1"

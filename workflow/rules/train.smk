@@ -18,6 +18,8 @@ rule train:
         seed=config["seed"],
     log:
         "logs/train/{model}/{task}/{method}/{run}.log",
+    benchmark:
+        "benchmarks/train/{model}/{task}/{method}/{run}.tsv"
     message:
         "Training {wildcards.model} on {wildcards.task} with {wildcards.method} ({wildcards.run})"
     conda:

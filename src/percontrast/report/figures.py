@@ -6,15 +6,21 @@ be called from the pipeline's figure rules or from a notebook.
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")  # headless: figures are files
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 from matplotlib import colors as mcolors  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
 
 METHOD_LABELS = {"percontrast": "PerContrast (PIR)", "word_matching": "Word matching",
                  "llm_judge": "LLM-as-judge"}
@@ -136,4 +142,440 @@ def pir_heatmap(answers: Sequence[Sequence[dict]], path: str | os.PathLike,
                      label="PIR = log p(token | persona) − log p(token | no persona); "
                            "underlined: gold persona keyword")
         ax.set_title(title or "Per-token PIR", fontsize=10)
+        _save(fig, path)
+
+
+# --------------------------------------------------------------------------- run figures
+#
+# The four figures of the `figures` rule. Their inputs share one nesting, model -> task -> method
+# -> data, with display labels for models and tasks and method keys (ce, lossce, entce, perce)
+# for methods, so a notebook can build them by hand. A run that has not finished yet is simply
+# absent (or None / empty): the figure draws what exists and says "no data yet" where nothing does,
+# so the report can be rendered at any point of a long pipeline.
+
+LOSS_LABELS = {"ce": "CE", "lossce": "LossCE", "entce": "EntCE", "perce": "PerCE"}
+LOSS_COLORS = {"ce": "#5b6c8f", "lossce": "#e9a23b", "entce": "#2a9d8f", "perce": "#d1495b"}
+LOSS_STYLES = {"perce": "-", "ce": "--", "lossce": ":", "entce": "-."}
+TASK_COLORS = ("#264653", "#e76f51", "#2a9d8f", "#8338ec", "#e9c46a", "#6a994e", "#3a86ff")
+OTHER_COLORS = ("#6c757d", "#9c6644", "#118ab2", "#ef476f", "#06d6a0", "#7209b7")
+NO_DATA = "no data yet"
+DASH_CELL = "—"
+_MISSING = "#eeeeee"
+
+Nested = Mapping[str, Mapping[str, Mapping[str, Any]]]
+
+
+def _no_data(ax, text: str = NO_DATA) -> None:
+    """Mark an empty panel plainly, so a half-finished run grid still reads correctly."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=11,
+            color="#777777", style="italic", wrap=True,
+            bbox={"boxstyle": "round,pad=0.4", "fc": "#f6f6f6", "ec": "#cccccc"})
+
+
+def _method_key(name: str) -> str | None:
+    """The loss behind a run label ('perce', 'Qwen3-4B/PAG/PerCE/lr2e-05' ...), if any."""
+    for token in re.split(r"[^0-9a-z]+", name.lower()):
+        if token in LOSS_LABELS:
+            return token
+    return None
+
+
+def _method_label(name: str) -> str:
+    key = _method_key(name)
+    return LOSS_LABELS[key] if key and name.lower() == key else name
+
+
+def _method_color(name: str, fallback: int = 0) -> str:
+    key = _method_key(name)
+    return LOSS_COLORS[key] if key else OTHER_COLORS[fallback % len(OTHER_COLORS)]
+
+
+def _line_kw(name: str, fallback: int = 0) -> dict[str, Any]:
+    """Colour by loss; CE widest and at the bottom, PerCE thinnest on top, so identical curves
+    (CE, LossCE and EntCE all sit at w = 1, 0 % clipped) still show as nested bands."""
+    key = _method_key(name)
+    rank = list(LOSS_LABELS).index(key) if key else len(LOSS_LABELS)
+    lw = 1.4 + 0.5 * max(len(LOSS_LABELS) - 1 - rank, 0)
+    return {"color": _method_color(name, fallback), "lw": lw, "zorder": 2 + rank}
+
+
+def _method_order(names) -> list[str]:
+    """Methods in the paper's order (CE, LossCE, EntCE, PerCE), unknown ones after."""
+    names = list(dict.fromkeys(names))
+    rank = {m: i for i, m in enumerate(LOSS_LABELS)}
+    return sorted(names, key=lambda n: (rank.get(n.lower(), len(rank)), names.index(n)))
+
+
+def _facet(model: str, task: str, several_models: bool) -> str:
+    return " · ".join(x for x in (model if several_models else "", task) if x)
+
+
+def _num(value: Any) -> float:
+    """A plottable float: None and non-numbers become NaN (a gap in the line)."""
+    try:
+        return float(value) if value is not None else math.nan
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _panels(nrows: int, ncols: int, width: float, height: float, **kw):
+    return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False,
+                        layout="constrained", **kw)
+
+
+def _figure_legend(fig, handles: list, title: str = "") -> None:
+    """One compact legend above all panels: the same colours mean the same thing everywhere."""
+    if handles:
+        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6),
+                   fontsize=8, frameon=False, title=title or None, title_fontsize=8)
+
+
+def _suptitle(fig, title: str) -> None:
+    if title:
+        fig.suptitle(title, fontsize=11)
+
+
+# ----------------------------------------------------------------- training curves
+
+CURVE_PANELS = (("loss", "training loss"), ("weight_mean", "mean token weight"),
+                ("clip", "clipped tokens"))
+
+
+def _as_nested(logs: Mapping[str, Any]) -> Nested:
+    """Accept ``{run label: rows}`` too: one facet, each label coloured by the loss it names."""
+    if logs and all(isinstance(v, Sequence) for v in logs.values()):
+        return {"": {"": logs}}
+    return logs
+
+
+def _training_rows(rows: Sequence[dict] | None) -> list[dict]:
+    """Per-step rows only: the trainer's final summary row has ``train_loss``, not ``loss``."""
+    return sorted((r for r in rows or () if "loss" in r and "step" in r), key=lambda r: r["step"])
+
+
+def _plot_run(axes, rows: list[dict], kw: dict[str, Any]) -> None:
+    steps = [r["step"] for r in rows]
+    kw = {**kw, "marker": "o" if len(rows) <= 30 else None, "ms": kw["lw"] + 1.5}
+    axes[0].plot(steps, [_num(r["loss"]) for r in rows], **kw)
+    axes[1].plot(steps, [_num(r.get("weight_mean")) for r in rows], **kw)
+    axes[2].plot(steps, [_num(r.get("frac_clip_max")) for r in rows], ls="-", **kw)
+    axes[2].plot(steps, [_num(r.get("frac_clip_min")) for r in rows], ls="--", **kw)
+
+
+def _curve_row(axes, facet: str, runs: Mapping[str, Sequence[dict]], handles: dict) -> None:
+    """One (model, task): the three panels, one line per run coloured by its loss."""
+    for ax, (_, name) in zip(axes, CURVE_PANELS, strict=True):
+        ax.set_title(f"{facet}: {name}" if facet else name, fontsize=9)
+    missing = []
+    for i, (label, rows) in enumerate(runs.items()):
+        rows = _training_rows(rows)
+        if not rows:
+            missing.append(_method_label(label))
+            continue
+        kw = _line_kw(label, i)
+        _plot_run(axes, rows, kw)
+        handles.setdefault(_method_label(label),
+                           Line2D([], [], color=kw["color"], lw=2, label=_method_label(label)))
+    if len(missing) == len(runs):
+        for ax in axes:
+            _no_data(ax)
+        return
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0].set_ylabel("loss")
+    axes[1].set_ylabel("mean weight w")
+    axes[2].set_ylabel("share of response tokens")
+    axes[2].yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    axes[2].set_ylim(bottom=0)
+    if missing:
+        axes[0].text(0.98, 0.97, f"no log yet: {', '.join(missing)}", transform=axes[0].transAxes,
+                     ha="right", va="top", fontsize=7, color="#777777")
+
+
+def training_curves(logs: Mapping[str, Any], path: str | os.PathLike, *,
+                    title: str = "") -> None:
+    """Training loss, mean PerCE token weight and share of clipped tokens against step.
+
+    ``logs``: model label -> task label -> run label (a method key: ce, perce, ...) -> the rows of
+    the run's log.jsonl (empty or None while it has not run); a flat ``{run label: rows}`` works
+    too. One row of panels per (model, task), one line per run coloured by its loss; in the clip
+    panel solid lines are tokens clipped at the upper bound M, dashed at the lower bound m. The
+    weight and clip panels show whether PerCE reweights at all (CE stays at w = 1, 0 % clipped).
+    """
+    nested = _as_nested(logs)
+    facets = [(_facet(model, task, len(nested) > 1), runs)
+              for model, per_task in nested.items() for task, runs in per_task.items()]
+    with plt.rc_context(STYLE):
+        fig, axes = _panels(max(len(facets), 1), 3, 3.6, 2.5)
+        handles: dict[str, Line2D] = {}
+        for row, (facet, runs) in zip(axes, facets, strict=False):
+            _curve_row(row, facet, runs or {}, handles)
+        if not facets:
+            for ax, (_, name) in zip(axes[0], CURVE_PANELS, strict=True):
+                ax.set_title(name, fontsize=9)
+                _no_data(ax)
+        for ax in axes[-1]:
+            ax.set_xlabel("optimizer step")
+        styles = [Line2D([], [], color="k", ls="-", label="clipped at max M"),
+                  Line2D([], [], color="k", ls="--", label="clipped at min m")]
+        methods = [handles[k] for k in _method_order(handles)]
+        _figure_legend(fig, [*methods, *styles] if handles else [])
+        _suptitle(fig, title)
+        _save(fig, path)
+
+
+# ----------------------------------------------------------------- learning-rate robustness
+
+def _lr_panel(ax, per_method: Mapping[str, Mapping[float, Any]], handles: dict,
+              main_lr: float | None) -> None:
+    """ROUGE-L against LR for each method; LRs without a result are gaps, not zeros."""
+    lrs = sorted({float(lr) for series in per_method.values() for lr in (series or {})})
+    drawn = False
+    for i, method in enumerate(_method_order(per_method)):
+        series = {float(k): _num(v) for k, v in (per_method[method] or {}).items()}
+        ys = [series.get(lr, math.nan) for lr in lrs]
+        if all(math.isnan(y) for y in ys):
+            continue
+        kw, label = _line_kw(method, i), _method_label(method)
+        ax.plot(lrs, ys, marker="o", ms=kw["lw"] + 2, ls=LOSS_STYLES.get(method, "-"), **kw)
+        handles.setdefault(label, Line2D([], [], color=kw["color"], marker="o", ms=4,
+                                         ls=LOSS_STYLES.get(method, "-"), label=label))
+        drawn = True
+    if not drawn:
+        _no_data(ax)
+        return
+    ax.set_xscale("log")
+    ax.set_xticks(lrs, [f"{lr:g}" for lr in lrs], fontsize=7, rotation=30)
+    ax.minorticks_off()
+    if main_lr is not None and lrs and min(lrs) <= main_lr <= max(lrs):
+        ax.axvline(main_lr, color="#999999", ls=":", lw=1)
+        ax.text(main_lr, 0.99, " main LR", transform=ax.get_xaxis_transform(), fontsize=7,
+                color="#777777", va="top")
+
+
+def lr_robustness(scores: Nested, path: str | os.PathLike, *, main_lr: float | None = None,
+                  metric: str = "ROUGE-L", empty_text: str = NO_DATA, title: str = "") -> None:
+    """Table 2 as a plot: the metric against learning rate (log scale), one line per method.
+
+    ``scores``: model label -> task label -> method key -> {learning rate: score or None}. One
+    panel per (model, task). A flat line means the method is robust to the LR choice, which is
+    the paper's claim for PerCE.
+    """
+    models = list(scores)
+    tasks = list(dict.fromkeys(t for m in models for t in scores[m]))
+    with plt.rc_context(STYLE):
+        fig, axes = _panels(max(len(models), 1), max(len(tasks), 1), 3.3, 2.7)
+        handles: dict[str, Line2D] = {}
+        for r, model in enumerate(models):
+            for c, task in enumerate(tasks):
+                ax = axes[r][c]
+                ax.set_title(_facet(model, task, len(models) > 1), fontsize=9)
+                _lr_panel(ax, scores[model].get(task) or {}, handles, main_lr)
+                if c == 0:
+                    ax.set_ylabel(metric)
+                if r == len(models) - 1:
+                    ax.set_xlabel("learning rate")
+        if not models:
+            _no_data(axes[0][0], empty_text)
+        _figure_legend(fig, [handles[k] for k in _method_order(handles)])
+        _suptitle(fig, title or f"{metric} across learning rates")
+        _save(fig, path)
+
+
+# ----------------------------------------------------------------- cross-task heat-maps
+
+def _matrix(per_source: Mapping[str, Mapping[str, Any]], method: str, sources: list[str],
+            targets: list[str]) -> np.ndarray:
+    """Source x target scores of one method; NaN where the evaluation has not run."""
+    return np.array([[_num(((per_source.get(src) or {}).get(method) or {}).get(dst))
+                      for dst in targets] for src in sources], dtype=float)
+
+
+def _text_color(rgba) -> str:
+    r, g, b = rgba[:3]
+    return "white" if 0.299 * r + 0.587 * g + 0.114 * b < 0.5 else "black"
+
+
+def _cell_text(v: float, signed: bool) -> str:
+    if math.isnan(v):
+        return DASH_CELL
+    if v == 0:
+        return "0"
+    return format(v, "+.2g" if signed else ".3g")
+
+
+def _heatmap(ax, mat: np.ndarray, sources: list[str], targets: list[str], cmap, norm,
+             signed: bool = False) -> Any:
+    """Cells coloured and annotated; grey with a dash where missing; in-task cells in bold."""
+    cmap = plt.get_cmap(cmap).with_extremes(bad=_MISSING)
+    im = ax.imshow(np.ma.masked_invalid(mat), cmap=cmap, norm=norm, aspect="auto")
+    ax.grid(False)
+    ax.set_xticks(range(len(targets)), targets, fontsize=8)
+    ax.set_yticks(range(len(sources)), sources, fontsize=8)
+    ax.tick_params(length=0)
+    for i, src in enumerate(sources):
+        for j, dst in enumerate(targets):
+            v = mat[i, j]
+            color = "#777777" if math.isnan(v) else _text_color(cmap(norm(v)))
+            ax.text(j, i, _cell_text(v, signed), ha="center", va="center", fontsize=8,
+                    color=color, fontweight="bold" if src == dst else "normal")
+    return im
+
+
+
+def _shared_norm(vals: np.ndarray) -> mcolors.Normalize:
+    """One colour scale for all method panels of a model, so equal colours mean equal scores."""
+    lo, hi = (float(vals.min()), float(vals.max())) if vals.size else (0.0, 1.0)
+    if hi - lo < 1e-12:  # every cell equal (e.g. a random-init model scoring 0 everywhere)
+        pad = 0.05 * abs(hi) or 0.05
+        lo, hi = lo - pad, hi + pad
+    return mcolors.Normalize(lo, hi)
+
+
+def _finite(*mats: np.ndarray) -> np.ndarray:
+    vals = np.concatenate([m.ravel() for m in mats]) if mats else np.array([])
+    return vals[np.isfinite(vals)]
+
+
+def _cross_task_row(fig, axes, model: str, per_source: Mapping[str, Any], methods: list[str],
+                    diff: tuple[str, str] | None, several: bool, metric: str) -> None:
+    sources = list(per_source)
+    targets = list(dict.fromkeys(sources + [d for src in sources for m in methods
+                                            for d in ((per_source[src] or {}).get(m) or {})]))
+    mats = {m: _matrix(per_source, m, sources, targets) for m in methods}
+    norm = _shared_norm(_finite(*mats.values()))
+    prefix = f"{model}: " if several and model else ""
+    images = []
+    for ax, method in zip(axes, methods, strict=False):
+        ax.set_title(f"{prefix}{_method_label(method)}", fontsize=9)
+        if not np.isfinite(mats[method]).any():
+            _no_data(ax)
+            continue
+        images.append(_heatmap(ax, mats[method], sources, targets, "viridis", norm))
+    if images:
+        fig.colorbar(images[0], ax=list(axes[:len(methods)]), shrink=0.85, label=metric)
+    if diff:
+        _diff_panel(fig, axes[len(methods)], mats[diff[0]] - mats[diff[1]], sources, targets,
+                    f"{prefix}{_method_label(diff[0])} − {_method_label(diff[1])}", metric)
+    for ax in axes:
+        ax.set_xlabel("target task", fontsize=8)
+    axes[0].set_ylabel("source task (trained on)", fontsize=8)
+
+
+def _diff_panel(fig, ax, mat: np.ndarray, sources, targets, title: str, metric: str) -> None:
+    """Diverging colours centred at 0: blue where the first method beats the second."""
+    ax.set_title(title, fontsize=9)
+    vals = _finite(mat)
+    if not vals.size:
+        _no_data(ax)
+        return
+    lim = float(np.abs(vals).max()) or 1e-3
+    norm = mcolors.TwoSlopeNorm(vmin=-lim, vcenter=0.0, vmax=lim)
+    im = _heatmap(ax, mat, sources, targets, "RdBu", norm, signed=True)
+    fig.colorbar(im, ax=ax, shrink=0.85, label=f"Δ {metric}")
+
+
+def cross_task_heatmap(scores: Nested, path: str | os.PathLike, *,
+                       diff: tuple[str, str] | None = ("perce", "ce"), metric: str = "ROUGE-L",
+                       empty_text: str = NO_DATA, title: str = "") -> None:
+    """Tables 3/8 as heat-maps: source task (rows) x target task (columns).
+
+    ``scores``: model label -> source task label -> method key -> {target task label: score or
+    None}. One row of panels per model: one heat-map per method on a shared colour scale, then
+    ``diff[0] − diff[1]`` (PerCE − CE) on a diverging scale centred at 0, so transfer gains read
+    as blue cells. Bold numbers (the diagonal) are in-task evaluation.
+    """
+    models = list(scores)
+    methods_of = {m: _method_order(k for src in (scores[m] or {}).values()
+                                   for k in (src or {})) for m in models}
+    ncols = max([len(ms) + bool(diff and set(diff) <= set(ms)) for ms in methods_of.values()]
+                or [1])
+    ntasks = max([len(scores[m] or {}) for m in models] or [1])
+    with plt.rc_context(STYLE):
+        fig, axes = _panels(max(len(models), 1), ncols, max(2.8, 1.0 + 0.85 * ntasks),
+                            max(2.2, 0.7 + 0.7 * ntasks))
+        for row, model in zip(axes, models, strict=False):
+            ms = methods_of[model]
+            use_diff = diff if diff and set(diff) <= set(ms) else None
+            if not ms:
+                _no_data(row[0])
+            else:
+                _cross_task_row(fig, row, model, scores[model], ms, use_diff,
+                                len(models) > 1, metric)
+            for ax in row[len(ms) + bool(use_diff):]:
+                ax.set_visible(False)
+        if not models:
+            _no_data(axes[0][0], empty_text)
+        _suptitle(fig, title or f"Cross-task transfer ({metric}); bold: in-task")
+        _save(fig, path)
+
+
+# ----------------------------------------------------------------- ALOE by round
+
+def _round_means(per_round: Sequence[dict] | None) -> dict[int, float]:
+    return {int(r["round"]): _num(r.get("mean")) for r in per_round or () if "round" in r}
+
+
+def _aloe_panel(ax, per_task: Mapping[str, Mapping[str, Any]], tasks: list[str], rounds: int,
+                handles: dict, summary_from: int) -> None:
+    """One line per (source task, method): colour = task, line style = method."""
+    missing = []
+    for task in per_task:
+        color = TASK_COLORS[tasks.index(task) % len(TASK_COLORS)]
+        for method in _method_order(per_task[task] or {}):
+            means = _round_means(per_task[task][method])
+            ys = [means.get(k, math.nan) for k in range(1, rounds + 1)]
+            if all(math.isnan(y) for y in ys):
+                missing.append(f"{task} {_method_label(method)}")
+                continue
+            ax.plot(range(1, rounds + 1), ys, color=color, ls=LOSS_STYLES.get(method, "-"),
+                    marker="o", ms=3.5, lw=1.5)
+            handles["task"].setdefault(task, Line2D([], [], color=color, lw=2, label=task))
+            handles["method"].setdefault(method, Line2D(
+                [], [], color="k", ls=LOSS_STYLES.get(method, "-"), label=_method_label(method)))
+    if not any(ax.get_lines()):
+        _no_data(ax)
+        return
+    ax.set_xlim(0.5, rounds + 0.5)
+    ax.set_xticks(range(1, rounds + 1))
+    ax.set_ylim(0.8, 5.2)
+    ax.set_yticks(range(1, 6))
+    if rounds >= summary_from:
+        ax.axvspan(summary_from - 0.5, rounds + 0.5, color="#999999", alpha=0.1, lw=0)
+        ax.text(summary_from - 0.4, 5.15, f"k={summary_from}..{rounds}: tables 4/9",
+                fontsize=7, color="#777777", va="top")
+    if missing:
+        ax.text(0.98, 0.03, "no scores yet: " + ", ".join(missing), transform=ax.transAxes,
+                ha="right", va="bottom", fontsize=7, color="#777777")
+
+
+def aloe_by_round(scores: Nested, path: str | os.PathLike, *, rounds: int | None = None,
+                  summary_from: int = 6, empty_text: str = NO_DATA, title: str = "") -> None:
+    """ALOE judge score (1-5) per conversation round, one panel per model.
+
+    ``scores``: model label -> source task label -> method key -> the ``per_round`` list of the
+    run's aloe scores.json (``[{"round": 1, "mean": 2.5, ...}]``, ``mean`` None when no judge
+    reply parsed) or None while it has not run. PerCE solid, CE dashed, colour = training task:
+    the paper's point is that the PerCE lines climb with more rounds of evidence about the user.
+    """
+    models = list(scores)
+    tasks = list(dict.fromkeys(t for m in models for t in (scores[m] or {})))
+    rounds = rounds or max([k for m in models for t in (scores[m] or {}).values()
+                            for pr in (t or {}).values() for k in _round_means(pr)] or [1])
+    with plt.rc_context(STYLE):
+        fig, axes = _panels(1, max(len(models), 1), 4.8, 3.2, sharey=True)
+        handles: dict[str, dict] = {"task": {}, "method": {}}
+        for ax, model in zip(axes[0], models, strict=False):
+            ax.set_title(model, fontsize=9)
+            _aloe_panel(ax, scores[model] or {}, tasks, rounds, handles, summary_from)
+            ax.set_xlabel("round k")
+        if not models:
+            _no_data(axes[0][0], empty_text)
+        axes[0][0].set_ylabel("judge score (1-5)")
+        methods = [handles["method"][k] for k in _method_order(handles["method"])]
+        _figure_legend(fig, [*handles["task"].values(), *methods])
+        _suptitle(fig, title or "ALOE: alignment score by conversation round")
         _save(fig, path)

@@ -108,7 +108,7 @@ class Results:
         """The grid LR with the best own-task ROUGE-L (how the paper's table 1 was filled)."""
         tr = self.cfg["training"]
         best = (None, None)
-        for lr in tr["learning_rates"]:
+        for lr in pc.grid_learning_rates(self.cfg, method):
             run = pc.TrainRun(model, task, method, lr, *tr["clip"])
             m = self.metrics(run, task, table)
             if m is not None and (best[1] is None or m["rouge_l"] > best[1]["rouge_l"]):
@@ -142,13 +142,13 @@ def _add_gain_row(table: Table, prefix: list[Any], per_method: dict[str, list]) 
 
 
 def _method_rows(cfg, table: Table, models: list[str], tasks: list[str], lookup,
-                 scale: float = 1.0) -> None:
+                 scale: float = 1.0, methods: list[str] | None = None) -> None:
     """Per model: one row per method of ROUGE-L and METEOR per task plus their averages, then
     the Gain row (tables 1 and 5). ``lookup(model, task, method)`` returns a metrics dict or None.
     """
     for model in models:
         per_method = {}
-        for method in cfg["training"]["methods"]:
+        for method in methods or cfg["training"]["methods"]:
             vals = []
             for task in tasks:
                 m = lookup(model, task, method)
@@ -187,9 +187,10 @@ def table2(cfg, root) -> Table:
     res = Results(cfg, root)
     tr = cfg["training"]
     for model in cfg["models"]:
-        for method in [m for m in ("perce", "ce", "lossce", "entce") if m in tr["methods"]]:
+        for method in [m for m in ("perce", "ce", "lossce", "entce") if m in tr["methods"]
+                       and len(pc.grid_learning_rates(cfg, m)) > 1]:
             columns: list[list[float | None]] = [[] for _ in tasks]
-            for lr in tr["learning_rates"]:
+            for lr in pc.grid_learning_rates(cfg, method):
                 row = []
                 for i, task in enumerate(tasks):
                     m = res.metrics(pc.TrainRun(model, task, method, lr, *tr["clip"]), task, t)
@@ -240,7 +241,8 @@ def table5(cfg, root) -> Table:
     res = Results(cfg, root)
     _method_rows(cfg, t, cfg["evaluation"].get("lamp_models", []), tasks,
                  lambda model, task, method: res.metrics(pc.main_run(cfg, model, task, method),
-                                                         task, t), scale=100)
+                                                         task, t), scale=100,
+                 methods=pc.lamp_methods(cfg))
     return t
 
 
@@ -327,7 +329,7 @@ def table12(cfg, root) -> Table:
                                      *[f"max {pc.fmt_num(h)}" for h in highs]])
     res = Results(cfg, root)
     for model in grid.get("models", []):
-        for task in cfg["tasks"]:
+        for task in pc.clip_grid_tasks(cfg):
             for lo in grid.get("clip_min", []):
                 row = [(m := res.metrics(pc.TrainRun(model, task, "perce",
                                                      grid["learning_rate"], lo, hi), task, t))
@@ -356,30 +358,79 @@ def table_pir(cfg, root) -> Table:
     return t
 
 
-def _judge_scored(cfg, root, name: str, title: str, folder: str) -> Table:
-    """ALOE (tables 4, 9) and LLM-judge (table 10) results, when their stage has run."""
-    t = Table(name, title, ["Run", "Result"])
-    runs = pc.aloe_runs(cfg) if folder == "aloe" else pc.judge_runs(cfg)
-    for run in runs:
-        path = (Path(root) / "aloe" / run.path / "scores.json" if folder == "aloe"
-                else Path(root) / "judge" / f"{run.path}.json")
-        if path.is_file():
-            t.rows.append([run.path, json.dumps(json.loads(path.read_text()).get("summary"))])
-        else:
-            t.missing.append(run.path)
-    if t.missing:
-        t.notes.append(f"The {folder} stage has not produced these runs yet.")
-    return t
+def _diff(new: float | None, old: float | None) -> str | None:
+    return None if new is None or old is None else f"{new - old:+.2f}"
 
 
 def table4(cfg, root) -> Table:
-    return _judge_scored(cfg, root, "table4", "Tables 4 and 9: ALOE cross-scenario transfer "
-                         "(judge score 1-5 by round)", "aloe")
+    """ALOE by source task: judge score (1-5) at rounds k = 6..10 and their average."""
+    aloe = cfg["evaluation"].get("aloe", {})
+    from percontrast.aloe import reported_rounds
+
+    ks = [f"k={k}" for k in reported_rounds(aloe.get("rounds", 10))]
+    t = Table("table4", "Tables 4 and 9: ALOE cross-scenario transfer (judge score 1-5 per "
+              "dialogue round)", ["Model", "Source", "Method", *ks, "Average"], fmt="{:.2f}")
+    runs = pc.aloe_runs(cfg)
+    for model in dict.fromkeys(r.model for r in runs):
+        for task in dict.fromkeys(r.task for r in runs if r.model == model):
+            per_method = {}
+            for run in [r for r in runs if r.model == model and r.task == task]:
+                path = Path(root) / "aloe" / run.path / "scores.json"
+                summary = json.loads(path.read_text())["summary"] if path.is_file() else None
+                if summary is None:
+                    t.missing.append(run.path)
+                vals = [summary and summary.get(k) for k in [*ks, "average"]]
+                per_method[run.method] = vals
+                t.rows.append([_label(cfg, "model", model), _label(cfg, "task", task),
+                               METHOD_LABELS[run.method], *vals])
+            if "ce" in per_method and "perce" in per_method:
+                t.rows.append([_label(cfg, "model", model), _label(cfg, "task", task), "Gain",
+                               *[_diff(p, c) for p, c in zip(per_method["perce"],
+                                                             per_method["ce"], strict=True)]])
+    if aloe.get("enabled"):
+        judge = cfg.get("llm", {}).get(aloe.get("judge"), {})
+        t.notes.append(f"{aloe.get('n_profiles', 20) * aloe.get('n_personalities', 5)} "
+                       f"conversations of {aloe.get('rounds', 10)} rounds per run; simulated "
+                       f"user {aloe.get('user_simulator')!r}, judge {aloe.get('judge')!r} "
+                       f"({judge.get('label', judge.get('model', '?'))}). Gain = PerCE - CE "
+                       "(score points), as in the paper. Rounds without a parseable judge "
+                       "score are excluded (counted in scores.json).")
+    return t
 
 
 def table10(cfg, root) -> Table:
-    return _judge_scored(cfg, root, "table10", "Table 10: LLM-as-judge personalization and "
-                         "quality (x20)", "judge")
+    """LLM-as-judge on the training tasks: personalization and quality, x20."""
+    judge = cfg["evaluation"].get("llm_judge", {})
+    runs = pc.judge_runs(cfg)
+    tasks = list(dict.fromkeys(r.task for r in runs))
+    scale = judge.get("scale", "x20")
+    t = Table("table10", "Table 10: LLM-as-judge personalization and quality (1-5 scores "
+              + ("x20)" if scale == "x20" else "mapped to 0-100)"),
+              ["Model", "Method", *[f"{_label(cfg, 'task', x)} {m}" for x in tasks
+                                    for m in ("Personalization", "Quality")],
+               "Avg Personalization", "Avg Quality"], fmt="{:.2f}")
+    for model in dict.fromkeys(r.model for r in runs):
+        per_method = {}
+        for method in dict.fromkeys(r.method for r in runs if r.model == model):
+            vals = []
+            for task in tasks:
+                run = pc.main_run(cfg, model, task, method)
+                path = Path(root) / "judge" / f"{run.path}.json"
+                found = json.loads(path.read_text()) if path.is_file() else None
+                if found is None:
+                    t.missing.append(run.path)
+                vals += [found and found["personalization"], found and found["quality"]]
+            vals += [_mean(vals[0::2]), _mean(vals[1::2])]
+            per_method[method] = vals
+            t.rows.append([_label(cfg, "model", model), METHOD_LABELS[method], *vals])
+        _add_gain_row(t, [_label(cfg, "model", model)], per_method)
+    if judge.get("enabled"):
+        spec = cfg.get("llm", {}).get(judge.get("judge"), {})
+        t.notes.append(f"Judge {judge.get('judge')!r} ({spec.get('label', spec.get('model', '?'))})"
+                       f", appendix D.1 prompts, G-Eval protocol with {judge.get('samples', 1)} "
+                       f"sample(s) per generation, first {judge.get('n', 100)} test generations "
+                       "per run. Gain = PerCE over CE, in percent.")
+    return t
 
 
 BUILDERS = {"table1": table1, "table2": table2, "table3": table3, "table4": table4,

@@ -1,0 +1,270 @@
+"""LLM-as-judge: score parsing with retries, and the paper's LongLaMP judge (table 10).
+
+Two things live here because ALOE (:mod:`percontrast.aloe`) and table 10 both need them:
+
+* :func:`judge_many` asks a judge LLM, parses each reply, and re-asks only the unparseable ones
+  (with a fresh seed and a non-zero temperature, so the retry is a new sample and not the cached
+  reply again). A reply that stays unparseable is recorded as *missing* — never a crash, never a
+  silent 0 that would drag a mean down.
+* The appendix D.1 prompts (personalization against the reference, and language quality on four
+  dimensions) with G-Eval's protocol: a form-filling prompt whose score is the mean of
+  ``samples`` sampled judgments (G-Eval draws 20 samples at temperature 1 where token
+  probabilities are unavailable). Scores are on 1-5 and reported x20, as in the paper.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+QUALITY_DIMENSIONS = ("coherence", "consistency", "fluency", "relevance")
+RETRY_TEMPERATURE = 0.7
+
+# --------------------------------------------------------------------------- parsing
+
+_NUM = r"(?<![\d.])([0-9]+(?:\.[0-9]+)?)(?!\.?\d)"
+_THINK = re.compile(r"<think>.*?(?:</think>|$)", re.IGNORECASE | re.DOTALL)
+_LABELLED = re.compile(r"(?<![a-z])(?:score|rating)s?\s*(?:\([^)]*\))?\s*(?:is|of)?"
+                       r"[\s*_:=\-\u2013\[\]<>\"'()]*" + _NUM, re.IGNORECASE)
+_RUBRIC_LINE = re.compile(r"score\s+[1-5]\s*:", re.IGNORECASE)
+_OUT_OF_5 = re.compile(_NUM + r"\s*(?:/|out of)\s*5(?![\d.])", re.IGNORECASE)
+_RATE_AS = re.compile(r"\brate\b[^0-9\n]{0,20}?" + _NUM, re.IGNORECASE)
+_BARE = re.compile(r"^\W*" + _NUM + r"\W*?(?:$|\n|[-\u2013:.)]\s)")
+_NUMBERED_LIST = re.compile(r"^\s*2\s*[.)]", re.MULTILINE)
+
+
+def strip_thinking(text: str) -> str:
+    """Drop ``<think>...</think>`` blocks (and an unclosed one) that reasoning models emit."""
+    return _THINK.sub("", text or "").strip()
+
+
+def parse_score(text: str, low: int = 1, high: int = 5) -> float | None:
+    """The 1-5 score in a judge's reply, or None when it holds none (or one out of range).
+
+    Accepts "Score: 4", "**Score**: 4", "Rating: <4>", "Score (1-5): 4", '{"score": 4}',
+    "4/5", "4 out of 5", "I'd rate this a 4", or a reply that is just the number (optionally
+    followed by an explanation). The first labelled score wins ("Score: 4 (a 5 would ...)").
+    Not scores: a number outside [low, high] (None, not clipped), a rubric echoed back
+    ("Score 1: ... Score 2: ..."), and the "1." of a numbered list.
+    """
+    text = strip_thinking(text)
+    if len(_RUBRIC_LINE.findall(text)) > 1:
+        return None
+    for pattern in (_LABELLED, _OUT_OF_5, _RATE_AS):
+        match = pattern.search(text)
+        if match:
+            value = float(match.group(1))
+            return value if low <= value <= high else None
+    match = _BARE.search(text)
+    if match and not _NUMBERED_LIST.search(text):
+        value = float(match.group(1))
+        return value if low <= value <= high else None
+    return None
+
+
+def parse_quality(text: str) -> dict[str, float] | None:
+    """The four quality scores: one "Name: n" (or "n/5") per dimension, or the D.1 sequence
+    "c / c / f / r" (also with "|" or "," and with "/5" after each score).
+
+    None unless all four are present and each is in 1-5.
+    """
+    text = strip_thinking(text)
+    values = []
+    for dim in QUALITY_DIMENSIONS:
+        found = re.search(dim + r"[\s*_:=\-\u2013]*" + _NUM, text, re.IGNORECASE)
+        if not found:
+            values = []
+            break
+        values.append(float(found.group(1)))
+    if not values:
+        match = re.search(r"(?<![\d.])\d+(?:\.\d+)?(?:\s*[/|,]\s*\d+(?:\.\d+)?)+", text)
+        if not match:
+            return None
+        numbers = [float(x) for x in re.findall(r"\d+(?:\.\d+)?", match.group(0))]
+        if len(numbers) == 8 and all(x == 5 for x in numbers[1::2]):
+            numbers = numbers[0::2]  # "4/5 / 5/5 / 4/5 / 3/5"
+        if len(numbers) != 4:
+            return None
+        values = numbers
+    if not all(1 <= v <= 5 for v in values):
+        return None
+    return dict(zip(QUALITY_DIMENSIONS, values, strict=True))
+
+
+# --------------------------------------------------------------------------- asking with retries
+
+@dataclass
+class Judgment:
+    """One parsed judgment (``value`` None = missing after every attempt) and how it was got."""
+
+    value: Any
+    reply: str
+    attempts: int
+    replies: list[str] = field(default_factory=list)
+
+
+def _ask(llm, prompts, **sampling) -> list[str]:
+    """``llm.chat_many``; when the batch fails on a request error (a content filter, a bad
+    parameter), ask one by one so that only the failing prompts lose their judgment (their reply
+    says why, and parses as missing). An unavailable LLM still fails the job: that is config."""
+    from percontrast.llm import LLMRequestError
+
+    try:
+        return llm.chat_many(prompts, progress=False, **sampling)
+    except LLMRequestError as err:
+        log.warning("judge batch failed (%s); asking its %d prompts one by one", err,
+                    len(prompts))
+    replies = []
+    for prompt in prompts:
+        try:
+            replies.append(llm.chat_many([prompt], progress=False, **sampling)[0])
+        except LLMRequestError as err:
+            replies.append(f"[request failed: {err}]")
+    return replies
+
+
+def judge_many(llm, prompts: Sequence[list[dict[str, str]]], parse: Callable[[str], Any], *,
+               seed: int, retries: int = 2, temperature: float | None = None,
+               max_new_tokens: int | None = None) -> list[Judgment]:
+    """Ask ``llm`` (a :class:`percontrast.llm.ChatLLM`) every prompt; re-ask unparseable ones.
+
+    Attempt ``a`` uses seed ``seed + a``; retries sample at ``max(temperature, 0.7)`` so they
+    differ from the (cached, possibly greedy) first reply. All prompts of one attempt go to the
+    backend together (one batch), so retries cost one extra round trip, not one per prompt.
+    """
+    out = [Judgment(None, "", 0) for _ in prompts]
+    todo = list(range(len(prompts)))
+    for attempt in range(retries + 1):
+        if not todo:
+            break
+        temp = temperature if attempt == 0 else max(temperature or 0.0, RETRY_TEMPERATURE)
+        replies = _ask(llm, [prompts[i] for i in todo], seed=seed + attempt, temperature=temp,
+                       max_new_tokens=max_new_tokens)
+        still = []
+        for i, reply in zip(todo, replies, strict=True):
+            j = out[i]
+            j.attempts, j.reply = attempt + 1, reply
+            j.replies.append(reply)
+            j.value = parse(reply)
+            if j.value is None:
+                still.append(i)
+        todo = still
+    return out
+
+
+# --------------------------------------------------------------------------- table 10 (D.1)
+
+PERSONALIZATION_SYSTEM = (
+    "You are a helpful assistant. Please act as an impartial judge and evaluate the quality of "
+    "the response provided by an AI assistant to the user instruction displayed below. Based on "
+    "the scoring criteria, given the instruction, provide a score of the AI assistant's answer "
+    "compared to the ground truth. Be as objective as possible.\n"
+    "Scoring Criteria:\n"
+    "Score 1: The answer is completely unrelated to the reference.\n"
+    "Score 2: The answer has minor relevance but does not align with the reference.\n"
+    "Score 3: The answer has moderate relevance but contains inaccuracies.\n"
+    "Score 4: The answer aligns with the reference but has minor omissions.\n"
+    "Score 5: The answer is completely accurate and aligns perfectly with the reference.")
+
+QUALITY_SYSTEM = (
+    "You are a helpful assistant. Please act as an impartial judge and evaluate the language "
+    "quality of the response provided by an AI assistant to the user instruction displayed "
+    "below. Evaluate based on four dimensions: Coherence, Consistency, Fluency, and Relevance. "
+    "Be as objective as possible.\n"
+    "Scoring Criteria:\n"
+    "Score 1: Completely unacceptable in this dimension.\n"
+    "Score 2: Major issues present in this dimension.\n"
+    "Score 3: Some noticeable issues but partially acceptable.\n"
+    "Score 4: Good, with minor issues.\n"
+    "Score 5: Excellent, no noticeable issues.")
+
+
+def personalization_prompt(question: str, reference: str, output: str) -> list[dict[str, str]]:
+    """Appendix D.1, personalization: the judge compares the answer with the ground truth."""
+    return [{"role": "system", "content": PERSONALIZATION_SYSTEM},
+            {"role": "user", "content": f"User:\n{question}\nGround Truth:\n{reference}\n"
+                                        f"Assistant:\n{output}\nScore:"}]
+
+
+def quality_prompt(question: str, output: str) -> list[dict[str, str]]:
+    """Appendix D.1, quality: four 1-5 scores in the form "c / c / f / r"."""
+    return [{"role": "system", "content": QUALITY_SYSTEM},
+            {"role": "user", "content": f"User:\n{question}\nAssistant:\n{output}\nScores "
+                                        "(format: Coherence / Consistency / Fluency / Relevance):"}]
+
+
+def _mean_or_none(values: list[float]) -> float | None:
+    return statistics.fmean(values) if values else None
+
+
+SCALES = {
+    # the issue's and the paper's wording: "reported x20" (1-5 -> 20-100)
+    "x20": (lambda mean: 20 * mean, "mean 1-5 judge score x20 (20-100)"),
+    # what the paper's printed cells fit: 7.11 and 11.25 are below 20, and its cells fall on
+    # the 0.25 grid of 25 * (mean - 1) over 100 items, not on the 0.2 grid of 20 * mean
+    "0-100": (lambda mean: 25 * (mean - 1), "25 x (mean 1-5 judge score - 1) (0-100)"),
+}
+
+
+def judge_generations(llm, items: Sequence[dict[str, str]], *, seed: int, samples: int = 1,
+                      retries: int = 2, temperature: float | None = None,
+                      max_new_tokens: int | None = None, scale: str = "x20",
+                      ) -> tuple[dict[str, Any], list[dict]]:
+    """Table 10 for one run: ``items`` = ``{"id", "question", "reference", "output"}``.
+
+    Each item gets ``samples`` personalization and quality judgments (sample ``s`` with seed
+    ``seed + 1000 * s``; ``samples > 1`` samples at temperature 1 as G-Eval does unless
+    ``temperature`` says otherwise); its score is the mean of the parsed ones. Returns the
+    summary (means on ``scale``, per-dimension quality, missing counts) and one row per item
+    (raw 1-5 means).
+    """
+    if samples > 1 and temperature is None:
+        temperature = 1.0
+    pers_prompts = [personalization_prompt(it["question"], it["reference"], it["output"])
+                    for it in items]
+    qual_prompts = [quality_prompt(it["question"], it["output"]) for it in items]
+    pers: list[list[float]] = [[] for _ in items]
+    qual: list[list[dict[str, float]]] = [[] for _ in items]
+    unparsed = {"personalization": 0, "quality": 0}
+    for s in range(samples):
+        for prompts, parse, sink, key in ((pers_prompts, parse_score, pers, "personalization"),
+                                          (qual_prompts, parse_quality, qual, "quality")):
+            for i, j in enumerate(judge_many(llm, prompts, parse, seed=seed + 1000 * s,
+                                             retries=retries, temperature=temperature,
+                                             max_new_tokens=max_new_tokens)):
+                if j.value is None:
+                    unparsed[key] += 1
+                else:
+                    sink[i].append(j.value)
+
+    rows = []
+    for it, p, q in zip(items, pers, qual, strict=True):
+        dims = {d: _mean_or_none([x[d] for x in q]) for d in QUALITY_DIMENSIONS}
+        quality = _mean_or_none([statistics.fmean(x.values()) for x in q])
+        rows.append({"id": it["id"], "personalization": _mean_or_none(p), "quality": quality,
+                     **{f"quality_{d}": v for d, v in dims.items()},
+                     "n_personalization": len(p), "n_quality": len(q)})
+
+    to_scale, scale_text = SCALES[scale]
+
+    def x20(key: str) -> float | None:
+        vals = [r[key] for r in rows if r[key] is not None]
+        return to_scale(statistics.fmean(vals)) if vals else None
+
+    summary = {
+        "personalization": x20("personalization"),
+        "quality": x20("quality"),
+        "quality_dimensions": {d: x20(f"quality_{d}") for d in QUALITY_DIMENSIONS},
+        "n": len(items),
+        "samples": samples,
+        "missing": {"personalization": sum(r["personalization"] is None for r in rows),
+                    "quality": sum(r["quality"] is None for r in rows)},
+        "unparsed_judgments": unparsed,
+        "scale": scale_text,
+    }
+    return summary, rows

@@ -1,0 +1,267 @@
+"""Run figures (training curves, LR robustness, cross-task heat-maps, ALOE by round).
+
+The figures are checked as files a reader gets: valid PNGs of a sane size that are not blank,
+drawn from complete, partial and empty results alike (a report rendered mid-pipeline must not
+crash), and the script writes exactly the four files the `figures` rule declares.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import math
+import struct
+import sys
+
+import pytest
+import yaml
+
+from percontrast import config as pc
+from percontrast.report import figures
+
+FIGURES = ("training_curves", "lr_robustness", "cross_task_heatmap", "aloe_by_round")
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+# --------------------------------------------------------------------------- helpers
+
+def assert_png(path) -> tuple[int, int]:
+    """A real, readable, non-blank PNG of plausible size; returns (width, height)."""
+    import matplotlib.image as mpimg
+    import numpy as np
+
+    data = path.read_bytes()
+    assert data[:8] == PNG_MAGIC, f"{path} is not a PNG"
+    assert data[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    assert 300 < width < 5000 and 100 < height < 5000, (width, height)
+    pixels = mpimg.imread(path)
+    assert pixels.shape[:2] == (height, width)
+    rgb = (pixels[..., :3] * 255).astype(np.uint32)
+    colours = np.unique(rgb[..., 0] << 16 | rgb[..., 1] << 8 | rgb[..., 2])
+    assert len(colours) > 20, f"{path} looks blank ({len(colours)} colours)"
+    return width, height
+
+
+def log_rows(method: str, steps: int = 6) -> list[dict]:
+    """A plausible log.jsonl: per-step rows, then the trainer's summary row (no 'loss')."""
+    perce = method == "perce"
+    rows = [{"step": s, "loss": 3.0 - 0.2 * s + 0.05 * len(method), "epoch": s / steps,
+             "weight_mean": 1.3 - 0.02 * s if perce else 1.0,
+             "frac_clip_min": 0.30 - 0.01 * s if perce else 0.0,
+             "frac_clip_max": 0.02 + 0.005 * s if perce else 0.0}
+            for s in range(1, steps + 1)]
+    return rows + [{"step": steps, "train_loss": 2.1, "train_runtime": 1.0}]
+
+
+def per_round(method: str, rounds: int = 10, null_round: int | None = None) -> list[dict]:
+    base = 2.0 if method == "ce" else 2.4
+    return [{"round": k, "mean": None if k == null_round else base + 0.15 * k, "n": 4,
+             "missing": 4 if k == null_round else 0} for k in range(1, rounds + 1)]
+
+
+@pytest.fixture
+def cfg(repo):
+    """configs/tiny.yaml, plus a second model so the multi-model layouts are exercised."""
+    raw = yaml.safe_load((repo / "configs/tiny.yaml").read_text())
+    raw["model_registry"]["tiny-b"] = {**raw["model_registry"]["tiny-llama"], "label": "Tiny-B"}
+    raw["models"] = ["tiny-llama", "tiny-b"]
+    raw["evaluation"]["cross_task_models"] = ["tiny-llama", "tiny-b"]
+    raw["evaluation"]["aloe"].update(rounds=10, models=["tiny-llama", "tiny-b"])
+    cfg = pc.validate_schema(raw)
+    pc.check_config(cfg)
+    return cfg
+
+
+def write_json(path, obj) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj))
+
+
+def fake_results(cfg, root, keep=lambda i: True) -> None:
+    """Logs, metrics and ALOE scores for the config's figure runs; ``keep(i)`` drops some."""
+    tr = cfg["training"]
+    i = 0
+    for run, tasks in pc.evaluations(cfg).items():
+        i += 1
+        if not keep(i):
+            continue
+        if run.lr == tr["main_learning_rate"]:
+            log = root / "train" / run.path / "log.jsonl"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text("".join(json.dumps(r) + "\n" for r in log_rows(run.method)))
+        for task in tasks:
+            score = 0.2 + 0.01 * i + (0.03 if run.method == "perce" else 0) - 0.05 * (
+                task != run.task)
+            write_json(root / "metrics" / run.path / f"{task}.json",
+                       {"rouge_l": score, "meteor": score / 2})
+    for j, run in enumerate(pc.aloe_runs(cfg)):
+        if keep(j):
+            rows = per_round(run.method, null_round=3 if j == 0 else None)
+            write_json(root / "aloe" / run.path / "scores.json",
+                       {"model": run.model, "train_task": run.task, "method": run.method,
+                        "run": run.run_id, "per_round": rows, "summary": {"average": 3.0}})
+
+
+def load_script(repo):
+    spec = importlib.util.spec_from_file_location("make_figures", repo / "scripts/make_figures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_script(repo, monkeypatch, cfg, results, out) -> None:
+    monkeypatch.setattr(sys, "argv", ["make_figures.py", "--config", json.dumps(cfg),
+                                      "--results", str(results), "--out", str(out)])
+    load_script(repo).main()
+
+
+@pytest.fixture
+def no_data_calls(monkeypatch):
+    """Count the panels marked "no data yet"."""
+    calls = []
+    real = figures._no_data
+
+    def spy(ax, text=figures.NO_DATA):
+        calls.append(text)
+        real(ax, text)
+
+    monkeypatch.setattr(figures, "_no_data", spy)
+    return calls
+
+
+# --------------------------------------------------------------------------- the functions
+
+def nested(models, tasks, methods, leaf):
+    return {m: {t: {me: leaf(m, t, me) for me in methods} for t in tasks} for m in models}
+
+
+def test_each_function_draws_complete_data(tmp_path, no_data_calls):
+    models, tasks, methods = ["Qwen3-4B", "Llama3-8B"], ["PAG", "PRW", "PTW"], list(pc.METHODS)
+    figures.training_curves(nested(models, tasks, methods, lambda m, t, me: log_rows(me)),
+                            tmp_path / "curves.png", title="main LR")
+    lrs = [2e-6, 5e-6, 8e-6, 2e-5, 5e-5]
+    figures.lr_robustness(
+        nested(models, tasks, methods,
+               lambda m, t, me: {lr: 0.3 + (0.02 if me == "perce" else 0.0) - 1e3 * lr
+                                 for lr in lrs}),
+        tmp_path / "lr.png", main_lr=2e-5)
+    figures.cross_task_heatmap(
+        nested(models, tasks, ["ce", "perce"],
+               lambda m, t, me: {d: 0.3 - 0.1 * (d != t) + 0.01 * (me == "perce") for d in tasks}),
+        tmp_path / "cross.png")
+    figures.aloe_by_round(nested(models, tasks, ["ce", "perce"], lambda m, t, me: per_round(me)),
+                          tmp_path / "aloe.png")
+    sizes = {name: assert_png(tmp_path / f"{name}.png") for name in ("curves", "lr", "cross",
+                                                                     "aloe")}
+    assert sizes["curves"][1] > sizes["lr"][1]  # six (model, task) rows of panels
+    assert no_data_calls == []
+
+
+def test_flat_training_logs_are_one_facet(tmp_path):
+    """A notebook can pass {run label: rows}; labels name the loss they are coloured by."""
+    logs = {"qwen3-4b/review/perce/lr2e-05": log_rows("perce"), "ce": log_rows("ce"),
+            "my experiment": log_rows("x")}
+    figures.training_curves(logs, tmp_path / "flat.png")
+    assert_png(tmp_path / "flat.png")
+    assert figures._method_key("qwen3-4b/review/perce/lr2e-05") == "perce"
+    assert figures._method_key("my experiment") is None
+
+
+def test_partly_missing_data_is_drawn_and_marked(tmp_path, no_data_calls):
+    logs = {"M": {"PAG": {"ce": log_rows("ce"), "perce": []},  # PerCE not trained yet
+                  "PRW": {"ce": None, "perce": [{"step": 1, "train_loss": 2.0}]}}}
+    figures.training_curves(logs, tmp_path / "curves.png")
+    assert no_data_calls == [figures.NO_DATA] * 3  # the PRW row: all three panels
+
+    no_data_calls.clear()
+    lr = {"M": {"PAG": {"ce": {1e-5: 0.2, 2e-5: None}, "perce": {1e-5: None, 2e-5: None}},
+                "PRW": {"ce": {1e-5: None}, "perce": {}}}}
+    figures.lr_robustness(lr, tmp_path / "lr.png", main_lr=1e-5)
+    assert no_data_calls == [figures.NO_DATA]  # PRW
+
+    no_data_calls.clear()
+    cross = {"M": {"PAG": {"ce": {"PAG": 0.3, "PRW": None}, "perce": {"PAG": None}},
+                   "PRW": {"ce": {"PAG": None, "PRW": 0.25}, "perce": {}}}}
+    figures.cross_task_heatmap(cross, tmp_path / "cross.png")
+    assert no_data_calls == [figures.NO_DATA] * 2  # PerCE panel, and so the difference
+
+    no_data_calls.clear()
+    aloe = {"M": {"PAG": {"ce": per_round("ce", null_round=2), "perce": None},
+                  "PRW": {"ce": [{"round": k, "mean": None} for k in (1, 2)], "perce": None}},
+            "N": {"PAG": {"ce": None}}}
+    figures.aloe_by_round(aloe, tmp_path / "aloe.png", rounds=10)
+    assert no_data_calls == [figures.NO_DATA]  # model N
+    for name in ("curves", "lr", "cross", "aloe"):
+        assert_png(tmp_path / f"{name}.png")
+
+
+def test_empty_inputs_still_give_a_figure(tmp_path, no_data_calls):
+    figures.training_curves({}, tmp_path / "a.png")
+    figures.lr_robustness({}, tmp_path / "b.png", empty_text="nothing yet")
+    figures.cross_task_heatmap({}, tmp_path / "c.png", empty_text="cross-task is off")
+    figures.aloe_by_round({}, tmp_path / "d.png", empty_text="ALOE is off")
+    for name in "abcd":
+        assert_png(tmp_path / f"{name}.png")
+    assert "cross-task is off" in no_data_calls and "ALOE is off" in no_data_calls
+
+
+def test_values_that_cannot_be_plotted_are_gaps():
+    assert math.isnan(figures._num(None)) and math.isnan(figures._num("n/a"))
+    assert figures._round_means([{"round": 1, "mean": None}, {"round": 2, "mean": 3}]) == {
+        1: pytest.approx(math.nan, nan_ok=True), 2: 3.0}
+    assert figures._cell_text(math.nan, False) == figures.DASH_CELL
+    assert figures._cell_text(0.0123, True) == "+0.012"
+
+
+# --------------------------------------------------------------------------- the script
+
+def test_script_writes_exactly_the_rule_outputs(repo, cfg, tmp_path, monkeypatch):
+    fake_results(cfg, tmp_path / "results")
+    run_script(repo, monkeypatch, cfg, tmp_path / "results", tmp_path / "figs")
+    assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == sorted(
+        f"{f}.png" for f in FIGURES)
+    for name in FIGURES:
+        assert_png(tmp_path / "figs" / f"{name}.png")
+
+
+def test_script_with_half_the_runs_missing(repo, cfg, tmp_path, monkeypatch, no_data_calls):
+    fake_results(cfg, tmp_path / "results", keep=lambda i: i % 2 == 0)
+    run_script(repo, monkeypatch, cfg, tmp_path / "results", tmp_path / "figs")
+    for name in FIGURES:
+        assert_png(tmp_path / "figs" / f"{name}.png")
+
+
+def test_script_before_anything_ran_and_with_stages_off(repo, cfg, tmp_path, monkeypatch,
+                                                        no_data_calls):
+    off = copy.deepcopy(cfg)
+    off["evaluation"]["cross_task"] = False
+    off["evaluation"]["aloe"]["enabled"] = False
+    run_script(repo, monkeypatch, off, tmp_path / "nothing", tmp_path / "figs")
+    for name in FIGURES:
+        assert_png(tmp_path / "figs" / f"{name}.png")
+    assert "cross-task evaluation is off in this config" in no_data_calls
+    assert "ALOE evaluation is off in this config" in no_data_calls
+
+
+def test_script_restricts_training_curves_to_the_main_lr_and_clip(repo, cfg, tmp_path):
+    fake_results(cfg, tmp_path)
+    logs = load_script(repo).training_logs(cfg, tmp_path)
+    assert set(logs) == {"Tiny-Llama", "Tiny-B"}
+    assert set(logs["Tiny-B"]) == {"PAG", "PRW", "PTW"}  # no LaMP task
+    assert set(logs["Tiny-B"]["PAG"]) == set(cfg["training"]["methods"])
+    # only main runs wrote logs in fake_results, and every one of them is found
+    assert all(logs[m][t][me] for m in logs for t in logs[m] for me in logs[m][t])
+
+
+def test_script_plots_each_method_at_its_own_learning_rates(repo, cfg, tmp_path):
+    """Methods outside lr_grid_methods run at the main LR only: one point, no phantom runs."""
+    cfg = copy.deepcopy(cfg)
+    cfg["training"]["lr_grid_methods"] = ["ce", "perce"]
+    pc.check_config(cfg)
+    fake_results(cfg, tmp_path)
+    scores = load_script(repo).lr_scores(cfg, tmp_path)["Tiny-Llama"]["PAG"]
+    assert set(scores["perce"]) == set(cfg["training"]["learning_rates"])
+    assert list(scores["lossce"]) == [cfg["training"]["main_learning_rate"]]
+    assert all(v is not None for per_method in scores.values() for v in per_method.values())
