@@ -160,6 +160,9 @@ def check_config(cfg: dict[str, Any]) -> None:
     aloe = ev.get("aloe", {})
     if aloe.get("enabled"):
         model_names(aloe.get("models", []), "evaluation.aloe.models")
+        for i, task in enumerate(aloe.get("tasks", [])):
+            _need(task in cfg["tasks"], f"evaluation.aloe.tasks[{i}]",
+                  f"{task!r} is not in tasks {cfg['tasks']}")
         llm_name(aloe.get("user_simulator"), "evaluation.aloe.user_simulator")
         llm_name(aloe.get("judge"), "evaluation.aloe.judge")
         if aloe.get("source") == "files":
@@ -335,13 +338,13 @@ def evaluations(cfg: dict[str, Any]) -> dict[TrainRun, list[str]]:
 
 
 def aloe_runs(cfg: dict[str, Any]) -> list[TrainRun]:
-    """Main runs evaluated on ALOE (tables 4/9): aloe.models x tasks x aloe.methods."""
+    """Main runs evaluated on ALOE (tables 4/9): aloe.models x aloe.tasks x aloe.methods."""
     aloe = cfg["evaluation"].get("aloe", {})
     if not aloe.get("enabled"):
         return []
     methods = [m for m in aloe.get("methods", []) if m in cfg["training"]["methods"]]
-    return [main_run(cfg, model, task, method)
-            for model in aloe.get("models", []) for task in cfg["tasks"] for method in methods]
+    return [main_run(cfg, model, task, method) for model in aloe.get("models", [])
+            for task in aloe.get("tasks", cfg["tasks"]) for method in methods]
 
 
 def judge_runs(cfg: dict[str, Any]) -> list[TrainRun]:

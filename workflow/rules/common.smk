@@ -78,6 +78,13 @@ def model_dir(model):
     return f"data/models/{model}"
 
 
+def model_threads():
+    """Threads of a job that runs a model. On CPU two 1-thread jobs beat one 2-thread job: the
+    small models' jobs are dominated by single-threaded start-up, so CPU configs run them side
+    by side; on GPU the threads only feed the device."""
+    return 1 if config.get("device") == "cpu" else 2
+
+
 def uses_gpu():
     """GPU rules declare gpu=1 so `--resources gpu=N` schedules them; CPU configs declare 0."""
     return 0 if config.get("device") == "cpu" else 1

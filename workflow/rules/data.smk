@@ -66,7 +66,7 @@ rule retrieve:
         "Retrieving top-{params.k} profile entries for {wildcards.task} ({wildcards.split}) with {params.retriever}"
     conda:
         "../../envs/cpu.yaml"
-    threads: 2
+    threads: model_threads()
     resources:
         mem_mb=4000,
         runtime=60,

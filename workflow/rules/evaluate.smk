@@ -20,7 +20,7 @@ rule generate:
         "Generating {wildcards.eval_task} with {wildcards.model}/{wildcards.task}/{wildcards.method}/{wildcards.run}"
     conda:
         "../../envs/gpu.yaml"
-    threads: 2
+    threads: model_threads()
     resources:
         mem_mb=16000,
         runtime=240,
@@ -94,7 +94,7 @@ rule aloe:
         "ALOE conversations with {wildcards.model}/{wildcards.task}/{wildcards.method}/{wildcards.run}"
     conda:
         "../../envs/gpu.yaml"
-    threads: 2
+    threads: model_threads()
     resources:
         mem_mb=16000,
         runtime=480,
@@ -132,7 +132,7 @@ rule llm_judge:
         "LLM-as-judge on {wildcards.model}/{wildcards.task}/{wildcards.method}/{wildcards.run}"
     conda:
         "../../envs/gpu.yaml"
-    threads: 2
+    threads: model_threads()
     resources:
         mem_mb=16000,
         runtime=240,

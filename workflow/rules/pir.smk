@@ -22,7 +22,7 @@ rule pir_benchmark:
         "PIR benchmark with {wildcards.model} (threshold {params.threshold})"
     conda:
         "../../envs/gpu.yaml"
-    threads: 2
+    threads: model_threads()
     resources:
         mem_mb=16000,
         runtime=240,

@@ -18,7 +18,7 @@ rule persona_qa:
         "Building the persona-QA set ({params.spec})"
     conda:
         "../../envs/cpu.yaml"
-    threads: 2
+    threads: model_threads()
     resources:
         mem_mb=4000,
         runtime=120,

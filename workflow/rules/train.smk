@@ -24,7 +24,7 @@ rule train:
         "Training {wildcards.model} on {wildcards.task} with {wildcards.method} ({wildcards.run})"
     conda:
         "../../envs/gpu.yaml"
-    threads: 2
+    threads: model_threads()
     resources:
         mem_mb=16000,
         runtime=720,
