@@ -16,6 +16,8 @@ def main() -> None:
     parser.add_argument("--generation", type=json_arg, required=True,
                         help="generation config (JSON): temperature, max_new_tokens, batch_size")
     parser.add_argument("--chat-template-kwargs", type=json_arg, default={})
+    parser.add_argument("--max-prompt-tokens", type=int, default=None,
+                        help="fit longer prompts by dropping persona first (as training does)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", required=True)
@@ -26,13 +28,22 @@ def main() -> None:
 
     from percontrast.generation import generate
     from percontrast.models import load_prepared
-    from percontrast.prompts import record_messages
+    from percontrast.prompts import generation_messages
 
     folder = Path(args.checkpoint)
     model, tokenizer = load_prepared(folder / "model" if (folder / "model").is_dir() else folder)
     records = read_records(args.data)
     cfg = args.generation
-    results = generate(model, tokenizer, [record_messages(r) for r in records],
+    conversations, cut = [], 0
+    for r in records:
+        messages, truncated = generation_messages(tokenizer, r, args.max_prompt_tokens,
+                                                  chat_template_kwargs=args.chat_template_kwargs)
+        conversations.append(messages)
+        cut += bool(truncated)
+    if cut:
+        log.info("%d of %d prompts shortened to %d tokens (persona first)", cut, len(records),
+                 args.max_prompt_tokens)
+    results = generate(model, tokenizer, conversations,
                        temperature=cfg["temperature"], top_p=cfg.get("top_p", 1.0),
                        max_new_tokens=cfg["max_new_tokens"], batch_size=cfg.get("batch_size", 8),
                        seed=args.seed, chat_template_kwargs=args.chat_template_kwargs,

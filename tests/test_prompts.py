@@ -89,3 +89,19 @@ def test_truncation_cuts_the_persona_never_the_response(bundled_tokenizer, max_l
 def test_too_small_max_length_is_an_error(bundled_tokenizer):
     with pytest.raises(ValueError, match="cannot hold even the bare"):
         encode_pair(bundled_tokenizer, "product_review", "q", PROFILE, "r", max_length=10)
+
+
+def test_generation_prompts_fit_their_budget_persona_first(bundled_tokenizer):
+    from percontrast.data.records import Record
+    from percontrast.prompts import encode_prompt, generation_messages, record_messages
+
+    record = Record(id="r1", task="product_review", user_id="u", query="Review this blender.",
+                    reference="Great.", profile=[f"Old review number {i}: " + "tasty " * 40
+                                                 for i in range(4)])
+    full = len(encode_prompt(bundled_tokenizer, record_messages(record)))
+    messages, truncated = generation_messages(bundled_tokenizer, record, full - 60)
+    assert len(encode_prompt(bundled_tokenizer, messages)) <= full - 60
+    assert truncated["persona_entries"] == 1 and "query_tokens" not in truncated
+    assert "Review this blender." in messages[-1]["content"]
+    same, none_cut = generation_messages(bundled_tokenizer, record, full)
+    assert same == record_messages(record) and none_cut == {}

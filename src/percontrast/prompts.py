@@ -194,19 +194,29 @@ def _shorten_text(tokenizer, text: str, n_tokens: int, *, keep: str = "start") -
     return tokenizer.decode(kept, skip_special_tokens=True)
 
 
-def encode_pair(tokenizer, kind: str, query: str, persona_entries: list[str] | None,
-                response: str, *, max_length: int | None = None,
-                meta: dict[str, Any] | None = None,
-                chat_template_kwargs: dict[str, Any] | None = None) -> EncodedPair:
-    """Tokenize an example with and without persona, fitting ``max_length`` tokens.
+@dataclass
+class FittedPrompt:
+    """What survives of an example's parts after fitting a token budget (see :func:`fit_prompt`)."""
 
-    Over-long examples lose persona first: whole entries from the end (the least relevant), then
-    the tail of the last kept entry; then the start of the query (the most recent conversation
-    turns and the task's items are at its end); the response is cut only when it alone exceeds
-    the budget (counted in ``truncated["response"]``).
+    entries: list[str] | None
+    query: str
+    response_ids: list[int]
+    prompt_ids: list[int]
+    truncated: dict[str, int] = field(default_factory=dict)
+
+
+def fit_prompt(tokenizer, kind: str, query: str, persona_entries: list[str] | None,
+               response_ids: list[int], max_length: int | None, *,
+               meta: dict[str, Any] | None = None,
+               chat_template_kwargs: dict[str, Any] | None = None) -> FittedPrompt:
+    """Fit persona prompt + response into ``max_length`` tokens, losing the least useful first.
+
+    Persona first: whole entries from the end (the least relevant), then the tail of the last
+    kept entry; then the start of the query (the most recent conversation turns and the task's
+    items are at its end); the response is cut only when it alone exceeds the budget (counted
+    in ``truncated["response"]``). With no response (generation) the prompt fills the budget.
     """
     entries = list(persona_entries or [])
-    response_ids = encode_response(tokenizer, response)
     truncated: dict[str, int] = {}
 
     def encode(entries_: list[str] | None, query_: str) -> list[int]:
@@ -240,18 +250,43 @@ def encode_pair(tokenizer, kind: str, query: str, persona_entries: list[str] | N
             with_prompt = encode(entries if persona_entries is not None else None, query)
         # 4) last resort: the response tail
         budget = max_length - len(with_prompt)
-        if budget <= 0:
+        if budget < 0 or (budget == 0 and response_ids):
             raise ValueError(f"max_length={max_length} cannot hold even the bare {kind!r} prompt "
-                             f"({len(with_prompt)} tokens) plus one response token")
+                             f"({len(with_prompt)} tokens)"
+                             + (" plus one response token" if response_ids else ""))
         if len(response_ids) > budget:
             truncated["response"] = len(response_ids) - budget
             response_ids = response_ids[:budget]
-    without_prompt = encode(None, query)
-    return EncodedPair(with_ids=with_prompt + response_ids,
-                       without_ids=without_prompt + response_ids,
-                       response_ids=response_ids,
-                       persona_entries_kept=len(entries) if persona_entries is not None else 0,
-                       truncated=truncated)
+    return FittedPrompt(entries if persona_entries is not None else None, query,
+                        list(response_ids), with_prompt, truncated)
+
+
+def encode_pair(tokenizer, kind: str, query: str, persona_entries: list[str] | None,
+                response: str, *, max_length: int | None = None,
+                meta: dict[str, Any] | None = None,
+                chat_template_kwargs: dict[str, Any] | None = None) -> EncodedPair:
+    """Tokenize an example with and without persona, fitting ``max_length`` tokens
+    (truncation order: :func:`fit_prompt`)."""
+    fit = fit_prompt(tokenizer, kind, query, persona_entries, encode_response(tokenizer, response),
+                     max_length, meta=meta, chat_template_kwargs=chat_template_kwargs)
+    without_prompt = encode_prompt(tokenizer, build_messages(kind, fit.query, None, meta),
+                                   chat_template_kwargs)
+    return EncodedPair(with_ids=fit.prompt_ids + fit.response_ids,
+                       without_ids=without_prompt + fit.response_ids,
+                       response_ids=fit.response_ids,
+                       persona_entries_kept=len(fit.entries or []),
+                       truncated=fit.truncated)
+
+
+def generation_messages(tokenizer, record: Record, max_prompt_tokens: int | None, *,
+                        chat_template_kwargs: dict[str, Any] | None = None,
+                        ) -> tuple[list[dict[str, str]], dict[str, int]]:
+    """A record's persona prompt for generation, fitted into ``max_prompt_tokens`` the same way
+    training prompts are (persona first, then the start of the query); and what was cut."""
+    fit = fit_prompt(tokenizer, record.task, record.query, record.profile, [],
+                     max_prompt_tokens, meta=record.meta,
+                     chat_template_kwargs=chat_template_kwargs)
+    return build_messages(record.task, fit.query, fit.entries, record.meta), fit.truncated
 
 
 def pair_from_messages(tokenizer, with_persona: list[dict[str, str]],

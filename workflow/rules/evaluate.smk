@@ -10,6 +10,7 @@ rule generate:
     params:
         script=script("generate"),
         generation=as_json(config["generation"]),
+        max_prompt=config["generation"].get("max_prompt_tokens", config["training"]["max_length"]),
         chat=lambda wc: as_json(model_spec(wc.model).get("chat_template_kwargs", {})),
         seed=config["seed"],
     log:
@@ -28,6 +29,7 @@ rule generate:
     shell:
         "python {params.script} --checkpoint results/train/{wildcards.model}/{wildcards.task}/"
         "{wildcards.method}/{wildcards.run} --data {input.data} --generation {params.generation:q} "
+        "--max-prompt-tokens {params.max_prompt} "
         "--chat-template-kwargs {params.chat:q} --seed {params.seed} --threads {threads} "
         "--out {output} > {log} 2>&1"
 
