@@ -34,15 +34,20 @@ def main() -> None:
     model, tokenizer = load_prepared(folder / "model" if (folder / "model").is_dir() else folder)
     records = read_records(args.data)
     cfg = args.generation
-    conversations, cut = [], 0
+    conversations, cut, over = [], 0, 0
     for r in records:
         messages, truncated = generation_messages(tokenizer, r, args.max_prompt_tokens,
                                                   chat_template_kwargs=args.chat_template_kwargs)
         conversations.append(messages)
-        cut += bool(truncated)
+        over += "over_budget" in truncated
+        cut += bool(truncated) and "over_budget" not in truncated
     if cut:
         log.info("%d of %d prompts shortened to %d tokens (persona first)", cut, len(records),
                  args.max_prompt_tokens)
+    if over:
+        log.warning("%d of %d prompts exceed %d tokens without persona or query to cut "
+                    "(e.g. a QA context); generated from the whole prompt", over, len(records),
+                    args.max_prompt_tokens)
     results = generate(model, tokenizer, conversations,
                        temperature=cfg["temperature"], top_p=cfg.get("top_p", 1.0),
                        max_new_tokens=cfg["max_new_tokens"], batch_size=cfg.get("batch_size", 8),

@@ -105,3 +105,14 @@ def test_generation_prompts_fit_their_budget_persona_first(bundled_tokenizer):
     assert "Review this blender." in messages[-1]["content"]
     same, none_cut = generation_messages(bundled_tokenizer, record, full)
     assert same == record_messages(record) and none_cut == {}
+
+
+def test_a_generation_prompt_whose_fixed_part_is_over_budget_is_kept_whole(bundled_tokenizer):
+    from percontrast.data.records import Record
+    from percontrast.prompts import encode_prompt, generation_messages, record_messages
+
+    record = Record(id="q1", task="hotpotqa", user_id="u", query="Who came first?",
+                    reference="Ann", meta={"context": [["Ann", ["Ann was born in 1900. " * 30]]]})
+    full = encode_prompt(bundled_tokenizer, record_messages(record))
+    messages, truncated = generation_messages(bundled_tokenizer, record, 64)
+    assert messages == record_messages(record) and truncated == {"over_budget": len(full)}

@@ -282,10 +282,20 @@ def generation_messages(tokenizer, record: Record, max_prompt_tokens: int | None
                         chat_template_kwargs: dict[str, Any] | None = None,
                         ) -> tuple[list[dict[str, str]], dict[str, int]]:
     """A record's persona prompt for generation, fitted into ``max_prompt_tokens`` the same way
-    training prompts are (persona first, then the start of the query); and what was cut."""
-    fit = fit_prompt(tokenizer, record.task, record.query, record.profile, [],
-                     max_prompt_tokens, meta=record.meta,
-                     chat_template_kwargs=chat_template_kwargs)
+    training prompts are (persona first, then the start of the query); and what was cut.
+
+    A prompt whose fixed part alone is longer (a QA context lives in the template, not in the
+    persona or query) is kept whole and reported as ``{"over_budget": its length}``: cutting
+    the evidence would change the task, and the model may still hold it.
+    """
+    try:
+        fit = fit_prompt(tokenizer, record.task, record.query, record.profile, [],
+                         max_prompt_tokens, meta=record.meta,
+                         chat_template_kwargs=chat_template_kwargs)
+    except ValueError:
+        messages = record_messages(record)
+        return messages, {"over_budget": len(encode_prompt(tokenizer, messages,
+                                                           chat_template_kwargs))}
     return build_messages(record.task, fit.query, fit.entries, record.meta), fit.truncated
 
 
