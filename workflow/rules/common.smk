@@ -74,6 +74,11 @@ def model_spec(name):
     return config["model_registry"][name]
 
 
+def chat_kwargs(wc):
+    """The job's model's chat_template_kwargs (JSON) for the scripts' --chat-template-kwargs."""
+    return as_json(model_spec(wc.model).get("chat_template_kwargs", {}))
+
+
 def model_dir(model):
     return f"data/models/{model}"
 

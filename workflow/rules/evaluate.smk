@@ -11,7 +11,7 @@ rule generate:
         script=script("generate"),
         generation=as_json(config["generation"]),
         max_prompt=config["generation"].get("max_prompt_tokens", config["training"]["max_length"]),
-        chat=lambda wc: as_json(model_spec(wc.model).get("chat_template_kwargs", {})),
+        chat=chat_kwargs,
         seed=config["seed"],
     log:
         "logs/generate/{model}/{task}/{method}/{run}/{eval_task}.log",
@@ -84,7 +84,7 @@ rule aloe:
             config["evaluation"].get("aloe", {}).get("judge"),
         ),
         generation=as_json(config["generation"]),
-        chat=lambda wc: as_json(model_spec(wc.model).get("chat_template_kwargs", {})),
+        chat=chat_kwargs,
         info=lambda wc: run_info(wc),
         config_hash=CONFIG_HASH,
         seed=config["seed"],

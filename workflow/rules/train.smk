@@ -14,7 +14,7 @@ rule train:
         run_dir="results/train/{model}/{task}/{method}/{run}",
         training=as_json(config["training"]),
         batch_size=lambda wc: model_spec(wc.model).get("batch_size", config["training"]["batch_size"]),
-        chat=lambda wc: as_json(model_spec(wc.model).get("chat_template_kwargs", {})),
+        chat=chat_kwargs,
         seed=config["seed"],
     log:
         "logs/train/{model}/{task}/{method}/{run}.log",
