@@ -13,13 +13,9 @@ from percontrast import config as pc
 from percontrast.cli import json_arg, run, setup
 from percontrast.io import DataError, read_json, read_jsonl
 from percontrast.report import figures
+from percontrast.report.tables import Results, _label
 
 log = logging.getLogger("make_figures")
-
-
-def _label(cfg, kind: str, name: str) -> str:
-    registry = cfg["model_registry"] if kind == "model" else cfg["task_registry"]
-    return registry.get(name, {}).get("label", name)
 
 
 def _json(path: Path) -> Any:
@@ -103,7 +99,7 @@ def aloe_scores(cfg, root: Path) -> dict:
     """model -> source task -> method -> per_round list of results/aloe/{run}/scores.json."""
     out: dict = {}
     for run_ in pc.aloe_runs(cfg):
-        scores = _json(root / "aloe" / run_.path / "scores.json")
+        scores = _json(Results(cfg, root).aloe_path(run_))
         out.setdefault(_label(cfg, "model", run_.model), {}).setdefault(
             _label(cfg, "task", run_.task), {})[run_.method] = (scores or {}).get("per_round")
     return out

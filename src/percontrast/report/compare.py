@@ -28,7 +28,7 @@ import yaml
 
 from percontrast import config as pc
 from percontrast.report import tables as tb
-from percontrast.report.tables import METHOD_LABELS, Table, _gain, _label, _mean
+from percontrast.report.tables import METHOD_LABELS, Results, Table, _gain, _label, _mean
 
 PAPER_RESULTS = Path(__file__).with_name("paper_results.yaml")
 METHOD_ORDER = ["CE", "LossCE", "EntCE", "PerCE"]
@@ -320,7 +320,7 @@ def table4_vs_paper(cfg, root) -> Table:
     """Read from results/aloe/.../scores.json: the summary's ``k=N`` and ``average``."""
     missing: list[str] = []
     ours = _read_runs(cfg, pc.aloe_runs(cfg),
-                      lambda run: Path(root) / "aloe" / run.path / "scores.json",
+                      Results(cfg, root).aloe_path,
                       lambda found: found.get("summary") or {}, missing)
     return compare(cfg, SPECS["table4"], ours, missing)
 
@@ -384,7 +384,7 @@ def table10_vs_paper(cfg, root) -> Table:
     """Read from results/judge/...json; the Average is the mean over this config's tasks."""
     missing: list[str] = []
     ours = _read_runs(cfg, pc.judge_runs(cfg),
-                      lambda run: Path(root) / "judge" / f"{run.path}.json",
+                      Results(cfg, root).judge_path,
                       lambda found: {k: found.get(k) for k in ("personalization", "quality")},
                       missing)
     tasks = [_label(cfg, "task", x) for x in cfg["tasks"]]

@@ -97,6 +97,19 @@ class Results:
     def _json(self, path: Path) -> dict | None:
         return json.loads(path.read_text()) if path.is_file() else None
 
+    def aloe_path(self, run: pc.TrainRun) -> Path:
+        return self.root / "aloe" / run.path / "scores.json"
+
+    def judge_path(self, run: pc.TrainRun) -> Path:
+        return self.root / "judge" / f"{run.path}.json"
+
+    def read(self, path: Path, run: pc.TrainRun, table: Table) -> dict | None:
+        """A per-run results file, or None with the run listed as missing in ``table``."""
+        found = self._json(path)
+        if found is None:
+            table.missing.append(run.path)
+        return found
+
     def metrics(self, run: pc.TrainRun, eval_task: str, table: Table) -> dict | None:
         found = self._json(self.root / "metrics" / run.path / f"{eval_task}.json")
         if found is None:
@@ -370,15 +383,13 @@ def table4(cfg, root) -> Table:
     ks = [f"k={k}" for k in reported_rounds(aloe.get("rounds", 10))]
     t = Table("table4", "Tables 4 and 9: ALOE cross-scenario transfer (judge score 1-5 per "
               "dialogue round)", ["Model", "Source", "Method", *ks, "Average"], fmt="{:.2f}")
-    runs = pc.aloe_runs(cfg)
+    runs, res = pc.aloe_runs(cfg), Results(cfg, root)
     for model in dict.fromkeys(r.model for r in runs):
         for task in dict.fromkeys(r.task for r in runs if r.model == model):
             per_method = {}
             for run in [r for r in runs if r.model == model and r.task == task]:
-                path = Path(root) / "aloe" / run.path / "scores.json"
-                summary = json.loads(path.read_text())["summary"] if path.is_file() else None
-                if summary is None:
-                    t.missing.append(run.path)
+                found = res.read(res.aloe_path(run), run, t)
+                summary = found and found["summary"]
                 vals = [summary and summary.get(k) for k in [*ks, "average"]]
                 per_method[run.method] = vals
                 t.rows.append([_label(cfg, "model", model), _label(cfg, "task", task),
@@ -401,7 +412,7 @@ def table4(cfg, root) -> Table:
 def table10(cfg, root) -> Table:
     """LLM-as-judge on the training tasks: personalization and quality, x20."""
     judge = cfg["evaluation"].get("llm_judge", {})
-    runs = pc.judge_runs(cfg)
+    runs, res = pc.judge_runs(cfg), Results(cfg, root)
     tasks = list(dict.fromkeys(r.task for r in runs))
     scale = judge.get("scale", "x20")
     t = Table("table10", "Table 10: LLM-as-judge personalization and quality (1-5 scores "
@@ -415,10 +426,7 @@ def table10(cfg, root) -> Table:
             vals = []
             for task in tasks:
                 run = pc.main_run(cfg, model, task, method)
-                path = Path(root) / "judge" / f"{run.path}.json"
-                found = json.loads(path.read_text()) if path.is_file() else None
-                if found is None:
-                    t.missing.append(run.path)
+                found = res.read(res.judge_path(run), run, t)
                 vals += [found and found["personalization"], found and found["quality"]]
             vals += [_mean(vals[0::2]), _mean(vals[1::2])]
             per_method[method] = vals
