@@ -8,6 +8,12 @@ from percontrast.data.records import read_records
 from percontrast.io import write_jsonl
 
 
+def persona_text(messages: list[dict[str, str]]) -> str:
+    """The system prompt the model saw (task instruction + the persona as fitted into the
+    budget): what marker recall counts as visible to the model (percontrast.markers)."""
+    return "\n".join(m["content"] for m in messages if m["role"] == "system")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--checkpoint", required=True,
@@ -18,6 +24,8 @@ def main() -> None:
     parser.add_argument("--chat-template-kwargs", type=json_arg, default={})
     parser.add_argument("--max-prompt-tokens", type=int, default=None,
                         help="fit longer prompts by dropping persona first (as training does)")
+    parser.add_argument("--limit", type=int, default=0,
+                        help="generate for the first N test records only (0: all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", required=True)
@@ -33,6 +41,7 @@ def main() -> None:
     folder = Path(args.checkpoint)
     model, tokenizer = load_prepared(folder / "model" if (folder / "model").is_dir() else folder)
     records = read_records(args.data)
+    records = records[:args.limit] if args.limit > 0 else records
     cfg = args.generation
     conversations, cut, over = [], 0, 0
     for r in records:
@@ -55,8 +64,8 @@ def main() -> None:
                        progress=True)
     write_jsonl(args.out, ({"id": r.id, "task": r.task, "output": g.text,
                             "reference": r.reference, "n_tokens": g.n_tokens,
-                            "finished": g.finished}
-                           for r, g in zip(records, results, strict=True)))
+                            "finished": g.finished, "prompt_persona": persona_text(m)}
+                           for r, g, m in zip(records, results, conversations, strict=True)))
     log.info("%d generations (%.1f tokens/s) -> %s", len(results), results.tokens_per_second,
              args.out)
 

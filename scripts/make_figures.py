@@ -1,4 +1,5 @@
-"""Training curves, LR robustness, cross-task heat-maps and ALOE by round (rule figures).
+"""Training curves, the E-step on marker tokens, LR robustness, cross-task heat-maps and ALOE by
+round (rule figures).
 
 Reads only results/ files of runs in the config's grid (percontrast.config), so a figure can never
 show a run the DAG does not make; runs that have not finished yet are drawn as "no data yet".
@@ -141,12 +142,17 @@ def main() -> None:
     log.info("cross_task_heatmap: %d/%d (model, source, method) rows complete", *_count(
         cross, lambda row: all(v is not None for v in row.values())))
 
+    figures.estep_markers(logs, out / "estep_markers.png", clip=(lo, hi), title=(
+        f"Online E-step on the demo users' personal markers (LR {pc.fmt_num(main_lr)})"))
+    log.info("estep_markers: %d/%d runs log marker-token statistics", *_count(
+        logs, lambda rows: any("n_marker_tokens" in r for r in rows or [])))
+
     aloe = aloe_scores(cfg, root)
     figures.aloe_by_round(aloe, out / "aloe_by_round.png",
                           rounds=ev.get("aloe", {}).get("rounds"),
                           empty_text="ALOE evaluation is off in this config")
     log.info("aloe_by_round: %d/%d runs scored", *_count(aloe, bool))
-    log.info("wrote 4 figures to %s", out)
+    log.info("wrote 5 figures to %s", out)
 
 
 if __name__ == "__main__":

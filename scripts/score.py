@@ -7,9 +7,11 @@ from percontrast.data.records import QA_TASK_TYPES, read_records
 from percontrast.io import DataError, iter_jsonl, write_json
 
 
-def read_generations(path: str, records) -> list[str]:
-    """Outputs in the order of ``records``; every record needs exactly one generation."""
+def read_generations(path: str, records) -> tuple[list[str], list[str | None]]:
+    """Outputs in the order of ``records`` (every record needs exactly one generation), and the
+    persona text each prompt showed (``prompt_persona``; None in files that lack it)."""
     outputs: dict[str, str] = {}
+    shown: dict[str, str | None] = {}
     for line, row in iter_jsonl(path):
         if not isinstance(row, dict) or not isinstance(row.get("id"), str):
             raise DataError(path, "missing id", line=line, field="id")
@@ -20,11 +22,12 @@ def read_generations(path: str, records) -> list[str]:
             raise DataError(path, f"duplicate generation for record {row['id']!r}", line=line,
                             field="id")
         outputs[row["id"]] = row["output"]
+        shown[row["id"]] = row.get("prompt_persona")
     missing = [r.id for r in records if r.id not in outputs]
     if missing:
         raise DataError(path, f"no generation for {len(missing)} test record(s), e.g. "
                         f"{missing[0]!r}", field="id")
-    return [outputs[r.id] for r in records]
+    return [outputs[r.id] for r in records], [shown[r.id] for r in records]
 
 
 def main() -> None:
@@ -35,24 +38,31 @@ def main() -> None:
                         help="model / train task / method / run / eval task (JSON)")
     parser.add_argument("--config-hash", default=None)
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--limit", type=int, default=0,
+                        help="score the first N test records only, as generate did (0: all)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     log = setup("score")
 
-    from percontrast.metrics import summarize
+    from percontrast.markers import has_markers, score_markers
+    from percontrast.metrics import metrics_file, summarize
 
-    records = read_records(args.data)
+    population = read_records(args.data)
+    records = population[:args.limit] if args.limit > 0 else population
     if not records:
         raise DataError(args.data, "no test records to score")
-    predictions = read_generations(args.generations, records)
+    predictions, shown = read_generations(args.generations, records)
     if records[0].task in QA_TASK_TYPES:
         scores = summarize("qa", predictions, records)
     else:
         scores = summarize("generation", predictions, [r.reference for r in records])
+    markers = (score_markers(predictions, records, shown=shown, population=population)
+               if has_markers(population) else None)
+    body = metrics_file([r.id for r in records], scores, markers)
     result = {**args.run_info, "generations": args.generations, "config_hash": args.config_hash,
-              "seed": args.seed, "judge": None, **scores}
+              "seed": args.seed, "judge": None, **body}
     write_json(args.out, result)
-    log.info("%s", {k: v for k, v in scores.items() if not isinstance(v, list)})
+    log.info("%s", {k: v for k, v in body.items() if not isinstance(v, list)})
 
 
 if __name__ == "__main__":

@@ -70,6 +70,10 @@ def test_schema_errors_name_the_key(repo, mutate, message):
     (lambda c: c["training"].__setitem__("clip", [5.0, 0.8]), "training.clip: clip min 5.0"),
     (lambda c: c["pir"].__setitem__("judge", "gpt-4o"), "pir.judge: llm 'gpt-4o'"),
     (lambda c: c.__setitem__("tasks", ["hotpotqa"]), "tasks[0]: task 'hotpotqa' has type"),
+    (lambda c: c["training"].__setitem__("full_scale_tasks", ["lamp4"]),
+     "training.full_scale_tasks[0]: 'lamp4' is not in tasks"),
+    (lambda c: c["training"].update(methods=["ce", "perce"], full_scale_methods=["lossce"]),
+     "training.full_scale_methods[0]: 'lossce' is not in training.methods"),
 ])
 def test_cross_reference_errors_name_the_key(repo, mutate, message):
     cfg = _raw(repo, "config.yaml")
@@ -105,3 +109,55 @@ def test_config_hash_changes_with_content(repo):
     other["seed"] += 1
     assert pc.config_hash(cfg) == pc.config_hash(copy.deepcopy(cfg))
     assert pc.config_hash(cfg) != pc.config_hash(other)
+
+
+def test_a_runs_training_spec_holds_only_what_determines_it(repo):
+    """Growing the grid (a learning rate, a method) leaves finished runs' specs unchanged, so
+    Snakemake never retrains them; pipeline_scale shrinks only the runs outside the main ones."""
+    cfg = pc.load_config(repo / "configs/tiny.yaml")
+    run = pc.main_run(cfg, "tiny-llama", "review", "ce")
+    before = pc.run_training_spec(cfg, run)
+    assert "learning_rates" not in before and "methods" not in before
+    grown = pc.load_config(repo / "configs/tiny.yaml")
+    grown["training"]["learning_rates"].append(1e-2)
+    grown["training"]["methods"] = ["ce", "perce"]
+    assert pc.run_training_spec(grown, run) == before
+    cfg["training"]["pipeline_scale"] = {"max_steps": 1}
+    cfg["training"]["full_scale_methods"] = ["ce", "perce"]
+    tr = cfg["training"]
+    assert pc.is_full_scale(cfg, run) and pc.run_training_spec(cfg, run) == before
+    other_lr = pc.TrainRun("tiny-llama", "review", "ce", tr["learning_rates"][1], *tr["clip"])
+    baseline = pc.main_run(cfg, "tiny-llama", "review", "lossce")
+    lamp = pc.main_run(cfg, "tiny-llama", "lamp4", "perce")
+    for small in (other_lr, baseline, lamp):
+        assert not pc.is_full_scale(cfg, small)
+        assert pc.run_training_spec(cfg, small) == {**before, "max_steps": 1}
+    # evaluations: a full-scale run on its own task sees every test record and the full
+    # generation length; everything else the pipeline-scale prefix and length
+    tr["pipeline_scale"].update(n_test=3, max_new_tokens=4)
+    assert pc.run_training_spec(cfg, other_lr) == {**before, "max_steps": 1}
+    assert pc.evaluation_limit(cfg, run, "review") is None
+    assert pc.evaluation_generation(cfg, run, "review") == cfg["generation"]
+    assert pc.evaluation_limit(cfg, run, "topic") == 3  # cross-task
+    assert pc.evaluation_limit(cfg, baseline, "review") == 3
+    assert pc.evaluation_generation(cfg, baseline, "review")["max_new_tokens"] == 4
+
+
+def test_training_seeds_make_sibling_main_runs(repo):
+    cfg = pc.load_config(repo / "configs/tiny.yaml")
+    single = pc.train_runs(cfg)
+    cfg["training"]["seeds"] = [cfg["seed"], 7]
+    runs = pc.train_runs(cfg)
+    main = pc.main_run(cfg, "tiny-llama", "review", "perce")
+    seven = pc.TrainRun(**{**main.__dict__, "seed": 7})
+    assert pc.seed_runs(cfg, main) == [main, seven] and pc.seed_runs(cfg, seven) == [main, seven]
+    assert seven.run_id == "lr0.001_clip0.8-5_seed7"
+    assert pc.TrainRun.parse("tiny-llama", "review", "perce", seven.run_id) == seven
+    assert pc.parse_run_id(seven.run_id) == (0.001, 0.8, 5.0)
+    assert pc.run_seed(cfg, seven) == 7 and pc.run_seed(cfg, main) == cfg["seed"]
+    # one extra run per main run on `tasks` (4 methods x 3 tasks); the grid's other runs alone
+    assert len(runs) == len(single) + 4 * len(cfg["tasks"])
+    lamp = pc.main_run(cfg, "tiny-llama", "lamp4", "perce")
+    assert pc.seed_runs(cfg, lamp) == [lamp]
+    assert pc.evaluations(cfg)[seven] == ["review"]  # extra seeds: own task only
+    assert pc.run_training_spec(cfg, seven) == pc.run_training_spec(cfg, main)

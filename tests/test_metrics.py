@@ -246,7 +246,9 @@ def test_qa_scores_mixed_and_empty():
     assert out["em"] == pytest.approx(100 * (0 + 0 + 1 + 1) / 4)
     assert out["f1"] == pytest.approx(100 * (0.8 + 0 + 1 + 1) / 4)
     assert M.summarize("qa", preds, records) == out
-    assert set(out) == {"em", "f1", "n", "n_empty"}
+    assert set(out) == {"em", "f1", "n", "n_empty", "per_example"}
+    assert out["per_example"]["em"] == [0.0, 0.0, 100.0, 100.0]
+    assert out["per_example"]["f1"] == pytest.approx([80.0, 0.0, 100.0, 100.0])
 
 
 def test_qa_scores_errors():
@@ -260,8 +262,10 @@ def test_summarize_generation_accepts_records():
     recs = [_rec("topic_writing", [r], rid=str(i)) for i, (_, r) in enumerate(PAIRS)]
     preds = [p for p, _ in PAIRS]
     out = M.summarize("generation", preds, recs)
-    assert set(out) == {"rouge_l", "meteor", "n", "n_empty"}
+    assert set(out) == {"rouge_l", "meteor", "n", "n_empty", "per_example"}
     assert out["rouge_l"] == M.rouge_l(preds, [r for _, r in PAIRS]).mean
+    assert out["per_example"]["rouge_l"] == M.rouge_l(preds, [r for _, r in PAIRS]).per_sample
+    assert out["per_example"]["meteor"] == M.meteor(preds, [r for _, r in PAIRS]).per_sample
     assert out["n"] == 4 and out["n_empty"] == 0
 
 
@@ -275,7 +279,8 @@ def test_drop_sample_own_reference_is_exact():
     records = load_drop(DROP_SAMPLE)
     assert len(records) == 73
     out = M.qa_scores([r.reference for r in records], records)
-    assert out == {"em": 100.0, "f1": 100.0, "n": 73, "n_empty": 0}
+    assert out == {"em": 100.0, "f1": 100.0, "n": 73, "n_empty": 0,
+                   "per_example": {"em": [100.0] * 73, "f1": [100.0] * 73}}
     # A wrong answer to every question scores far lower.
     wrong = M.qa_scores(["banana"] * len(records), records)
     assert wrong["em"] == 0.0 and wrong["f1"] < 5
@@ -287,4 +292,5 @@ def test_hotpot_sample_own_reference_is_exact():
 
     records = load_hotpotqa(HOTPOT_SAMPLE)
     out = M.qa_scores([r.reference for r in records], records)
-    assert out == {"em": 100.0, "f1": 100.0, "n": len(records), "n_empty": 0}
+    assert out == {"em": 100.0, "f1": 100.0, "n": len(records), "n_empty": 0,
+                   "per_example": {"em": [100.0] * len(records), "f1": [100.0] * len(records)}}

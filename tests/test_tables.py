@@ -8,6 +8,7 @@ import re
 import pytest
 
 from percontrast import config as pc
+from percontrast.report.gains import Gain
 from percontrast.report.tables import BUILDERS, DASH, table1, table2, table3, table12
 
 
@@ -16,10 +17,19 @@ def cfg(repo):
     return pc.load_config(repo / "configs/tiny.yaml")
 
 
-def put(root, run: pc.TrainRun, task: str, **metrics):
+def put(root, run: pc.TrainRun, task: str, examples: list[dict] | None = None, **metrics):
+    """A metrics file; without ``examples``, twelve test examples that each score the means."""
+    if examples is None:
+        examples = [{"id": f"{task}-{k}", **{m: v for m, v in metrics.items()
+                                             if isinstance(v, (int, float))}} for k in range(12)]
     path = root / "metrics" / run.path / f"{task}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(metrics))
+    path.write_text(json.dumps({**metrics, "examples": examples}))
+
+
+def shown(cells) -> list:
+    """Gain cells as the Markdown shows them (other cells unchanged)."""
+    return [str(c) if isinstance(c, Gain) else c for c in cells]
 
 
 def test_table1_takes_the_best_lr_and_computes_gains(cfg, tmp_path):
@@ -36,8 +46,9 @@ def test_table1_takes_the_best_lr_and_computes_gains(cfg, tmp_path):
     rows = {row[1]: row[2:] for row in table.rows}
     assert rows["CE"][:2] == [0.20, 0.10]
     assert rows["PerCE"][:2] == [0.25, 0.12]
-    assert rows["Gain"][:2] == ["+25.00%", "+20.00%"]
-    assert rows["Gain"][-2:] == ["+25.00%", "+20.00%"]  # averages
+    # every example scores the mean, so the interval has no width and excludes 0
+    assert shown(rows["Gain"][:2]) == ["+25.00% [+25.0, +25.0]*", "+20.00% [+20.0, +20.0]*"]
+    assert shown(rows["Gain"][-2:]) == shown(rows["Gain"][:2])  # averages
     assert rows["LossCE"] == [None] * 8  # never ran
     assert any("lossce" in m for m in table.missing)
     md = table.to_markdown()
@@ -65,12 +76,17 @@ def test_table3_cross_task_and_table12_clip_grid(cfg, tmp_path):
         put(tmp_path, run_pe, dst, rouge_l=b, meteor=0)
     rows = [r for r in table3(cfg, tmp_path).rows if r[1] == "PRW"]
     assert rows[0][3:] == [0.2, 0.1, None] and rows[1][3:] == [0.3, 0.15, None]
-    assert rows[2][3:] == ["+50.00%", "+50.00%", None]
+    assert shown(rows[2][3:]) == ["+50.00% [+50.0, +50.0]*", "+50.00% [+50.0, +50.0]*", None]
     grid = cfg["training"]["clip_grid"]
     put(tmp_path, pc.TrainRun("tiny-llama", "topic", "perce", grid["learning_rate"], 0.8, 2.0),
         "topic", rouge_l=0.42, meteor=0)
-    row = [r for r in table12(cfg, tmp_path).rows if r[1] == "PTW"][0]
-    assert row[2:] == ["0.8", 0.42, None]
+    rows = [r for r in table12(cfg, tmp_path).rows if r[1] == "PTW"]
+    assert rows[0][2:] == ["0.8", 0.42, None]
+    assert rows[1][2:] == ["Gain vs CE (0.8)", None, None]  # CE at that LR has not run
+    put(tmp_path, pc.TrainRun("tiny-llama", "topic", "ce", grid["learning_rate"],
+                              *cfg["training"]["clip"]), "topic", rouge_l=0.40, meteor=0)
+    rows = [r for r in table12(cfg, tmp_path).rows if r[1] == "PTW"]
+    assert shown(rows[1][3:]) == ["+5.00% [+5.0, +5.0]*", None]
 
 
 def test_every_table_renders_from_nothing_without_failing(cfg, tmp_path):
@@ -134,3 +150,73 @@ def test_table10_judge_scores_with_percent_gain(cfg, tmp_path):
     assert rows["CE"] == [50.0, 70.0] * n_tasks + [50.0, 70.0]
     assert rows["Gain"][:2] == ["+20.00%", "+14.29%"]
     assert table.missing == []
+
+
+def test_gain_cells_carry_paired_bootstrap_intervals(cfg, tmp_path):
+    """Per-example scores decide the interval: a noisy gain is not starred, a consistent one is;
+    the CSV keeps the bounds and p-value in their own columns."""
+    lr1, lr2 = cfg["training"]["learning_rates"]
+    clip = cfg["training"]["clip"]
+    base = [0.1, 0.4, 0.2, 0.5, 0.3, 0.6, 0.2, 0.4] * 2
+    for task in cfg["tasks"]:
+        ids = [f"{task}-{k}" for k in range(len(base))]
+        consistent = [x + 0.05 for x in base]              # every example gains 0.05
+        noisy = [x + (0.3 if k % 2 else -0.28) for k, x in enumerate(base)]
+        for method, rouge in (("ce", base), ("perce", consistent)):
+            for lr in (lr1, lr2):
+                put(tmp_path, pc.TrainRun("tiny-llama", task, method, lr, *clip), task,
+                    rouge_l=sum(rouge) / 16,
+                    meteor=sum(noisy if method == "perce" else base) / 16,
+                    examples=[{"id": i, "rouge_l": r, "meteor": m} for i, r, m in zip(
+                        ids, rouge, noisy if method == "perce" else base, strict=True)])
+    table = table1(cfg, tmp_path)
+    gain_row = next(r for r in table.rows if r[1] == "Gain")
+    rouge, meteor = gain_row[2], gain_row[3]
+    assert rouge.value == pytest.approx(0.05 / 0.3375 * 100)
+    assert rouge.estimate.decided and str(rouge).endswith("*")
+    assert rouge.low < rouge.value < rouge.high
+    assert not meteor.estimate.decided and not str(meteor).endswith("*")
+    assert meteor.low < 0 < meteor.high
+    csv_rows = list(__import__("csv").reader(table.to_csv().splitlines()))
+    header = csv_rows[0]
+    j = header.index(table.header[2])
+    h = table.header[2]
+    assert header[j + 1:j + 4] == [f"{h} Gain CI low (%)", f"{h} Gain CI high (%)", f"{h} Gain p"]
+    gain_csv = next(r for r in csv_rows if r[1] == "Gain")
+    assert float(gain_csv[j]) == pytest.approx(rouge.value, rel=1e-5)
+    assert float(gain_csv[j + 3]) < 0.01  # one-sided p of PerCE > CE
+    ce_csv = next(r for r in csv_rows if r[1] == "CE")
+    assert ce_csv[j + 1:j + 4] == ["", "", ""]
+    assert any("paired-bootstrap" in n for n in table.notes)
+    # table 2 adds a Gain row per learning rate both methods ran
+    t2 = table2(cfg, tmp_path)
+    assert [r[2] for r in t2.rows if r[1] == "Gain"] == [pc.fmt_num(lr1), pc.fmt_num(lr2)]
+
+
+def test_cells_of_several_training_seeds_are_averaged_per_example(cfg, tmp_path):
+    cfg["training"]["seeds"] = [cfg["seed"], 7]
+    clip = cfg["training"]["clip"]
+    lr = cfg["training"]["main_learning_rate"]
+    cfg["training"]["learning_rates"] = [lr]
+    ids = [f"e{k}" for k in range(12)]
+    for task in cfg["tasks"]:
+        for method, shift in (("ce", 0.0), ("perce", 0.1)):
+            for seed, noise in ((None, -0.02), (7, 0.02)):
+                run = pc.TrainRun("tiny-llama", task, method, lr, *clip, seed=seed)
+                vals = [0.2 + 0.05 * (k % 6) + shift + noise for k in range(12)]
+                put(tmp_path, run, task, rouge_l=sum(vals) / 12, meteor=0.1,
+                    examples=[{"id": i, "rouge_l": v, "meteor": 0.1}
+                              for i, v in zip(ids, vals, strict=True)])
+    table = table1(cfg, tmp_path)
+    rows = {r[1]: r for r in table.rows}
+    assert rows["CE"][2] == pytest.approx(0.325) and rows["PerCE"][2] == pytest.approx(0.425)
+    gain = rows["Gain"][2]
+    assert gain.value == pytest.approx(0.1 / 0.325 * 100) and gain.estimate.n == 12
+    # the seeds' noise cancels per example: every example gains exactly 0.1
+    assert gain.estimate.decided
+    assert any("2 training seeds (0, 7)" in n for n in table.notes)
+    # a missing seed makes the cell missing, naming the seed's run
+    (tmp_path / "metrics" / pc.TrainRun("tiny-llama", "review", "ce", lr, *clip, seed=7).path
+     / "review.json").unlink()
+    again = table1(cfg, tmp_path)
+    assert any("_seed7/review" in m for m in again.missing)

@@ -16,7 +16,8 @@ from percontrast.data.records import read_records
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "workflow" / "Snakefile"
-TABLE_NAMES = [f"table{n}" for n in (1, 2, 3, 4, 5, 6, 7, 10, 11, 12)] + ["table_pir"]
+TABLE_NAMES = [f"table{n}" for n in (1, 2, 3, 4, 5, 6, 7, 10, 11, 12)] + ["table_pir",
+                                                                         "table_markers"]
 PIR_FIGURES = ["figure2_pir_heatmap", "figure4_pir_classification", "figure5_pir_histogram"]
 
 
@@ -48,6 +49,28 @@ def test_the_whole_dag_plans_for_every_config(tmp_path, config):
     for rule in rules:
         assert jobs.get(rule, 0) >= 1, rule
     assert not (tmp_path / "data").exists()  # a dry run writes nothing
+
+
+def test_training_seeds_and_pipeline_scale_plan(tmp_path):
+    """Extra training seeds add sibling runs (own-task evaluations only); pipeline_scale gives
+    the small runs one step and their evaluations the first test records, in the jobs' params."""
+    cfg = yaml.safe_load((REPO / "configs/tiny.yaml").read_text())
+    cfg["training"].update(seeds=[0, 5], pipeline_scale={"max_steps": 1, "n_test": 1},
+                           full_scale_methods=["ce", "perce"])
+    path = tmp_path / "seeds.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    result = snakemake("-n", "--cores", "1", "-p", "--configfile", str(path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = planned_jobs(result.stdout)
+    loaded = load_config(path)
+    assert jobs["train"] == len(train_runs(loaded)) == len(train_runs(load_config(
+        REPO / "configs/tiny.yaml"))) + 4 * 3
+    out = result.stdout
+    seeded = re.search(r"--run (lr0\.001_clip0\.8-5_seed5) .*?--seed (\d+)", out)
+    assert seeded and seeded.group(2) == "5"
+    assert re.search(r"--method lossce .*?max_steps\\?\": 1", out)  # pipeline-scale run
+    assert re.search(r"--method perce --run lr0\.001_clip0\.8-5 .*?max_steps\\?\": 2", out)
+    assert "--limit 1" in out and "--limit 0" in out
 
 
 def test_default_config_is_used_without_configfile(tmp_path):
@@ -111,6 +134,11 @@ def test_tiny_profile_runs_the_whole_implemented_dag(tmp_path):
             keys = ("em", "f1") if task in ("hotpotqa", "drop") else ("rouge_l", "meteor")
             assert all(0 <= m[k] <= 100 for k in keys) and m["n"] == cfg["data"]["n_test"]
             assert m["seed"] == cfg["seed"] and m["config_hash"]
+            # per-example scores beside the means (demo long-form tasks: marker metrics too)
+            assert len(m["examples"]) == m["n"] and all(k in m["examples"][0] for k in keys)
+            assert sum(e[keys[0]] for e in m["examples"]) / m["n"] == pytest.approx(m[keys[0]])
+            if task in cfg["tasks"]:
+                assert {"marker_recall", "own_markers", "leaked_markers"} <= set(m)
     # ALOE and the LLM judge: a scores file per run, with per-round entries and the table row
     for run in aloe_runs(cfg):
         scores = json.loads((tmp_path / "results/aloe" / run.path / "scores.json").read_text())
@@ -133,8 +161,8 @@ def test_tiny_profile_runs_the_whole_implemented_dag(tmp_path):
     assert "| Tiny-Llama | PerCE |" in table1 and "Missing runs" not in table1
     for name in ("table4", "table10"):
         assert "Missing runs" not in (tmp_path / f"results/tables/{name}.md").read_text()
-    figures = [*PIR_FIGURES, "training_curves", "lr_robustness", "cross_task_heatmap",
-               "aloe_by_round"]
+    figures = [*PIR_FIGURES, "training_curves", "estep_markers", "lr_robustness",
+               "cross_task_heatmap", "aloe_by_round"]
     for fig in figures:
         png = (tmp_path / "results/figures" / f"{fig}.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
@@ -142,6 +170,21 @@ def test_tiny_profile_runs_the_whole_implemented_dag(tmp_path):
     assert all(f"({'tables/' + n}.md)" in index for n in TABLE_NAMES)
     assert all(f"(figures/{f}.png)" in index for f in figures)
     assert "--configfile" in index and "configs/tiny.yaml" in index
+    # claims.md leads the index and speaks to every claim, each with a computed verdict
+    assert index.index("(claims.md)") < index.index("## Tables")
+    claims = json.loads((tmp_path / "results/claims.json").read_text())["claims"]
+    ids = {c["id"] for c in claims}
+    for claim in ("table1_avg_rouge_l", "table1_avg_meteor", "table1_prw_ptw_over_pag",
+                  "table2_lr_variance", "table3_off_diagonal", "table4_aloe", "figure4_pir_f1",
+                  *[f"markers_recall_tiny-llama_{t}" for t in [*cfg["tasks"], "all"]]):
+        assert any(i.startswith(claim) for i in ids), claim
+    assert "bench_step_cost" in ids
+    assert {c["verdict"] for c in claims} <= {"holds", "contradicted", "inconclusive", "not run"}
+    ran = {c["id"]: c for c in claims}
+    assert ran["table1_avg_rouge_l_tiny-llama"]["estimate"]["n"] == 3 * cfg["data"]["n_test"]
+    assert ran["figure4_pir_f1_tiny-llama"]["verdict"] != "not run"
+    claims_md = (tmp_path / "results/claims.md").read_text()
+    assert claims_md.count("\n| ") == len(claims) + 1
     report = snakemake("--configfile", str(REPO / "configs" / "tiny.yaml"), "--report",
                        "report.html", cwd=tmp_path, timeout=300)
     assert report.returncode == 0, report.stderr[-3000:]

@@ -13,6 +13,7 @@ only here: the Snakefile, the scripts and the report all call :func:`train_runs`
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import os
@@ -135,10 +136,15 @@ def check_config(cfg: dict[str, Any]) -> None:
     _need(m <= big_m, "training.clip", f"clip min {m} > clip max {big_m}")
     grid = tr.get("clip_grid", {})
     model_names(grid.get("models", []), "training.clip_grid.models")
-    for i, task in enumerate(grid.get("tasks", [])):
-        _need(task in cfg["tasks"], f"training.clip_grid.tasks[{i}]",
-              f"{task!r} is not in tasks {cfg['tasks']}")
+    for key in ("clip_grid.tasks", "full_scale_tasks"):
+        section = grid if key.startswith("clip_grid") else tr
+        for i, task in enumerate(section.get(key.rpartition(".")[2], [])):
+            _need(task in cfg["tasks"], f"training.{key}[{i}]",
+                  f"{task!r} is not in tasks {cfg['tasks']}")
     for key, values in (("training.lr_grid_methods", tr.get("lr_grid_methods", [])),
+                        ("training.full_scale_methods", tr.get("full_scale_methods", [])),
+                        ("evaluation.llm_judge.methods",
+                         cfg["evaluation"].get("llm_judge", {}).get("methods", [])),
                         ("evaluation.lamp_methods", cfg["evaluation"].get("lamp_methods", []))):
         for i, method in enumerate(values):
             _need(method in tr["methods"], f"{key}[{i}]",
@@ -210,9 +216,13 @@ def fmt_num(x: float) -> str:
     return f"{x:g}"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class TrainRun:
-    """One fine-tuning run; its folder is ``results/train/{model}/{task}/{method}/{run_id}``."""
+    """One fine-tuning run; its folder is ``results/train/{model}/{task}/{method}/{run_id}``.
+
+    ``seed`` is None for a run trained with the config's ``seed``; the other seeds of
+    ``training.seeds`` make sibling runs whose id ends in ``_seed{N}`` (:func:`seed_runs`).
+    """
 
     model: str
     task: str
@@ -220,10 +230,21 @@ class TrainRun:
     lr: float
     clip_min: float
     clip_max: float
+    seed: int | None = None
 
     @property
     def run_id(self) -> str:
-        return f"lr{fmt_num(self.lr)}_clip{fmt_num(self.clip_min)}-{fmt_num(self.clip_max)}"
+        base = f"lr{fmt_num(self.lr)}_clip{fmt_num(self.clip_min)}-{fmt_num(self.clip_max)}"
+        return base if self.seed is None else f"{base}_seed{self.seed}"
+
+    @classmethod
+    def parse(cls, model: str, task: str, method: str, run_id: str) -> TrainRun:
+        """The run of a folder name (inverse of :attr:`run_id`)."""
+        return cls(model, task, method, *parse_run_id(run_id), seed=parse_run_seed(run_id))
+
+    def sort_key(self) -> tuple:
+        return (self.model, self.task, self.method, self.lr, self.clip_min, self.clip_max,
+                -1 if self.seed is None else self.seed)
 
     @property
     def path(self) -> str:
@@ -235,8 +256,17 @@ class TrainRun:
                 "run": self.run_id}
 
 
+def parse_run_seed(run_id: str) -> int | None:
+    """The ``_seed{N}`` suffix of a run id, or None (the config's seed)."""
+    head, sep, tail = run_id.rpartition("_seed")
+    return int(tail) if sep and tail.isdigit() else None
+
+
 def parse_run_id(run_id: str) -> tuple[float, float, float]:
-    """Inverse of :attr:`TrainRun.run_id`: ``lr2e-05_clip0.8-5`` -> (2e-05, 0.8, 5.0)."""
+    """Inverse of :attr:`TrainRun.run_id` without the seed: ``lr2e-05_clip0.8-5`` ->
+    (2e-05, 0.8, 5.0)."""
+    if parse_run_seed(run_id) is not None:
+        run_id = run_id.rpartition("_seed")[0]
     try:
         lr_part, clip_part = run_id.split("_clip")
         lo, hi = clip_part.split("-", 1) if not clip_part.startswith("-") else ("", "")
@@ -296,7 +326,89 @@ def train_runs(cfg: dict[str, Any]) -> list[TrainRun]:
                 for cmin in grid.get("clip_min", []):
                     for cmax in grid.get("clip_max", []):
                         runs.add(TrainRun(model, task, "perce", grid["learning_rate"], cmin, cmax))
-    return sorted(runs)
+    for run in list(runs):
+        runs.update(seed_runs(cfg, run))
+    return sorted(runs, key=TrainRun.sort_key)
+
+
+#: Keys of ``training`` that choose which runs exist, not what one run computes.
+RUN_SELECTION_KEYS = ("methods", "learning_rates", "main_learning_rate", "lr_grid_methods",
+                      "clip", "clip_grid", "full_scale_methods", "full_scale_tasks",
+                      "pipeline_scale", "seeds")
+
+
+def is_full_scale(cfg: dict[str, Any], run: TrainRun) -> bool:
+    """Whether ``run`` trains with the ``training`` section as written.
+
+    With ``training.pipeline_scale`` set, only the runs the headline comparisons rest on train
+    at full scale: the main runs (main LR, main clip) of ``full_scale_methods`` (default: every
+    method) on ``full_scale_tasks`` (default: ``tasks``). The others — other learning rates, the clip grid, LaMP tasks, methods
+    left out — exist to exercise their tables and train with ``pipeline_scale``'s overrides
+    (e.g. one optimizer step). Without ``pipeline_scale`` every run is full scale.
+    """
+    tr = cfg["training"]
+    if not tr.get("pipeline_scale"):
+        return True
+    run = dataclasses.replace(run, seed=None)
+    return (run == main_run(cfg, run.model, run.task, run.method)
+            and run.task in tr.get("full_scale_tasks", cfg["tasks"])
+            and run.method in tr.get("full_scale_methods", tr["methods"]))
+
+
+def run_training_spec(cfg: dict[str, Any], run: TrainRun) -> dict[str, Any]:
+    """The training settings that determine ``run``'s output, and only those: the ``training``
+    section without the keys that pick runs (so adding a learning rate or a method never
+    changes a finished run's spec), with ``pipeline_scale`` applied when the run is not full
+    scale (:func:`is_full_scale`)."""
+    tr = cfg["training"]
+    spec = {k: v for k, v in tr.items() if k not in RUN_SELECTION_KEYS}
+    if not is_full_scale(cfg, run):
+        spec.update({k: v for k, v in tr["pipeline_scale"].items()
+                     if k in ("max_steps", "epochs")})
+    return spec
+
+
+def evaluation_generation(cfg: dict[str, Any], run: TrainRun, eval_task: str
+                          ) -> dict[str, Any]:
+    """The ``generation`` settings of one evaluation: a pipeline-scale evaluation (see
+    :func:`evaluation_limit`) takes ``training.pipeline_scale.max_new_tokens`` when set."""
+    gen = dict(cfg["generation"])
+    small = cfg["training"].get("pipeline_scale", {})
+    if "max_new_tokens" in small and evaluation_limit(cfg, run, eval_task) is not None:
+        gen["max_new_tokens"] = small["max_new_tokens"]
+    return gen
+
+
+def evaluation_limit(cfg: dict[str, Any], run: TrainRun, eval_task: str) -> int | None:
+    """How many test records (the first ones of the test file) an evaluation generates for:
+    all (None) when the run is full scale and evaluated on its own task, else
+    ``training.pipeline_scale.n_test`` when set (cross-task, general-QA and pipeline-scale runs'
+    evaluations only exercise their tables)."""
+    limit = cfg["training"].get("pipeline_scale", {}).get("n_test")
+    if limit is None or (is_full_scale(cfg, run) and eval_task == run.task):
+        return None
+    return limit
+
+
+def training_seeds(cfg: dict[str, Any]) -> list[int]:
+    """``training.seeds`` (default: the config's ``seed`` alone)."""
+    return list(cfg["training"].get("seeds", [cfg["seed"]]))
+
+
+def seed_runs(cfg: dict[str, Any], run: TrainRun) -> list[TrainRun]:
+    """The runs whose average a table cell of ``run`` shows: for a main run (main LR and clip)
+    on a task of ``tasks``, one per training seed (the config's own seed is ``run`` itself);
+    any other run stands alone. Extra seeds are evaluated on their own task only."""
+    run = dataclasses.replace(run, seed=None)
+    if run != main_run(cfg, run.model, run.task, run.method) or run.task not in cfg["tasks"]:
+        return [run]
+    return [run if s == cfg["seed"] else dataclasses.replace(run, seed=s)
+            for s in dict.fromkeys([cfg["seed"], *training_seeds(cfg)])]
+
+
+def run_seed(cfg: dict[str, Any], run: TrainRun) -> int:
+    """The seed a run trains with."""
+    return cfg["seed"] if run.seed is None else run.seed
 
 
 def main_run(cfg: dict[str, Any], model: str, task: str, method: str) -> TrainRun:
@@ -352,8 +464,10 @@ def judge_runs(cfg: dict[str, Any]) -> list[TrainRun]:
     judge = cfg["evaluation"].get("llm_judge", {})
     if not judge.get("enabled"):
         return []
+    methods = [m for m in judge.get("methods", cfg["training"]["methods"])
+               if m in cfg["training"]["methods"]]
     return [main_run(cfg, model, task, method) for model in judge.get("models", [])
-            for task in cfg["tasks"] for method in cfg["training"]["methods"]]
+            for task in cfg["tasks"] for method in methods]
 
 
 def all_tasks(cfg: dict[str, Any]) -> list[str]:

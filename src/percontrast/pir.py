@@ -52,19 +52,40 @@ def response_labels(pairs: Sequence[EncodedPair]) -> torch.Tensor:
     return labels
 
 
+def response_marker_masks(pairs: Sequence[EncodedPair], width: int) -> torch.Tensor:
+    """``[B, width]`` bool, aligned with :func:`response_labels`: True at marker tokens.
+
+    Pairs without a mask contribute False, as padding does; a run's records come from one
+    dataset, so in practice a batch has masks for all its pairs or for none.
+    """
+    out = torch.zeros((len(pairs), width), dtype=torch.bool)
+    for row, pair in enumerate(pairs):
+        if pair.marker_mask and len(pair.marker_mask) != len(pair.response_ids):
+            raise ValueError(f"marker_mask has {len(pair.marker_mask)} entries for "
+                             f"{len(pair.response_ids)} response ids")
+        if pair.marker_mask:
+            out[row, width - len(pair.marker_mask):] = torch.as_tensor(pair.marker_mask)
+    return out
+
+
 def collate_pairs(pairs: Sequence[EncodedPair], pad_id: int) -> dict[str, torch.Tensor]:
     """A training / scoring batch of persona and persona-removed sequences.
 
     ``shift_labels`` (also under ``labels``) are the response targets aligned with the logits
     :func:`response_logits` returns; Hugging Face's Trainer counts them for
     ``num_items_in_batch`` as they are (no causal shift), which keeps gradient accumulation exact.
+    When any pair knows its marker tokens, ``marker_mask`` (same shape as ``shift_labels``) flags
+    them, for the training log only; no forward pass reads it.
     """
     input_ids, attention_mask = left_pad([p.with_ids for p in pairs], pad_id)
     cf_input_ids, cf_attention_mask = left_pad([p.without_ids for p in pairs], pad_id)
     labels = response_labels(pairs)
-    return {"input_ids": input_ids, "attention_mask": attention_mask,
-            "cf_input_ids": cf_input_ids, "cf_attention_mask": cf_attention_mask,
-            "shift_labels": labels, "labels": labels}
+    batch = {"input_ids": input_ids, "attention_mask": attention_mask,
+             "cf_input_ids": cf_input_ids, "cf_attention_mask": cf_attention_mask,
+             "shift_labels": labels, "labels": labels}
+    if any(p.marker_mask is not None for p in pairs):
+        batch["marker_mask"] = response_marker_masks(pairs, labels.shape[1])
+    return batch
 
 
 class PairCollator:

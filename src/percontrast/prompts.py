@@ -21,9 +21,11 @@ merge tokens across the boundary differently in the two contexts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from percontrast.data.demo import marker_spans
 from percontrast.data.records import Record
 
 
@@ -151,6 +153,11 @@ class EncodedPair:
 
     ``with_ids[-n:] == without_ids[-n:] == response_ids`` where ``n = len(response_ids)``;
     ``response_start_*`` is the index of the first response token in each sequence.
+
+    ``marker_mask`` (one entry per response id, or None) flags the tokens that spell one of the
+    user's known personal markers (demo records' ``meta["markers"]``): ground truth for which
+    tokens PIR *should* single out, so training can log PIR and weights on them apart from the
+    rest. It only observes; the loss never reads it.
     """
 
     with_ids: list[int]
@@ -158,6 +165,7 @@ class EncodedPair:
     response_ids: list[int]
     persona_entries_kept: int = 0
     truncated: dict[str, int] = field(default_factory=dict)
+    marker_mask: list[bool] | None = None
 
     @property
     def response_start_with(self) -> int:
@@ -185,6 +193,27 @@ def encode_response(tokenizer, response: str, *, add_eos: bool = True) -> list[i
     if add_eos and tokenizer.eos_token_id is not None:
         ids = ids + [tokenizer.eos_token_id]
     return ids
+
+
+def response_marker_mask(tokenizer, response: str, markers: Sequence[str] | None,
+                         response_ids: Sequence[int]) -> list[bool] | None:
+    """Per response id: does the token overlap an occurrence of a marker (see
+    :func:`percontrast.data.demo.marker_spans`)? None without markers or character offsets.
+
+    The response is tokenized again with offsets rather than changing :func:`encode_response`, so
+    the ids trained on stay exactly what they are without markers; if the re-tokenization does
+    not reproduce them (it always should) no mask is better than a misaligned one. Ids past the
+    text's own tokens (the appended end-of-turn token) are never markers.
+    """
+    if markers is None or not getattr(tokenizer, "is_fast", False):
+        return None  # slow tokenizers have no offset mapping
+    enc = tokenizer(response, add_special_tokens=False, return_offsets_mapping=True)
+    ids, offsets = list(enc["input_ids"]), enc["offset_mapping"]
+    if list(response_ids[:len(ids)]) != ids:
+        return None
+    spans = [(a, b) for a, b in marker_spans(response, markers) if b > a]
+    mask = [e > s and any(s < b and a < e for a, b in spans) for s, e in offsets]
+    return mask + [False] * (len(response_ids) - len(ids))
 
 
 def _shorten_text(tokenizer, text: str, n_tokens: int, *, keep: str = "start") -> str:
@@ -264,10 +293,14 @@ def fit_prompt(tokenizer, kind: str, query: str, persona_entries: list[str] | No
 def encode_pair(tokenizer, kind: str, query: str, persona_entries: list[str] | None,
                 response: str, *, max_length: int | None = None,
                 meta: dict[str, Any] | None = None,
-                chat_template_kwargs: dict[str, Any] | None = None) -> EncodedPair:
+                chat_template_kwargs: dict[str, Any] | None = None,
+                markers: Sequence[str] | None = None) -> EncodedPair:
     """Tokenize an example with and without persona, fitting ``max_length`` tokens
-    (truncation order: :func:`fit_prompt`)."""
-    fit = fit_prompt(tokenizer, kind, query, persona_entries, encode_response(tokenizer, response),
+    (truncation order: :func:`fit_prompt`); with ``markers``, also flag the response tokens
+    that spell them (:func:`response_marker_mask`, cut with the response)."""
+    response_ids = encode_response(tokenizer, response)
+    mask = response_marker_mask(tokenizer, response, markers, response_ids)
+    fit = fit_prompt(tokenizer, kind, query, persona_entries, response_ids,
                      max_length, meta=meta, chat_template_kwargs=chat_template_kwargs)
     without_prompt = encode_prompt(tokenizer, build_messages(kind, fit.query, None, meta),
                                    chat_template_kwargs)
@@ -275,7 +308,8 @@ def encode_pair(tokenizer, kind: str, query: str, persona_entries: list[str] | N
                        without_ids=without_prompt + fit.response_ids,
                        response_ids=fit.response_ids,
                        persona_entries_kept=len(fit.entries or []),
-                       truncated=fit.truncated)
+                       truncated=fit.truncated,
+                       marker_mask=None if mask is None else mask[:len(fit.response_ids)])
 
 
 def generation_messages(tokenizer, record: Record, max_prompt_tokens: int | None, *,
@@ -312,6 +346,9 @@ def pair_from_messages(tokenizer, with_persona: list[dict[str, str]],
 
 def encode_record(tokenizer, record: Record, *, max_length: int | None = None,
                   chat_template_kwargs: dict[str, Any] | None = None) -> EncodedPair:
+    """A record's training pair; records that list their markers (``meta["markers"]``, the demo
+    data) get a :attr:`EncodedPair.marker_mask`, an empty list meaning "no marker tokens"."""
     return encode_pair(tokenizer, record.task, record.query, record.profile, record.reference,
                        max_length=max_length, meta=record.meta,
-                       chat_template_kwargs=chat_template_kwargs)
+                       chat_template_kwargs=chat_template_kwargs,
+                       markers=(record.meta or {}).get("markers"))

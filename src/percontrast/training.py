@@ -4,7 +4,8 @@
 
 1. runs the persona batch and keeps logits at response positions only (:mod:`percontrast.pir`);
 2. for ``perce``, runs one grad-free forward on the short persona-removed batch with the *current*
-   weights (the online E-step) — the only extra cost of PerCE;
+   weights (the online E-step) — the only extra cost of PerCE (the baselines run it too with
+   ``track_pir``, to log PIR only);
 3. weights the token log-probs (:func:`percontrast.losses.token_weights`) and returns
    ``sum_i w_i * -log p_i / num_items_in_batch`` (the M-step).
 
@@ -53,11 +54,17 @@ class PerCETrainer(Trainer):
 
     Batches come from :class:`percontrast.pir.PairCollator`: ``input_ids`` / ``attention_mask``
     (persona prompt + response, left-padded), ``cf_input_ids`` / ``cf_attention_mask`` (persona
-    removed), ``shift_labels`` (response ids aligned with the response logits).
+    removed), ``shift_labels`` (response ids aligned with the response logits), and optionally
+    ``marker_mask`` (the user's known marker tokens, logged apart; never forwarded).
+
+    ``track_pir`` also measures PIR for the baselines (one extra grad-free forward per step), so
+    their logs show how PIR on marker tokens evolves when nothing optimises for it; the loss
+    never sees it.
     """
 
     def __init__(self, *args: Any, weighting: str = "perce",
-                 clip: tuple[float, float] = DEFAULT_CLIP, **kwargs: Any):
+                 clip: tuple[float, float] = DEFAULT_CLIP, track_pir: bool = False,
+                 **kwargs: Any):
         if weighting not in METHODS:
             raise ValueError(f"weighting must be one of {METHODS}, got {weighting!r}")
         if clip[0] > clip[1]:
@@ -70,6 +77,7 @@ class PerCETrainer(Trainer):
         super().__init__(*args, **kwargs)
         self.weighting = weighting
         self.clip = (float(clip[0]), float(clip[1]))
+        self.track_pir = bool(track_pir)
         # The loss below is always normalised by num_items_in_batch, whatever the model's forward
         # signature, so ask the Trainer to count it (and not to divide by the GA steps again).
         self.model_accepts_loss_kwargs = True
@@ -82,9 +90,12 @@ class PerCETrainer(Trainer):
                                  labels.shape[1])
         logp = token_logprobs(logits, labels)
         extra: dict[str, torch.Tensor] = {}
+        logp_cf = None
+        if self.weighting == "perce" or self.track_pir:  # eval mode, no grad: loss unaffected
+            logp_cf = counterfactual_logprobs(model, inputs["cf_input_ids"],
+                                              inputs["cf_attention_mask"], labels)
         if self.weighting == "perce":
-            extra["logp_counterfactual"] = counterfactual_logprobs(
-                model, inputs["cf_input_ids"], inputs["cf_attention_mask"], labels)
+            extra["logp_counterfactual"] = logp_cf
         elif self.weighting == "entce":
             extra["entropy"] = token_entropy(logits.detach())
         weights = token_weights(self.weighting, logp, mask=mask, clip=self.clip, **extra)
@@ -96,10 +107,10 @@ class PerCETrainer(Trainer):
             # average (the Trainer does the same for losses it computes itself)
             loss = loss * self.accelerator.num_processes
         tokens = int(inputs["attention_mask"].sum())  # tokens forwarded, for tokens/s
-        if self.weighting == "perce":
+        if logp_cf is not None:
             tokens += int(inputs["cf_attention_mask"].sum())
-        self._stats.add(logp.detach(), weights, mask, self.clip, extra.get("logp_counterfactual"),
-                        tokens=tokens)
+        self._stats.add(logp.detach(), weights, mask, self.clip, logp_cf, tokens=tokens,
+                        marker_mask=inputs.get("marker_mask"))
         if return_outputs:
             return loss, {"loss": loss.detach()}
         return loss
@@ -111,7 +122,14 @@ class PerCETrainer(Trainer):
 
 
 class _StepStats:
-    """Token-weight statistics accumulated between two log calls."""
+    """Token-weight statistics accumulated between two log calls.
+
+    With a ``marker_mask`` (demo data: the user's known marker tokens) PIR and weights are also
+    summed separately over marker tokens and the other response tokens: the online E-step should
+    give marker tokens higher PIR, and PerCE therefore higher weights, than the rest.
+    """
+
+    GROUPS = ("marker", "other")
 
     def __init__(self) -> None:
         self.reset()
@@ -120,18 +138,47 @@ class _StepStats:
         self.n = 0
         self.w_sum = self.at_min = self.at_max = self.nll_sum = self.pir_sum = 0.0
         self.tokens = 0
+        self.saw_markers = False
+        # per group: [tokens, weight sum, tokens with PIR, PIR sum]
+        self.groups = {g: [0, 0.0, 0, 0.0] for g in self.GROUPS}
         self.t0 = time.perf_counter()
 
-    def add(self, logp, weights, mask, clip, logp_cf, tokens: int) -> None:
+    def add(self, logp, weights, mask, clip, logp_cf, tokens: int, marker_mask=None) -> None:
         w = weights[mask]  # response tokens only, gathered once
         self.n += w.numel()
         self.w_sum += float(w.sum())
         self.at_min += float((w <= clip[0] + 1e-6).sum())
         self.at_max += float((w >= clip[1] - 1e-6).sum())
         self.nll_sum += float(-logp[mask].sum())
-        if logp_cf is not None:
-            self.pir_sum += float((logp - logp_cf)[mask].sum())
+        pir = None if logp_cf is None else logp - logp_cf
+        if pir is not None:
+            self.pir_sum += float(pir[mask].sum())
+        if marker_mask is not None:
+            self._add_groups(weights, pir, mask, marker_mask.bool())
         self.tokens += tokens
+
+    def _add_groups(self, weights, pir, mask, marker_mask) -> None:
+        self.saw_markers = True
+        for group, sel in zip(self.GROUPS, (mask & marker_mask, mask & ~marker_mask), strict=True):
+            acc = self.groups[group]
+            n = int(sel.sum())
+            acc[0] += n
+            acc[1] += float(weights[sel].sum())
+            if pir is not None:
+                acc[2] += n
+                acc[3] += float(pir[sel].sum())
+
+    def _group_means(self) -> dict[str, float]:
+        """Token-weighted means per group; a mean with no tokens behind it is left out."""
+        if not self.saw_markers:
+            return {}
+        out: dict[str, float] = {"n_marker_tokens": self.groups["marker"][0]}
+        for group, (n, w_sum, n_pir, pir_sum) in self.groups.items():
+            if n:
+                out[f"weight_{group}_mean"] = w_sum / n
+            if n_pir:
+                out[f"pir_{group}_mean"] = pir_sum / n_pir
+        return out
 
     def flush(self) -> dict[str, float]:
         elapsed = time.perf_counter() - self.t0
@@ -141,6 +188,7 @@ class _StepStats:
                "response_tokens": self.n, "tokens_per_s": self.tokens / max(elapsed, 1e-9)}
         if self.pir_sum:
             out["pir_mean"] = self.pir_sum / n
+        out.update(self._group_means())
         self.reset()
         return out
 
@@ -253,6 +301,7 @@ def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, m
     trainer = PerCETrainer(model=model, args=args, train_dataset=pairs,
                            data_collator=PairCollator(tokenizer.pad_token_id),
                            processing_class=tokenizer, weighting=method, clip=clip,
+                           track_pir=training.get("track_pir", True),
                            callbacks=[JsonlLogCallback(out_dir / "log.jsonl"), *callbacks])
     last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
     started = time.perf_counter()

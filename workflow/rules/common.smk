@@ -31,7 +31,7 @@ wildcard_constraints:
     eval_task=r"[A-Za-z0-9][A-Za-z0-9._-]*",
     split=r"train|test",
     method=r"ce|lossce|entce|perce",
-    run=r"lr[0-9.e+-]+_clip[0-9.e+-]+-[0-9.e+-]+",
+    run=r"lr[0-9.e+-]+_clip[0-9.e+-]+-[0-9.e+-]+(_seed[0-9]+)?",
 
 
 def script(name):
@@ -68,6 +68,16 @@ def run_info(wc, **extra):
     """model / train_task / method / run of a job, recorded in the files it writes (JSON)."""
     return as_json({"model": wc.model, "train_task": wc.task, "method": wc.method,
                     "run": wc.run, **extra})
+
+
+def run_of(wc):
+    """The TrainRun of a job's {model}/{task}/{method}/{run} wildcards."""
+    return pc.TrainRun.parse(wc.model, wc.task, wc.method, wc.run)
+
+
+def eval_limit(wc):
+    """Test records an evaluation job covers (0 = all): pc.evaluation_limit."""
+    return pc.evaluation_limit(config, run_of(wc), wc.eval_task) or 0
 
 
 def model_spec(name):
@@ -123,13 +133,14 @@ def metrics_path(run, eval_task):
 
 # ---------------------------------------------------------------- targets
 
-TABLES = [f"table{n}" for n in (1, 2, 3, 4, 5, 6, 7, 10, 11, 12)] + ["table_pir"]  # 8, 9 in 3, 4
+TABLES = [f"table{n}" for n in (1, 2, 3, 4, 5, 6, 7, 10, 11, 12)] + ["table_pir", "table_markers"]  # 8, 9 in 3, 4
 # each table's paper-vs-reproduction companion (percontrast.report.compare), unless turned off
 TABLE_FILES = TABLES + ([f"{t}_vs_paper" for t in TABLES]
                         if config.get("report", {}).get("paper_comparison", True) else [])
 PIR_FIGURES = ["figure2_pir_heatmap", "figure4_pir_classification", "figure5_pir_histogram"]
 FIGURES = [
     "training_curves",
+    "estep_markers",
     "lr_robustness",
     "cross_task_heatmap",
     "aloe_by_round",
@@ -151,7 +162,7 @@ def report_targets():
     """Every table (with its paper companion) and figure the config covers, and the index."""
     out = [f"results/tables/{t}.{ext}" for t in TABLE_FILES for ext in ("csv", "md", "tex")]
     out += [f"results/figures/{f}.png" for f in PIR_FIGURES + FIGURES]
-    out.append("results/index.md")
+    out += ["results/claims.md", "results/claims.json", "results/index.md"]
     return out
 
 

@@ -9,8 +9,9 @@ rule generate:
         "results/generations/{model}/{task}/{method}/{run}/{eval_task}.jsonl",
     params:
         script=script("generate"),
-        generation=as_json(config["generation"]),
+        generation=lambda wc: as_json(pc.evaluation_generation(config, run_of(wc), wc.eval_task)),
         max_prompt=config["generation"].get("max_prompt_tokens", config["training"]["max_length"]),
+        limit=eval_limit,
         chat=chat_kwargs,
         seed=config["seed"],
     log:
@@ -29,7 +30,7 @@ rule generate:
     shell:
         "python {params.script} --checkpoint results/train/{wildcards.model}/{wildcards.task}/"
         "{wildcards.method}/{wildcards.run} --data {input.data} --generation {params.generation:q} "
-        "--max-prompt-tokens {params.max_prompt} "
+        "--max-prompt-tokens {params.max_prompt} --limit {params.limit} "
         "--chat-template-kwargs {params.chat:q} --seed {params.seed} --threads {threads} "
         "--out {output} > {log} 2>&1"
 
@@ -44,8 +45,9 @@ rule score:
     params:
         script=script("score"),
         info=lambda wc: run_info(wc, eval_task=wc.eval_task),
+        limit=eval_limit,
         config_hash=CONFIG_HASH,
-        seed=config["seed"],
+        seed=lambda wc: pc.run_seed(config, run_of(wc)),
     log:
         "logs/score/{model}/{task}/{method}/{run}/{eval_task}.log",
     benchmark:
@@ -61,7 +63,7 @@ rule score:
     shell:
         "python {params.script} --generations {input.generations} --data {input.data} "
         "--run-info {params.info:q} --config-hash {params.config_hash} --seed {params.seed} "
-        "--out {output} > {log} 2>&1"
+        "--limit {params.limit} --out {output} > {log} 2>&1"
 
 
 rule aloe:
@@ -121,7 +123,7 @@ rule llm_judge:
         per_item="results/judge/{model}/{task}/{method}/{run}.items.jsonl",
     params:
         script=script("llm_judge"),
-        judge=job_spec(config["evaluation"].get("llm_judge", {}), "models", "enabled"),
+        judge=job_spec(config["evaluation"].get("llm_judge", {}), "models", "methods", "enabled"),
         llm=llm_entries(config["evaluation"].get("llm_judge", {}).get("judge")),
         info=lambda wc: run_info(wc),
         config_hash=CONFIG_HASH,

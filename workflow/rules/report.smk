@@ -33,6 +33,33 @@ rule tables:
         "python {params.script} --config {params.config:q} --out results/tables > {log} 2>&1"
 
 
+rule claims:
+    """results/claims.md: each headline claim, the paper's number, ours with its CI, a verdict."""
+    input:
+        metrics=metrics_inputs(),
+        pir=pir_inputs(),
+        aloe=aloe_inputs(),
+    output:
+        md=report("results/claims.md", category="Claims", caption="../report/claims.rst"),
+        json="results/claims.json",
+    params:
+        script=script("make_claims"),
+        config=as_json(config),
+    log:
+        "logs/claims.log",
+    message:
+        "Computing the claims verdicts"
+    conda:
+        "../../envs/cpu.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    shell:
+        "python {params.script} --config {params.config:q} --out {output.md} "
+        "--json {output.json} > {log} 2>&1"
+
+
 rule figures:
     """Training curves, LR robustness (table 2 as a plot), cross-task heat-maps, ALOE by round."""
     input:
@@ -69,6 +96,7 @@ rule figures:
 rule index:
     """results/index.md: one line per table and figure, with the command that regenerates it."""
     input:
+        claims=rules.claims.output.md,
         tables=expand("results/tables/{table}.md", table=TABLE_FILES),
         figures=expand("results/figures/{figure}.png", figure=PIR_FIGURES + FIGURES),
     output:
@@ -89,4 +117,4 @@ rule index:
         runtime=5,
     shell:
         "python {params.script} --config {params.config:q} --configfile {params.configfile:q} "
-        "--tables {input.tables} --figures {input.figures} --out {output} > {log} 2>&1"
+        "--claims {input.claims} --tables {input.tables} --figures {input.figures} --out {output} > {log} 2>&1"

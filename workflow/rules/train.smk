@@ -12,10 +12,10 @@ rule train:
         script=script("train"),
         launcher=lambda wc, resources: launcher(resources.gpu),
         run_dir="results/train/{model}/{task}/{method}/{run}",
-        training=as_json(config["training"]),
+        training=lambda wc: as_json(pc.run_training_spec(config, run_of(wc))),
         batch_size=lambda wc: model_spec(wc.model).get("batch_size", config["training"]["batch_size"]),
         chat=chat_kwargs,
-        seed=config["seed"],
+        seed=lambda wc: pc.run_seed(config, run_of(wc)),
     log:
         "logs/train/{model}/{task}/{method}/{run}.log",
     benchmark:

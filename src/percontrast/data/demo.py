@@ -421,9 +421,21 @@ def _marker_re(marker: str) -> re.Pattern[str]:
     return re.compile(head + re.escape(marker) + tail, re.IGNORECASE)
 
 
+def marker_spans(text: str, markers: Iterable[str]) -> list[tuple[int, int]]:
+    """Character spans ``(start, end)`` of every occurrence of any marker in ``text``, sorted.
+
+    The one definition of "a marker occurs" (whole words, case-insensitive): :func:`find_markers`
+    and the training token masks (:func:`percontrast.prompts.encode_pair`) both read it, so the
+    tokens logged as marker tokens are exactly the occurrences the records' ``meta["markers"]``
+    counted. Spans of different markers may overlap ("Oslo" inside "Oslo Fjord").
+    """
+    return sorted({m.span() for marker in dict.fromkeys(markers)
+                   for m in _marker_re(marker).finditer(text)})
+
+
 def find_markers(text: str, markers: Iterable[str]) -> list[str]:
     """The markers that occur in ``text`` as whole words (case-insensitive), in given order."""
-    return [m for m in dict.fromkeys(markers) if _marker_re(m).search(text)]
+    return [m for m in dict.fromkeys(markers) if marker_spans(text, [m])]
 
 
 def _choose_kinds(rng: random.Random, probs: dict[str, float], *, at_most: int) -> list[str]:

@@ -239,7 +239,7 @@ def cells_from(cfg: dict[str, Any], table: Table, n_lead: int,
     out: dict[str, Ours] = {}
     for row in table.rows:
         lead, values = row[1:1 + n_lead], row[1 + n_lead:]
-        if "Gain" in lead:
+        if any(isinstance(x, str) and x.startswith("Gain") for x in lead):
             continue
         shown = label(row)
         ours = out.setdefault(shown, Ours(_registry_name(cfg, row[0]), shown, {}))

@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib import colors as mcolors  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
 
 METHOD_LABELS = {"percontrast": "PerContrast (PIR)", "word_matching": "Word matching",
@@ -324,6 +325,102 @@ def training_curves(logs: Mapping[str, Any], path: str | os.PathLike, *,
         methods = [handles[k] for k in _method_order(handles)]
         _figure_legend(fig, [*methods, *styles] if handles else [])
         _suptitle(fig, title)
+        _save(fig, path)
+
+
+# ----------------------------------------------------------------- online E-step on markers
+
+ESTEP_PANELS = (("pir", "mean PIR"), ("weight", "mean token weight"))
+ESTEP_GROUPS = (("marker", "-", "marker tokens"), ("other", "--", "other response tokens"))
+
+
+def _estep_rows(rows: Sequence[dict] | None) -> list[dict]:
+    """Per-step rows that carry marker statistics (logs of runs on data without markers, or
+    written before the trainer logged them, have none)."""
+    keys = {f"{k}_{g}_mean" for k, _ in ESTEP_PANELS for g, _, _ in ESTEP_GROUPS}
+    return [r for r in _training_rows(rows) if keys & r.keys()]
+
+
+def _plot_estep_run(axes, rows: list[dict], kw: dict[str, Any]) -> bool:
+    """Marker (solid) and other-token (dashed) means of one run; False if nothing was drawn."""
+    steps = [r["step"] for r in rows]
+    kw = {**kw, "marker": "o" if len(rows) <= 30 else None, "ms": kw["lw"] + 1.5}
+    drawn = False
+    for ax, (key, _) in zip(axes, ESTEP_PANELS, strict=True):
+        for group, ls, _ in ESTEP_GROUPS:
+            ys = [_num(r.get(f"{key}_{group}_mean")) for r in rows]
+            if not all(math.isnan(y) for y in ys):
+                ax.plot(steps, ys, ls=ls, **kw)
+                drawn = True
+    return drawn
+
+
+def _estep_row(axes, facet: str, runs: Mapping[str, Sequence[dict]], handles: dict,
+               clip: tuple[float, float] | None) -> None:
+    """One (model, task): PIR and weight panels, one colour per run's loss."""
+    for ax, (_, name) in zip(axes, ESTEP_PANELS, strict=True):
+        ax.set_title(f"{facet}: {name}" if facet else name, fontsize=9)
+    missing, drawn = [], False
+    for i, (label, rows) in enumerate(runs.items()):
+        kw = _line_kw(label, i)
+        if not _plot_estep_run(axes, _estep_rows(rows), kw):
+            missing.append(_method_label(label))
+            continue
+        drawn = True
+        handles.setdefault(_method_label(label),
+                           Line2D([], [], color=kw["color"], lw=2, label=_method_label(label)))
+    if not drawn:
+        for ax in axes:
+            _no_data(ax)
+        return
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0].axhline(0.0, color="#999999", lw=0.8, zorder=1)
+    axes[0].set_ylabel("PIR (nats)")
+    axes[1].set_ylabel("mean weight w")
+    if clip is not None:
+        axes[1].axhspan(clip[0], clip[1], color="#999999", alpha=0.12, lw=0, zorder=0)
+    if missing:
+        axes[0].text(0.98, 0.97, f"no marker stats: {', '.join(missing)}",
+                     transform=axes[0].transAxes, ha="right", va="top", fontsize=7,
+                     color="#777777", bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 1})
+
+
+def estep_markers(logs: Mapping[str, Any], path: str | os.PathLike, *,
+                  title: str | None = None, clip: tuple[float, float] | None = None) -> None:
+    """The online E-step on ground-truth personal tokens: mean PIR and mean token weight of the
+    users' marker tokens (solid) against the other response tokens (dashed), over training.
+
+    ``logs``: as for :func:`training_curves` (model label -> task label -> run label -> log.jsonl
+    rows, or a flat ``{run label: rows}``); the rows' ``pir_marker_mean``, ``pir_other_mean``,
+    ``weight_marker_mean`` and ``weight_other_mean`` are drawn, one colour per run's loss. PerCE
+    works as the paper says when the solid PIR line sits above the dashed one, and its weights
+    follow; the baselines' PIR (logged with ``track_pir``) shows how far plain training gets there
+    without using it. ``clip = (m, M)`` shades the weight range PerCE clips to. Runs without
+    marker statistics draw nothing; a figure with none says "no data yet".
+    """
+    nested = _as_nested(logs)
+    facets = [(_facet(model, task, len(nested) > 1), runs)
+              for model, per_task in nested.items() for task, runs in per_task.items()]
+    with plt.rc_context(STYLE):
+        fig, axes = _panels(max(len(facets), 1), len(ESTEP_PANELS), 3.8, 2.6)
+        handles: dict[str, Line2D] = {}
+        for row, (facet, runs) in zip(axes, facets, strict=False):
+            _estep_row(row, facet, runs or {}, handles, clip)
+        if not facets:
+            for ax, (_, name) in zip(axes[0], ESTEP_PANELS, strict=True):
+                ax.set_title(name, fontsize=9)
+                _no_data(ax)
+        for ax in axes[-1]:
+            ax.set_xlabel("optimizer step")
+        styles = [Line2D([], [], color="k", ls=ls, label=label) for _, ls, label in ESTEP_GROUPS]
+        if clip is not None:
+            styles.append(Patch(color="#999999", alpha=0.25,
+                                label=f"clip range [{clip[0]:g}, {clip[1]:g}]"))
+        methods = [handles[k] for k in _method_order(handles)]
+        _figure_legend(fig, [*methods, *styles] if handles else [])
+        _suptitle(fig, "Online E-step: PIR and weights on the users' marker tokens"
+                  if title is None else title)
         _save(fig, path)
 
 

@@ -27,6 +27,9 @@ TABLES = {
     "table12": "PerCE ROUGE-L over the clipping grid clip_min x clip_max (paper table 12)",
     "table_pir": "personal-token identification: precision / recall / F1 of PerContrast, word "
                  "matching and the LLM judge (paper figure 4 as a table)",
+    "table_markers": "ground-truth personalization on the demo data: recall of the user's "
+                     "profile-visible markers, own and other users' markers per generation, "
+                     "CE vs. PerCE with bootstrap intervals (this project's own table)",
 }
 FIGURES = {
     "figure2_pir_heatmap": "tokens of persona-QA answers coloured by PIR (paper figure 2)",
@@ -36,6 +39,9 @@ FIGURES = {
                              "(paper figure 5)",
     "training_curves": "loss, mean token weight and share of clipped tokens per training step, "
                        "main learning rate",
+    "estep_markers": "the online E-step on ground truth: mean PIR and mean token weight of the "
+                     "demo users' personal-marker tokens vs. other response tokens per training "
+                     "step, PerCE and CE (PIR measured, not used)",
     "lr_robustness": "ROUGE-L against learning rate per method and task (table 2 as a plot)",
     "cross_task_heatmap": "source x target ROUGE-L for CE and PerCE and their difference "
                           "(tables 3 / 8 as heat-maps)",
@@ -54,15 +60,26 @@ def describe(name: str) -> str:
 
 def build_index(cfg: dict[str, Any], tables: list[str | os.PathLike],
                 figures: list[str | os.PathLike], *, out_dir: str | os.PathLike = "results",
-                configfile: str | None = None) -> str:
-    """The Markdown of results/index.md; links are relative to ``out_dir``."""
+                configfile: str | None = None, claims: str | os.PathLike | None = None) -> str:
+    """The Markdown of results/index.md; links are relative to ``out_dir``; ``claims``
+    (claims.md) leads, with its verdict summary line."""
     out_dir = Path(out_dir)
     cf = f" --configfile {configfile}" if configfile else ""
     lines = [f"# {cfg.get('report', {}).get('title', 'percontrast results')}", "",
              f"Config `{cfg.get('run_name', '?')}`: {' '.join(cfg.get('description', '').split())}",
              "", f"Everything below: `snakemake --cores all{cf}`. One file: `snakemake --cores all"
-             f"{cf} --forcerun <rule> <path>` (rule `tables`, `figures`, `pir_figures`).", "",
-             "## Tables", "", "CSV, Markdown and LaTeX of each table sit next to each other in "
+             f"{cf} --forcerun <rule> <path>` (rule `tables`, `figures`, `pir_figures`).", ""]
+    if claims is not None:
+        path = Path(claims)
+        summary = next((line for line in path.read_text(encoding="utf-8").splitlines()
+                        if line.startswith("Summary:")), "") if path.is_file() else ""
+        link = os.path.relpath(path, out_dir)
+        lines += ["## Claims", "", f"**[Does the paper hold here?]({link})**"
+                  " — each headline claim of the paper with the paper's number, this run's with "
+                  "its 95% paired-bootstrap interval and n, and a verdict computed from the "
+                  f"result files. {summary}", "",
+                  f"Rebuild: `snakemake --cores all{cf} --forcerun claims {path}`", ""]
+    lines += ["## Tables", "", "CSV, Markdown and LaTeX of each table sit next to each other in "
              "`results/tables/`.", "", "| table | what it shows | rebuild |", "|---|---|---|"]
     for path in sorted(map(Path, tables), key=lambda p: _table_order(p.stem)):
         rel = os.path.relpath(path, out_dir)

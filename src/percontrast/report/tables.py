@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from percontrast import config as pc
+from percontrast.report.gains import Gain, gain, notation
 
 DASH = "—"
 
@@ -41,11 +42,29 @@ class Table:
         return str(value)
 
     def to_csv(self) -> str:
+        """One CSV column per header; a column holding Gain cells gets three more beside it
+        (its interval's bounds and p-value), so the CSV keeps numbers, not formatted text."""
+        gain_cols = {j: f" ({v.unit})" if v.unit else "" for row in self.rows
+                     for j, v in enumerate(row) if isinstance(v, Gain)}
+        header: list[str] = []
+        for j, h in enumerate(self.header):
+            header.append(h)
+            if j in gain_cols:
+                header += [f"{h} Gain CI low{gain_cols[j]}", f"{h} Gain CI high{gain_cols[j]}",
+                           f"{h} Gain p"]
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(self.header)
+        writer.writerow(header)
         for row in self.rows:
-            writer.writerow(["" if v is None else v for v in row])
+            out: list[Any] = []
+            for j, v in enumerate(row):
+                if isinstance(v, Gain):
+                    out += v.csv_fields()
+                else:
+                    out.append(v)
+                    if j in gain_cols:
+                        out += [None, None, None]
+            writer.writerow(["" if v is None else v for v in out])
         return buf.getvalue()
 
     def to_markdown(self) -> str:
@@ -111,18 +130,31 @@ class Results:
         return found
 
     def metrics(self, run: pc.TrainRun, eval_task: str, table: Table) -> dict | None:
-        found = self._json(self.root / "metrics" / run.path / f"{eval_task}.json")
-        if found is None:
-            table.missing.append(f"{run.path}/{eval_task}")
-        return found
+        """A run's metrics on ``eval_task``; for a main run with several training seeds
+        (``training.seeds``) on its own task, the seeds' files averaged (per example too)."""
+        from percontrast.metrics import average_over_seeds
+
+        runs = pc.seed_runs(self.cfg, run) if eval_task == run.task else [run]
+        found = []
+        for each in runs:
+            path = self.root / "metrics" / each.path / f"{eval_task}.json"
+            found.append(self._json(path))
+            if found[-1] is None:
+                table.missing.append(f"{each.path}/{eval_task}")
+        if any(f is None for f in found):
+            return None
+        return average_over_seeds(found, source=str(self.root / "metrics" / run.path))
 
     def best_lr_run(self, model: str, task: str, method: str, table: Table
                     ) -> tuple[pc.TrainRun | None, dict | None]:
-        """The grid LR with the best own-task ROUGE-L (how the paper's table 1 was filled)."""
+        """The grid LR with the best own-task ROUGE-L (how the paper's table 1 was filled),
+        among the full-scale runs when the config has pipeline-scale ones (a one-step run at
+        another LR is no candidate for the headline table)."""
         tr = self.cfg["training"]
         best = (None, None)
-        for lr in pc.grid_learning_rates(self.cfg, method):
-            run = pc.TrainRun(model, task, method, lr, *tr["clip"])
+        grid = [pc.TrainRun(model, task, method, lr, *tr["clip"])
+                for lr in pc.grid_learning_rates(self.cfg, method)]
+        for run in [r for r in grid if pc.is_full_scale(self.cfg, r)] or grid:
             m = self.metrics(run, task, table)
             if m is not None and (best[1] is None or m["rouge_l"] > best[1]["rouge_l"]):
                 best = (run, m)
@@ -148,10 +180,40 @@ METHOD_LABELS = {"ce": "CE", "lossce": "LossCE", "entce": "EntCE", "perce": "Per
 
 
 def _add_gain_row(table: Table, prefix: list[Any], per_method: dict[str, list]) -> None:
-    """The paper's Gain row: PerCE over CE, per column, when both ran."""
+    """The paper's Gain row from the cells alone (no per-example scores: tables 4, 10):
+    PerCE over CE, per column, when both ran."""
     if "ce" in per_method and "perce" in per_method:
         table.rows.append([*prefix, "Gain", *[_gain(p, c) for p, c in zip(
             per_method["perce"], per_method["ce"], strict=True)]])
+
+
+def _bootstrap_gain_row(cfg, table: Table, prefix: list[Any],
+                        files: dict[str, list[list[dict | None]]], metrics: list[str],
+                        percent: bool = True, digits: int = 3) -> None:
+    """The Gain row with intervals: ``files[method][column]`` lists the metrics files whose
+    per-example ``metrics[column]`` scores make that column (several files = an average over
+    tasks, each weighted equally); PerCE against CE on the same examples. A cell whose files
+    cannot be compared shows "—" and the reason goes into the notes (the table still renders).
+    """
+    if "ce" in files and "perce" in files:
+        table.rows.append([*prefix, "Gain", *_gain_cells(cfg, table, files["ce"], files["perce"],
+                                                         metrics, percent, digits)])
+
+
+def _gain_cells(cfg, table: Table, ce: list[list[dict | None]], perce: list[list[dict | None]],
+                metrics: list[str], percent: bool = True, digits: int = 3) -> list[Gain | None]:
+    """One Gain per column (see :func:`_bootstrap_gain_row`); adds the notation note."""
+    cells: list[Gain | None] = []
+    for base, new, metric in zip(ce, perce, metrics, strict=True):
+        try:
+            cells.append(gain(cfg, base, new, metric, percent=percent, digits=digits))
+        except ValueError as err:
+            cells.append(None)
+            if str(err) not in table.notes:
+                table.notes.append(str(err))
+    if percent and notation(cfg) not in table.notes:
+        table.notes.append(notation(cfg))
+    return cells
 
 
 def _method_rows(cfg, table: Table, models: list[str], tasks: list[str], lookup,
@@ -159,17 +221,28 @@ def _method_rows(cfg, table: Table, models: list[str], tasks: list[str], lookup,
     """Per model: one row per method of ROUGE-L and METEOR per task plus their averages, then
     the Gain row (tables 1 and 5). ``lookup(model, task, method)`` returns a metrics dict or None.
     """
+    metrics = ["rouge_l", "meteor"] * len(tasks) + ["rouge_l", "meteor"]
     for model in models:
-        per_method = {}
+        files: dict[str, list[list[dict | None]]] = {}
         for method in methods or cfg["training"]["methods"]:
+            found = [lookup(model, task, method) for task in tasks]
             vals = []
-            for task in tasks:
-                m = lookup(model, task, method)
+            for m in found:
                 vals += [m and scale * m["rouge_l"], m and scale * m["meteor"]]
             vals += [_mean(vals[0::2]), _mean(vals[1::2])]
-            per_method[method] = vals
+            files[method] = [[m] for m in found for _ in range(2)] + [found, found]
             table.rows.append([_label(cfg, "model", model), METHOD_LABELS[method], *vals])
-        _add_gain_row(table, [_label(cfg, "model", model)], per_method)
+        _bootstrap_gain_row(cfg, table, [_label(cfg, "model", model)], files, metrics)
+
+
+def seed_note(cfg) -> list[str]:
+    """The note of tables whose main-run cells average several training seeds."""
+    seeds = pc.training_seeds(cfg)
+    if len(set([cfg["seed"], *seeds])) < 2:
+        return []
+    return [f"Main-run cells on their own task average {len(set([cfg['seed'], *seeds]))} "
+            f"training seeds ({', '.join(str(s) for s in dict.fromkeys([cfg['seed'], *seeds]))}"
+            "): each example's score is averaged over the seeds, then bootstrapped."]
 
 
 def _rouge_meteor_header(cfg, tasks: list[str]) -> list[str]:
@@ -187,8 +260,8 @@ def table1(cfg, root) -> Table:
     _method_rows(cfg, t, cfg["models"], cfg["tasks"],
                  lambda model, task, method: res.best_lr_run(model, task, method, t)[1])
     t.notes.append("Each cell is the run of the learning-rate grid with the best own-task "
-                   "ROUGE-L (the paper's table 1 matches the best rows of its table 2). Gain = "
-                   "PerCE over CE, in percent.")
+                   "ROUGE-L (the paper's table 1 matches the best rows of its table 2).")
+    t.notes += seed_note(cfg)
     t.missing = sorted(set(t.missing))
     return t
 
@@ -200,13 +273,16 @@ def table2(cfg, root) -> Table:
     res = Results(cfg, root)
     tr = cfg["training"]
     for model in cfg["models"]:
+        files: dict[str, dict[float, list[dict | None]]] = {}
         for method in [m for m in ("perce", "ce", "lossce", "entce") if m in tr["methods"]
                        and len(pc.grid_learning_rates(cfg, m)) > 1]:
             columns: list[list[float | None]] = [[] for _ in tasks]
             for lr in pc.grid_learning_rates(cfg, method):
                 row = []
-                for i, task in enumerate(tasks):
-                    m = res.metrics(pc.TrainRun(model, task, method, lr, *tr["clip"]), task, t)
+                found = [res.metrics(pc.TrainRun(model, task, method, lr, *tr["clip"]), task, t)
+                         for task in tasks]
+                files.setdefault(method, {})[lr] = found
+                for i, m in enumerate(found):
                     row.append(m and m["rouge_l"])
                     columns[i].append(row[-1])
                 t.rows.append([_label(cfg, "model", model), METHOD_LABELS[method],
@@ -216,6 +292,11 @@ def table2(cfg, root) -> Table:
             t.rows.append([_label(cfg, "model", model), METHOD_LABELS[method], "Variance x1e-4",
                            *[statistics.pvariance(c) * 1e4 if c and None not in c and len(c) > 1
                              else None for c in columns]])
+        # PerCE against CE at each learning rate both ran with
+        for lr in [x for x in files.get("perce", {}) if x in files.get("ce", {})]:
+            t.rows.append([_label(cfg, "model", model), "Gain", pc.fmt_num(lr), *_gain_cells(
+                cfg, t, [[m] for m in files["ce"][lr]], [[m] for m in files["perce"][lr]],
+                ["rouge_l"] * len(tasks))])
     t.notes.append("Variance is the population variance over the grid, scaled by 1e4 as in the "
                    "paper.")
     return t
@@ -231,16 +312,16 @@ def table3(cfg, root) -> Table:
         "cross_task") else []
     for model in models:
         for src in tasks:
-            per_method = {}
+            files = {}
             methods = cfg["evaluation"].get("cross_task_methods", ["ce", "perce"])
             for method in [m for m in methods if m in cfg["training"]["methods"]]:
                 run = pc.main_run(cfg, model, src, method)
-                vals = [(m := res.metrics(run, dst, t)) and m["rouge_l"] for dst in tasks]
-                per_method[method] = vals
+                found = [res.metrics(run, dst, t) for dst in tasks]
+                files[method] = [[m] for m in found]
                 t.rows.append([_label(cfg, "model", model), _label(cfg, "task", src),
-                               METHOD_LABELS[method], *vals])
-            _add_gain_row(t, [_label(cfg, "model", model), _label(cfg, "task", src)],
-                          per_method)
+                               METHOD_LABELS[method], *[m and m["rouge_l"] for m in found]])
+            _bootstrap_gain_row(cfg, t, [_label(cfg, "model", model), _label(cfg, "task", src)],
+                                files, ["rouge_l"] * len(tasks))
     t.notes.append("Runs at the main learning rate "
                    f"{pc.fmt_num(cfg['training']['main_learning_rate'])}; the paper's table 8 "
                    "(Llama3-8B) is the second model block.")
@@ -311,6 +392,11 @@ def table7(cfg, root) -> Table:
                ["Max new tokens", str(gen["max_new_tokens"])],
                ["Top-k retrieved profile entries", str(cfg["data"]["top_k"])],
                ["Retriever", cfg["data"]["retriever"]]]
+    if tr.get("pipeline_scale"):
+        full = ", ".join(METHOD_LABELS[m] for m in tr.get("full_scale_methods", tr["methods"]))
+        smoke = ", ".join(f"{k} {pc.fmt_num(v)}" for k, v in tr["pipeline_scale"].items())
+        t.rows.append(["Pipeline-scale runs", f"{smoke} (all runs except the main-LR runs of "
+                       f"{full} on the main tasks)"])
     return t
 
 
@@ -323,14 +409,20 @@ def table11(cfg, root) -> Table:
     res = Results(cfg, root)
     for model in qa.get("models", []):
         for src in qa.get("train_tasks", []):
+            files = {}
             for method in qa.get("methods", []):
                 run = pc.main_run(cfg, model, src, method)
                 vals = []
-                for task in tasks:
-                    m = res.metrics(run, task, t)
+                found = [res.metrics(run, task, t) for task in tasks]
+                for m in found:
                     vals += [m and m["em"], m and m["f1"]]
+                files[method] = [[m] for m in found for _ in range(2)]
                 t.rows.append([_label(cfg, "model", model), _label(cfg, "task", src),
                                METHOD_LABELS[method], *vals])
+            _bootstrap_gain_row(cfg, t, [_label(cfg, "model", model), _label(cfg, "task", src)],
+                                files, ["em", "f1"] * len(tasks), percent=False, digits=2)
+    if any(row[2] == "Gain" for row in t.rows):
+        t.notes.append(notation(cfg, "PerCE - CE in points (x100)"))
     return t
 
 
@@ -341,15 +433,25 @@ def table12(cfg, root) -> Table:
               "columns: clip max)", ["Model", "Task", "Clip min",
                                      *[f"max {pc.fmt_num(h)}" for h in highs]])
     res = Results(cfg, root)
+    lr = grid.get("learning_rate")
+    ce_at_lr = "ce" in cfg["training"]["methods"] and lr in pc.grid_learning_rates(cfg, "ce")
     for model in grid.get("models", []):
         for task in pc.clip_grid_tasks(cfg):
+            ce = (res.metrics(pc.TrainRun(model, task, "ce", lr, *cfg["training"]["clip"]),
+                              task, t) if ce_at_lr else None)
             for lo in grid.get("clip_min", []):
-                row = [(m := res.metrics(pc.TrainRun(model, task, "perce",
-                                                     grid["learning_rate"], lo, hi), task, t))
-                       and m["rouge_l"] for hi in highs]
-                t.rows.append([_label(cfg, "model", model), _label(cfg, "task", task),
-                               pc.fmt_num(lo), *row])
+                found = [res.metrics(pc.TrainRun(model, task, "perce", lr, lo, hi), task, t)
+                         for hi in highs]
+                lead = [_label(cfg, "model", model), _label(cfg, "task", task)]
+                t.rows.append([*lead, pc.fmt_num(lo), *[m and m["rouge_l"] for m in found]])
+                if ce_at_lr:  # each clip setting against CE at the same learning rate
+                    t.rows.append([*lead, f"Gain vs CE ({pc.fmt_num(lo)})", *_gain_cells(
+                        cfg, t, [[ce]] * len(highs), [[m] for m in found],
+                        ["rouge_l"] * len(highs))])
     t.notes.append(f"Main runs use clip {cfg['training']['clip']}.")
+    if ce_at_lr:
+        t.notes.append(notation(cfg, f"PerCE at each clip setting over CE at LR "
+                                     f"{pc.fmt_num(lr)}, in percent"))
     return t
 
 
@@ -441,6 +543,64 @@ def table10(cfg, root) -> Table:
     return t
 
 
+MARKER_COLUMNS = (("marker_recall", "Marker recall"), ("own_markers", "Own markers / gen"),
+                  ("leaked_markers", "Leaked markers / gen"))
+
+
+def marker_runs(cfg) -> list[tuple[pc.TrainRun, str]]:
+    """(main run, evaluation task) pairs the marker table covers: every main-LR run evaluated on
+    a task of ``tasks`` (its own task, and the other tasks where cross-task evaluation runs)."""
+    main = {pc.main_run(cfg, m, t, method) for m in cfg["models"] for t in cfg["tasks"]
+            for method in cfg["training"]["methods"]}
+    return [(run, task) for run, tasks in pc.evaluations(cfg).items() if run in main
+            for task in tasks if task in cfg["tasks"]]
+
+
+def table_markers(cfg, root) -> Table:
+    """Ground-truth personalization (demo data): profile-visible marker recall, own and leaked
+    markers per generation (:mod:`percontrast.markers`), per training task -> evaluation task."""
+    t = Table("table_markers", "Personal markers in the generations (demo ground truth): "
+              "recall of profile-visible reference markers, own and other users' markers per "
+              "generation", ["Model", "Train task", "Eval task", "Method",
+                             *[label for _, label in MARKER_COLUMNS], "n (recall)"],
+              fmt="{:.3f}")
+    res = Results(cfg, root)
+    pairs = marker_runs(cfg)
+    order = [m for m in pc.METHODS if m in cfg["training"]["methods"]]
+    keys = dict.fromkeys((run.model, run.task, task) for run, task in pairs)
+    for model, src, dst in sorted(keys, key=lambda k: (k[0], k[1] != k[2], k[1], k[2])):
+        files = {}
+        lead = [_label(cfg, "model", model), _label(cfg, "task", src), _label(cfg, "task", dst)]
+        for method in order:
+            run = pc.main_run(cfg, model, src, method)
+            if (run, dst) not in pairs:
+                continue
+            m = res.metrics(run, dst, t)
+            if m is not None and "marker_recall" not in m:
+                t.notes.append(f"{run.path}/{dst}: no marker ground truth in its test data")
+                continue
+            files[method] = [[m]] * len(MARKER_COLUMNS)
+            t.rows.append([*lead, METHOD_LABELS[method],
+                           *[m and m[key] for key, _ in MARKER_COLUMNS],
+                           m and m["n_marker_recall"]])
+        if "ce" in files and "perce" in files:
+            n_before = len(t.rows)
+            _bootstrap_gain_row(cfg, t, lead, files, [k for k, _ in MARKER_COLUMNS],
+                                percent=False)
+            if len(t.rows) > n_before:
+                t.rows[-1].append(None)
+    t.notes.append("Recall: of the reference's markers that occur in the retrieved profile "
+                   "entries the prompt shows, the share the generation reproduces (records "
+                   "without such a marker are left out; their number is n). Own / leaked: "
+                   "distinct markers of the user / of the other test users per generation. "
+                   "Rows whose train and eval task differ are cross-task transfers.")
+    t.notes.append(notation(cfg, "PerCE - CE (recall as a share, markers per generation)"))
+    t.notes += seed_note(cfg)
+    t.missing = sorted(set(t.missing))
+    return t
+
+
 BUILDERS = {"table1": table1, "table2": table2, "table3": table3, "table4": table4,
             "table5": table5, "table6": table6, "table7": table7, "table10": table10,
-            "table11": table11, "table12": table12, "table_pir": table_pir}
+            "table11": table11, "table12": table12, "table_pir": table_pir,
+            "table_markers": table_markers}

@@ -1,0 +1,174 @@
+"""The claims verdict on fabricated result files: holds / contradicted / inconclusive / not run."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from percontrast import config as pc
+from percontrast.report.claims import (
+    CONTRADICTED,
+    HOLDS,
+    INCONCLUSIVE,
+    NOT_RUN,
+    build_claims,
+    render_markdown,
+    verdict,
+    write_claims,
+)
+from percontrast.stats import Estimate
+
+
+@pytest.fixture
+def cfg(repo):
+    cfg = pc.load_config(repo / "configs/tiny.yaml")
+    cfg["report"]["bootstrap"] = {"n_resamples": 2000}
+    cfg["report"]["pipeline_scale"] = ["table4"]
+    return cfg
+
+
+def est(low, high):
+    return Estimate((low + high) / 2, low, high, 0.5, 10, 100, 0.95)
+
+
+def test_verdict_from_the_interval_alone():
+    assert verdict(est(0.1, 0.3)) == HOLDS
+    assert verdict(est(-0.3, -0.1)) == CONTRADICTED
+    assert verdict(est(-0.1, 0.3)) == INCONCLUSIVE
+    assert verdict(None) == NOT_RUN
+    assert verdict(Estimate(0.2, None, None, None, 1, 0, 0.95)) == INCONCLUSIVE
+    assert verdict(est(-0.3, -0.1), direction=-1) == HOLDS  # "lower is better" claims
+
+
+def write_metrics(root, run, task, rows):
+    path = root / "metrics" / run.path / f"{task}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mean = {k: float(np.nanmean([r[k] for r in rows])) for k in rows[0] if k != "id"}
+    path.write_text(json.dumps({**mean, "n_marker_recall": len(rows), "examples": rows}))
+
+
+def fabricate(cfg, root, effect):
+    """Every run of the grid on 24 test examples per task. ``effect(task)`` is how PerCE's
+    per-example ROUGE-L and marker recall move against CE's: "up", "down" or "noise"."""
+    rng = np.random.default_rng(0)
+    base = {t: rng.uniform(0.2, 0.4, 24) for t in cfg["tasks"]}
+    for run, tasks in pc.evaluations(cfg).items():
+        for task in tasks:
+            if task not in base:
+                continue
+            x = base[task].copy()
+            if run.method == "perce":
+                kind = effect(task)
+                x = x + (0.05 if kind == "up" else -0.05 if kind == "down" else
+                         rng.normal(0, 0.1, 24))
+            rows = [{"id": f"{task}-{k}", "rouge_l": v, "meteor": v / 2, "marker_recall": v,
+                     "own_markers": 2 * v, "leaked_markers": 0.0} for k, v in enumerate(x)]
+            write_metrics(root, run, task, rows)
+
+
+def by_id(claims):
+    return {c.id: c for c in claims}
+
+
+def test_consistent_gains_hold_and_missing_files_are_not_run(cfg, tmp_path):
+    fabricate(cfg, tmp_path, lambda task: "up")
+    claims = by_id(build_claims(cfg, tmp_path))
+    assert claims["table1_avg_rouge_l_tiny-llama"].verdict == HOLDS
+    assert claims["table1_avg_meteor_tiny-llama"].verdict == HOLDS
+    for task in cfg["tasks"]:
+        c = claims[f"markers_recall_tiny-llama_{task}"]
+        assert c.verdict == HOLDS and c.estimate.value == pytest.approx(0.05)
+        assert c.estimate.n == 24
+    assert claims["markers_recall_tiny-llama_all"].estimate.n == 72
+    assert claims["table3_off_diagonal_tiny-llama"].verdict == HOLDS
+    # nothing for ALOE, the PIR benchmark or the step benchmark: not run, files named
+    for cid in ("table4_aloe_tiny-llama", "figure4_pir_f1_tiny-llama", "bench_step_cost"):
+        assert claims[cid].verdict == NOT_RUN and claims[cid].missing, cid
+    assert claims["table4_aloe_tiny-llama"].pipeline_scale
+    md = render_markdown(cfg, list(claims.values()))
+    assert "**holds**" in md and "**not run** (pipeline scale)" in md
+    assert "results" not in md.split("Notes:")[0].split("| # |")[0]  # no paths in the header
+
+
+def test_losses_are_contradicted_and_noise_is_inconclusive(cfg, tmp_path):
+    fabricate(cfg, tmp_path, lambda task: {"abstract": "down", "review": "noise",
+                                           "topic": "down"}[task])
+    claims = by_id(build_claims(cfg, tmp_path))
+    assert claims["markers_recall_tiny-llama_abstract"].verdict == CONTRADICTED
+    assert claims["markers_recall_tiny-llama_review"].verdict == INCONCLUSIVE
+    assert claims["table1_avg_rouge_l_tiny-llama"].verdict == CONTRADICTED
+
+
+def test_task_gap_and_lr_variance_claims(cfg, tmp_path):
+    """PRW/PTW gain more than PAG: holds when only they gain; the LR-variance claim compares
+    each method's spread over the two learning rates of the grid."""
+    fabricate(cfg, tmp_path, lambda task: "down" if task == "abstract" else "up")
+    claims = by_id(build_claims(cfg, tmp_path))
+    gap = claims["table1_prw_ptw_over_pag_tiny-llama"]
+    assert gap.verdict == HOLDS and gap.estimate.value > 0
+    # every LR gives CE the same scores and PerCE the same shifted ones: both variances are 0
+    lr = claims["table2_lr_variance_tiny-llama"]
+    assert lr.estimate.value == pytest.approx(0) and lr.verdict == INCONCLUSIVE
+
+
+def test_pir_claim_from_token_rows(cfg, tmp_path):
+    rows = []
+    for a in range(20):  # PerContrast finds both personal tokens, word matching one of them
+        for i, gold in enumerate([True, True, False, False]):
+            rows.append({"id": f"q{a}", "gold": gold,
+                         "percontrast": gold or (i == 3 and a % 5 == 0),
+                         "word_matching": gold and i == 0})
+    path = tmp_path / "pir" / "tiny-llama" / "scores.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    claim = by_id(build_claims(cfg, tmp_path))["figure4_pir_f1_tiny-llama"]
+    # PerContrast: tp 40 fp 4 fn 0 -> F1 80/84; word matching: tp 20, fn 20 -> F1 40/60
+    assert claim.estimate.value == pytest.approx(80 / 84 - 40 / 60)
+    assert claim.verdict == HOLDS and claim.estimate.n == 20
+
+
+def test_write_claims_writes_markdown_and_json(cfg, tmp_path):
+    fabricate(cfg, tmp_path, lambda task: "up")
+    write_claims(cfg, tmp_path, tmp_path / "claims.md", tmp_path / "claims.json")
+    data = json.loads((tmp_path / "claims.json").read_text())
+    assert data["bootstrap"]["n_resamples"] == 2000
+    verdicts = {c["id"]: c["verdict"] for c in data["claims"]}
+    assert verdicts["markers_recall_tiny-llama_all"] == HOLDS
+    text = (tmp_path / "claims.md").read_text()
+    assert text.count("\n| ") == len(data["claims"]) + 1  # header + one row per claim
+    assert "Summary:" in text
+
+
+def test_aloe_needs_every_task_and_small_sets_give_notes(cfg, tmp_path):
+    """ALOE conversations for one of three tasks: not run (not a verdict from a third of the
+    evidence); a marker claim on too few examples is inconclusive, with no interval."""
+    for method, score in (("ce", 2), ("perce", 4)):
+        path = tmp_path / "aloe" / pc.main_run(cfg, "tiny-llama", "review", method).path
+        path.mkdir(parents=True)
+        rows = [{"id": f"c{k}", "turns": [{"round": r, "score": score} for r in (1, 2)]}
+                for k in range(12)]
+        (path / "conversations.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    claims = by_id(build_claims(cfg, tmp_path))
+    aloe = claims["table4_aloe_tiny-llama"]
+    assert aloe.verdict == NOT_RUN and any("abstract" in m for m in aloe.missing)
+    for method in ("ce", "perce"):
+        rows = [{"id": f"{k}", "rouge_l": 0.2, "meteor": 0.1, "marker_recall": 0.1 + (
+            method == "perce") * 0.2, "own_markers": 1.0, "leaked_markers": 0.0}
+            for k in range(3)]
+        write_metrics(tmp_path, pc.main_run(cfg, "tiny-llama", "review", method), "review", rows)
+    marker = by_id(build_claims(cfg, tmp_path))["markers_recall_tiny-llama_review"]
+    assert marker.estimate.value == pytest.approx(0.2) and marker.estimate.low is None
+    assert marker.verdict == INCONCLUSIVE
+
+
+def test_cost_claim_reads_the_step_benchmark(cfg, tmp_path):
+    bench = {"model": "smollm2-135m", "methods": {
+        "ce": {"step_times_s": [8.6, 8.7, 8.8, 8.7, 8.65, 8.75] * 2, "device": "cpu"},
+        "perce": {"step_times_s": [9.1, 9.2, 9.3, 9.2, 9.15, 9.25] * 2, "device": "cpu"}}}
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "step.json").write_text(json.dumps(bench))
+    cost = by_id(build_claims(cfg, tmp_path))["bench_step_cost"]
+    assert cost.estimate.value == pytest.approx(9.2 / 8.7 - 1.10, abs=1e-3)
+    assert cost.verdict == HOLDS and cost.p_value < 0.01  # p against "at least 1.10"
