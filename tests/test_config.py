@@ -134,8 +134,10 @@ def test_a_runs_training_spec_holds_only_what_determines_it(repo):
         assert pc.run_training_spec(cfg, small) == {**before, "max_steps": 1}
     # evaluations: a full-scale run on its own task sees every test record and the full
     # generation length; everything else the pipeline-scale prefix and length
-    tr["pipeline_scale"].update(n_test=3, max_new_tokens=4)
+    tr["pipeline_scale"].update(n_test=3, max_new_tokens=4, batch_size=1)
     assert pc.run_training_spec(cfg, other_lr) == {**before, "max_steps": 1}
+    assert pc.run_batch_size(cfg, other_lr) == 1
+    assert pc.run_batch_size(cfg, run) == tr["batch_size"]
     assert pc.evaluation_limit(cfg, run, "review") is None
     assert pc.evaluation_generation(cfg, run, "review") == cfg["generation"]
     assert pc.evaluation_limit(cfg, run, "topic") == 3  # cross-task

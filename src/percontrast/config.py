@@ -368,6 +368,16 @@ def run_training_spec(cfg: dict[str, Any], run: TrainRun) -> dict[str, Any]:
     return spec
 
 
+def run_batch_size(cfg: dict[str, Any], run: TrainRun) -> int:
+    """The global batch of ``run``: ``pipeline_scale.batch_size`` for a pipeline-scale run when
+    set, else the model's ``batch_size``, else ``training.batch_size``."""
+    tr = cfg["training"]
+    small = tr.get("pipeline_scale", {})
+    if "batch_size" in small and not is_full_scale(cfg, run):
+        return small["batch_size"]
+    return cfg["model_registry"][run.model].get("batch_size", tr.get("batch_size", 8))
+
+
 def evaluation_generation(cfg: dict[str, Any], run: TrainRun, eval_task: str
                           ) -> dict[str, Any]:
     """The ``generation`` settings of one evaluation: a pipeline-scale evaluation (see

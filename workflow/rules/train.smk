@@ -13,7 +13,7 @@ rule train:
         launcher=lambda wc, resources: launcher(resources.gpu),
         run_dir="results/train/{model}/{task}/{method}/{run}",
         training=lambda wc: as_json(pc.run_training_spec(config, run_of(wc))),
-        batch_size=lambda wc: model_spec(wc.model).get("batch_size", config["training"]["batch_size"]),
+        batch_size=lambda wc: pc.run_batch_size(config, run_of(wc)),
         chat=chat_kwargs,
         seed=lambda wc: pc.run_seed(config, run_of(wc)),
     log:
