@@ -20,7 +20,8 @@ import yaml
 from percontrast import config as pc
 from percontrast.report import figures
 
-FIGURES = ("training_curves", "lr_robustness", "cross_task_heatmap", "aloe_by_round")
+FIGURES = ("training_curves", "estep_markers", "lr_robustness", "cross_task_heatmap",
+           "aloe_by_round")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 

@@ -107,6 +107,8 @@ def test_too_few_examples_have_no_interval():
     assert not c.diff.decided and c.diff.direction() == 0
     g = compare([0.3] * 12 + [0.2] * 3, [0.4] * 12 + [0.3] * 3, groups=["x"] * 12 + ["y"] * 3)
     assert g.diff.value == pytest.approx(0.1) and g.diff.low is None  # a task under the minimum
+    z = compare([0.0] * 15, [0.1] * 15, groups=["x"] * 12 + ["y"] * 3)  # zero baseline
+    assert z.rel is None and z.diff.value == pytest.approx(0.1)
 
 
 def test_statistics_of_several_arrays_and_independent_sets():

@@ -240,8 +240,9 @@ def compare(baseline: Sequence[float], system: Sequence[float], *,
     n = int(a.size)
     if min(k for _, _, k in parts) < min_n:
         none = Estimate(mean_b - mean_a, None, None, None, n, 0, confidence)
-        rel = Estimate((mean_b - mean_a) / mean_a, None, None, None, n, 0, confidence)
-        return Comparison(mean_a, mean_b, none, rel if mean_a != 0 else None)
+        rel = (Estimate((mean_b - mean_a) / mean_a, None, None, None, n, 0, confidence)
+               if mean_a != 0 else None)
+        return Comparison(mean_a, mean_b, none, rel)
     dists = [bootstrap_distribution([a[g == k], b[g == k]], _means, n_resamples=n_resamples,
                                     seed=[seed, j], min_n=min_n) for j, k in enumerate(labels)]
     d = combine(dists, lambda v: np.mean(v[:, 1] - v[:, 0], axis=0), confidence=confidence)

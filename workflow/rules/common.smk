@@ -10,6 +10,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir).parent / "src"))
 from percontrast import config as pc  # noqa: E402
+from percontrast.report.compare import companions_of  # noqa: E402
 
 validate(config, schema="../schemas/config.schema.yaml")
 try:
@@ -134,8 +135,9 @@ def metrics_path(run, eval_task):
 # ---------------------------------------------------------------- targets
 
 TABLES = [f"table{n}" for n in (1, 2, 3, 4, 5, 6, 7, 10, 11, 12)] + ["table_pir", "table_markers"]  # 8, 9 in 3, 4
-# each table's paper-vs-reproduction companion (percontrast.report.compare), unless turned off
-TABLE_FILES = TABLES + ([f"{t}_vs_paper" for t in TABLES]
+# each paper table's paper-vs-reproduction companion (percontrast.report.compare), unless
+# turned off; the marker table is this project's own and has none
+TABLE_FILES = TABLES + (companions_of(TABLES)
                         if config.get("report", {}).get("paper_comparison", True) else [])
 PIR_FIGURES = ["figure2_pir_heatmap", "figure4_pir_classification", "figure5_pir_histogram"]
 FIGURES = [

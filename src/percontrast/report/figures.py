@@ -411,6 +411,8 @@ def estep_markers(logs: Mapping[str, Any], path: str | os.PathLike, *,
             for ax, (_, name) in zip(axes[0], ESTEP_PANELS, strict=True):
                 ax.set_title(name, fontsize=9)
                 _no_data(ax)
+        for ax in axes.flat:  # steps are whole numbers, also for a one-step run
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         for ax in axes[-1]:
             ax.set_xlabel("optimizer step")
         styles = [Line2D([], [], color="k", ls=ls, label=label) for _, ls, label in ESTEP_GROUPS]
