@@ -342,9 +342,10 @@ def is_full_scale(cfg: dict[str, Any], run: TrainRun) -> bool:
 
     With ``training.pipeline_scale`` set, only the runs the headline comparisons rest on train
     at full scale: the main runs (main LR, main clip) of ``full_scale_methods`` (default: every
-    method) on ``full_scale_tasks`` (default: ``tasks``). The others — other learning rates, the clip grid, LaMP tasks, methods
-    left out — exist to exercise their tables and train with ``pipeline_scale``'s overrides
-    (e.g. one optimizer step). Without ``pipeline_scale`` every run is full scale.
+    method) on ``full_scale_tasks`` (default: ``tasks``). The others — other learning rates,
+    the clip grid, LaMP tasks, methods left out — exist to exercise their tables and train with
+    ``pipeline_scale``'s overrides (e.g. one optimizer step). Without ``pipeline_scale`` every
+    run is full scale.
     """
     tr = cfg["training"]
     if not tr.get("pipeline_scale"):
