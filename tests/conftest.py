@@ -54,3 +54,19 @@ def smollm2_dir(tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("models") / "smollm2-135m"
     return prepare_model("smollm2-135m", {"source": "bundled-gguf", "dtype": "float32"}, out)
+
+
+@pytest.fixture
+def no_data_calls(monkeypatch):
+    """Count the figure panels marked "no data yet" (percontrast.report.figures._no_data)."""
+    from percontrast.report import figures
+
+    calls = []
+    real = figures._no_data
+
+    def spy(ax, text=figures.NO_DATA):
+        calls.append(text)
+        real(ax, text)
+
+    monkeypatch.setattr(figures, "_no_data", spy)
+    return calls

@@ -275,20 +275,8 @@ def estep_rows(method: str, steps: int = 5, *, markers: bool = True) -> list[dic
     return rows + [{"step": steps, "train_loss": 2.1}]
 
 
-@pytest.fixture
-def no_data(monkeypatch):
-    calls = []
-    real = figures._no_data
 
-    def spy(ax, text=figures.NO_DATA):
-        calls.append(text)
-        real(ax, text)
-
-    monkeypatch.setattr(figures, "_no_data", spy)
-    return calls
-
-
-def test_estep_markers_draws_each_facet(tmp_path, no_data):
+def test_estep_markers_draws_each_facet(tmp_path, no_data_calls):
     logs = {"Tiny": {task: {"ce": estep_rows("ce"), "perce": estep_rows("perce"),
                             "lossce": estep_rows("lossce", markers=False), "entce": None}
                      for task in ("PR", "TW")}}
@@ -296,18 +284,18 @@ def test_estep_markers_draws_each_facet(tmp_path, no_data):
     figures.estep_markers(logs, path, clip=(0.8, 5.0))
     width, height = assert_png(path)
     assert height > 0.6 * width  # two facet rows of two panels
-    assert no_data == []
+    assert no_data_calls == []
     figures.estep_markers({"perce": estep_rows("perce")}, tmp_path / "flat.png", title="")
     assert_png(tmp_path / "flat.png")
-    assert no_data == []
+    assert no_data_calls == []
 
 
-def test_estep_markers_without_data_says_so(tmp_path, no_data):
+def test_estep_markers_without_data_says_so(tmp_path, no_data_calls):
     figures.estep_markers({}, tmp_path / "empty.png")
     assert_png(tmp_path / "empty.png")
-    assert no_data == [figures.NO_DATA] * 2
-    no_data.clear()
+    assert no_data_calls == [figures.NO_DATA] * 2
+    no_data_calls.clear()
     figures.estep_markers({"M": {"PR": {"ce": estep_rows("ce", markers=False), "perce": []}}},
                           tmp_path / "nomarkers.png")
     assert_png(tmp_path / "nomarkers.png")
-    assert no_data == [figures.NO_DATA] * 2
+    assert no_data_calls == [figures.NO_DATA] * 2

@@ -118,19 +118,6 @@ def run_script(repo, monkeypatch, cfg, results, out) -> None:
     load_script(repo).main()
 
 
-@pytest.fixture
-def no_data_calls(monkeypatch):
-    """Count the panels marked "no data yet"."""
-    calls = []
-    real = figures._no_data
-
-    def spy(ax, text=figures.NO_DATA):
-        calls.append(text)
-        real(ax, text)
-
-    monkeypatch.setattr(figures, "_no_data", spy)
-    return calls
-
 
 # --------------------------------------------------------------------------- the functions
 

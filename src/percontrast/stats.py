@@ -40,8 +40,8 @@ DEFAULT_CONFIDENCE = 0.95
 MIN_EXAMPLES = 10
 
 __all__ = ["Estimate", "Comparison", "bootstrap", "bootstrap_distribution", "combine", "compare",
-           "paired_scores", "seed_average", "DEFAULT_RESAMPLES", "DEFAULT_CONFIDENCE",
-           "MIN_EXAMPLES"]
+           "paired_scores", "aligned_scores", "seed_average", "DEFAULT_RESAMPLES",
+           "DEFAULT_CONFIDENCE", "MIN_EXAMPLES"]
 
 
 @dataclass(frozen=True)
@@ -263,11 +263,19 @@ def paired_scores(a: Mapping[str, float | None], b: Mapping[str, float | None], 
     (``None`` becomes NaN). Evaluations of different scale cover different prefixes of one test
     file (``training.pipeline_scale.n_test``), so the comparison is over their common examples
     and its ``n`` says how many; two maps with no example in common are an error."""
-    ids = [i for i in a if i in b]
+    ids, (xa, xb) = aligned_scores([a, b], what=what)
+    return ids, xa, xb
+
+
+def aligned_scores(maps: Sequence[Mapping[str, float | None]], *, what: str = "scores"
+                   ) -> tuple[list[str], list[list[float]]]:
+    """Several systems' ``{example id: score}`` on one test set, over the examples all of them
+    were scored on, in the first map's order (``None`` becomes NaN); none in common is an error."""
+    ids = [i for i in maps[0] if all(i in m for m in maps[1:])]
     if not ids:
-        raise ValueError(f"{what}: the two systems share no scored example "
-                         f"({len(a)} and {len(b)} examples)")
-    return ids, [_nan(a[i]) for i in ids], [_nan(b[i]) for i in ids]
+        raise ValueError(f"{what}: the systems share no scored example "
+                         f"({', '.join(str(len(m)) for m in maps)} examples)")
+    return ids, [[_nan(m[i]) for i in ids] for m in maps]
 
 
 def _nan(value: float | None) -> float:

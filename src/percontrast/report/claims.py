@@ -32,7 +32,13 @@ from percontrast.metrics import example_scores
 from percontrast.report.compare import paper_results
 from percontrast.report.gains import bootstrap_settings, comparison
 from percontrast.report.tables import Results, Table, _label
-from percontrast.stats import Estimate, bootstrap, bootstrap_distribution, combine
+from percontrast.stats import (
+    Estimate,
+    aligned_scores,
+    bootstrap,
+    bootstrap_distribution,
+    combine,
+)
 
 HOLDS, CONTRADICTED, INCONCLUSIVE, NOT_RUN = "holds", "contradicted", "inconclusive", "not run"
 VERDICTS = (HOLDS, CONTRADICTED, INCONCLUSIVE, NOT_RUN)
@@ -230,10 +236,7 @@ def _rel_gain(a, b, axis=-1):
 def _aligned(maps: Sequence[dict[str, float]]) -> list[list[float]]:
     """Per-example scores of several systems on one test set, over the examples all of them
     were scored on (pipeline-scale evaluations cover only the first records of the file)."""
-    ids = [i for i in maps[0] if all(i in m for m in maps[1:])]
-    if not ids:
-        raise ValueError("result files of one test set share no scored example")
-    return [[math.nan if m[i] is None else float(m[i]) for i in ids] for m in maps]
+    return aligned_scores(maps, what="result files of one test set")[1]
 
 
 def average_gain_claims(ev: Evidence, metric: str, name: str) -> list[Claim]:
