@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -70,3 +73,32 @@ def no_data_calls(monkeypatch):
 
     monkeypatch.setattr(figures, "_no_data", spy)
     return calls
+
+
+TINY_CONFIG = REPO / "configs" / "tiny.yaml"
+
+
+def snakemake(*args: str, cwd: Path, timeout: int = 120) -> subprocess.CompletedProcess:
+    """Run the project's workflow in ``cwd`` (its working directory) and capture the output."""
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "workflow" / "Snakefile"),
+           "-d", str(cwd), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+
+
+@dataclass(frozen=True)
+class TinyRun:
+    """The whole tiny DAG, run once per test session (``directory`` holds data/, results/...)."""
+
+    directory: Path
+    result: subprocess.CompletedProcess
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> TinyRun:
+    """One local run of the tiny profile's whole DAG, shared by every test that needs finished
+    outputs (the DAG checks, the rerun-planning checks, the SLURM comparison): the DAG is the
+    slowest thing the suite does, so it runs once. Tests that change files must work on a copy."""
+    directory = tmp_path_factory.mktemp("tiny_run")
+    result = snakemake("--profile", str(REPO / "profiles" / "ci"), "--configfile",
+                       str(TINY_CONFIG), cwd=directory, timeout=1500)
+    return TinyRun(directory, result)

@@ -104,9 +104,8 @@ def test_a_bad_config_fails_before_any_job_naming_the_key(tmp_path, edit, messag
 
 
 @pytest.mark.slow
-def test_tiny_profile_runs_the_whole_implemented_dag(tmp_path):
-    result = snakemake("--profile", str(REPO / "profiles" / "ci"), "--configfile",
-                       str(REPO / "configs" / "tiny.yaml"), cwd=tmp_path, timeout=1500)
+def test_tiny_profile_runs_the_whole_implemented_dag(tiny_run):
+    tmp_path, result = tiny_run.directory, tiny_run.result
     assert result.returncode == 0, result.stderr[-5000:]
     cfg = load_config(REPO / "configs" / "tiny.yaml")
     aloe = cfg["evaluation"]["aloe"]
