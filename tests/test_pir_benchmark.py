@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from percontrast.io import DataError
 from percontrast.pir_benchmark import (
     AnswerToken,
+    answer_bootstrap,
     answer_tokens,
+    average_precision,
+    best_threshold,
+    evaluate,
+    gold_kind,
     inside,
     keyword_spans,
     parse_judge_keywords,
+    pr_curve,
     prf,
+    roc_auc,
     run_benchmark,
+    split_answers,
     validate_rows,
+    weighted_f1,
     word_matching_spans,
 )
 
@@ -43,12 +53,35 @@ def test_answer_tokens_map_to_character_offsets(bundled_tokenizer):
     assert [t.text for t in stitch] == ["stitch"]
 
 
-def test_word_matching_uses_lemmas_of_content_words():
+def test_word_matching_paper_rule_is_exact_surface_forms():
+    persona = "I like to sew. My dogs are named Rex and Bo. I run marathons in Leeds."
+    answer = "I was running with my dog while sewing, then I run to Leeds with my Dogs."
+    exact = [answer[s:e] for s, e in word_matching_spans(persona, answer)]
+    # "run", "Leeds" and "Dogs" (case-folded) occur in the persona; "I", "my", "with" are
+    # function words; "running", "dog", "sewing" are other forms, not the persona's words
+    assert exact == ["run", "Leeds", "Dogs"]
+    assert word_matching_spans(persona, answer, "exact") == word_matching_spans(persona, answer)
+
+
+def test_word_matching_lemma_rule_matches_inflections():
     persona = "I like to sew. My dogs are named Rex and Bo. I run marathons."
     answer = "I was running with my dog while sewing a hat."
-    matched = {answer[s:e] for s, e in word_matching_spans(persona, answer)}
+    matched = {answer[s:e] for s, e in word_matching_spans(persona, answer, "lemma")}
     assert matched == {"running", "dog", "sewing"}  # "I", "my", "with" are function words
-    assert word_matching_spans(persona, "I usually stitch clothes.") == []  # paraphrase: missed
+    assert word_matching_spans(persona, "I usually stitch clothes.", "lemma") == []  # paraphrase
+    with pytest.raises(ValueError, match="word-matching rule"):
+        word_matching_spans(persona, answer, "stem")
+
+
+def test_gold_kind_verbatim_when_the_word_is_in_the_persona(bundled_tokenizer):
+    persona = "I play the violin in an orchestra. I have two kids."
+    answer = "I rehearsed with the Orchestra and packed lunches for the little ones."
+    _, tokens = answer_tokens(bundled_tokenizer, answer)
+    spans = keyword_spans(answer, ["rehearsed", "Orchestra", "little ones"])
+    kinds = {t.text: gold_kind(t, answer, persona) for t in tokens if inside(t, spans)}
+    assert kinds["Orchestra"] == "verbatim"  # case-folded surface form
+    assert {k for t, k in kinds.items() if t != "Orchestra"} == {"paraphrase"}
+    assert len(kinds) >= 4  # rehearsed (maybe several tokens), little, ones
 
 
 def test_prf_by_hand():
@@ -101,3 +134,137 @@ def test_run_benchmark_on_a_tiny_model(tiny_model):
     assert {t["token"] for t in tokens if t["llm_judge"]} == {"dog"}
     assert summary["llm_judge"]["precision"] == 1.0
     assert all(t["pir"] == pytest.approx(t["logp_with"] - t["logp_without"]) for t in tokens)
+
+
+# --------------------------------------------------------------------------- threshold-free metrics
+
+SCORES = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4]
+GOLD = [True, False, True, False, False, True]
+
+
+def test_average_precision_and_roc_auc_by_hand():
+    # positives at ranks 1, 3, 6: precision 1, 2/3, 3/6 there
+    assert float(average_precision(SCORES, GOLD)) == pytest.approx((1 + 2 / 3 + 1 / 2) / 3)
+    # positive-negative pairs ranked right: 3 (0.9) + 2 (0.7) + 0 (0.4) of 9
+    assert float(roc_auc(SCORES, GOLD)) == pytest.approx(5 / 9)
+    # ties enter together: one PR point at 1 (P 1/2, R 1/2), one at 0 (P 2/4, R 1)
+    assert float(average_precision([1, 1, 0, 0], [True, False, True, False])) == 0.5
+    assert float(roc_auc([1, 1, 0, 0], [True, False, True, False])) == 0.5
+    assert float(roc_auc([3, 2, 1], [True, True, False])) == 1.0
+    assert np.isnan(average_precision([1, 0], [False, False]))
+
+
+def test_weights_count_tokens_as_repeated_and_batch_rows_are_independent():
+    w = np.array([[2, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1], [0, 0, 1, 1, 1, 1]], dtype=float)
+    repeated = ([0.9] + SCORES, [True] + GOLD)
+    assert average_precision(SCORES, GOLD, w)[0] == pytest.approx(
+        float(average_precision(*repeated)))
+    assert average_precision(SCORES, GOLD, w)[0] == pytest.approx(0.5 + 0.25 * 0.75
+                                                                   + 0.25 * 4 / 7)
+    assert roc_auc(SCORES, GOLD, w)[1] == pytest.approx(5 / 9)
+    # row 3 drops the first two tokens: ranks 0.7+ 0.6- 0.5- 0.4+
+    assert average_precision(SCORES, GOLD, w)[2] == pytest.approx((1 + 2 / 4) / 2)
+    assert roc_auc(SCORES, GOLD, w)[2] == pytest.approx(2 / 4)
+
+
+def test_ranking_metrics_agree_with_scikit_learn_on_random_weighted_data():
+    metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(0)
+    scores = np.round(rng.normal(size=300), 1)  # many ties
+    gold = rng.random(300) < 0.3
+    weights = rng.integers(0, 4, size=300).astype(float)
+    assert average_precision(scores, gold, weights) == pytest.approx(
+        metrics.average_precision_score(gold, scores, sample_weight=weights))
+    assert roc_auc(scores, gold, weights) == pytest.approx(
+        metrics.roc_auc_score(gold, scores, sample_weight=weights))
+
+
+def test_pr_curve_points_by_hand():
+    curve = pr_curve(SCORES, GOLD)
+    assert curve["threshold"] == SCORES
+    assert curve["recall"] == pytest.approx([1 / 3, 1 / 3, 2 / 3, 2 / 3, 2 / 3, 1])
+    assert curve["precision"] == pytest.approx([1, 1 / 2, 2 / 3, 2 / 4, 2 / 5, 3 / 6])
+
+
+def test_best_threshold_maximises_f1_and_sits_between_scores():
+    # F1 when cutting after each rank: 0.5, 0.8, 0.667, 0.857, 0.75 -> after the 4th (0.5)
+    assert best_threshold([3, 2, 1.5, 0.5, 0.2], [True, True, False, True, False]) == \
+        pytest.approx(0.35)
+    assert best_threshold([2.0, 1.0], [True, False]) == pytest.approx(1.5)
+    with pytest.raises(ValueError, match="no gold"):
+        best_threshold([1.0], [False])
+
+
+def test_weighted_f1_matches_prf():
+    pred, gold = [True, True, False, False], [True, False, True, False]
+    assert weighted_f1(pred, gold, np.ones((1, 4)))[0] == prf(pred, gold)["f1"] == 0.5
+
+
+def test_split_answers_is_seeded_and_keeps_both_sides():
+    ids = [f"a{i}" for i in range(20)]
+    split = split_answers(ids, 0.3, seed=1)
+    assert sum(v == "dev" for v in split.values()) == 6
+    assert split == split_answers(list(reversed(ids)), 0.3, seed=1)
+    assert split != split_answers(ids, 0.3, seed=2)
+    assert set(split_answers(["x", "y"], 0.1, seed=0).values()) == {"dev", "test"}
+    with pytest.raises(ValueError, match="dev_fraction"):
+        split_answers(ids, 1.0, seed=0)
+
+
+def test_answer_bootstrap_resamples_whole_answers_paired():
+    # 12 answers of 3 tokens: method B finds every gold token, method A none -> F1 diff 1, no
+    # spread; a statistic reading the weights sees whole answers (token weights come in threes)
+    answer_of = np.repeat(np.arange(12), 3)
+    gold = np.tile([True, False, False], 12)
+    est = answer_bootstrap(answer_of, np.arange(12),
+                           lambda w: weighted_f1(gold, gold, w) - weighted_f1(~gold & gold, gold,
+                                                                                w),
+                           {"n_resamples": 200, "seed": 0})
+    assert (est.value, est.low, est.high, est.n) == (1.0, 1.0, 1.0, 12)
+    seen = []
+
+    def total_weight(w):
+        seen.append(w)
+        return w.sum(axis=-1)
+
+    answer_bootstrap(answer_of, np.arange(12), total_weight, {"n_resamples": 50, "seed": 0})
+    w = np.concatenate(seen)
+    sums = w.sum(axis=-1)  # 12 answers x 3 tokens per resample; BCa's jackknife leaves one out
+    assert set(sums) == {33.0, 36.0} and np.count_nonzero(sums == 36) >= 50
+    assert np.all(w.reshape(len(w), 12, 3) == w.reshape(len(w), 12, 3)[..., :1])
+
+
+def test_evaluate_reports_variants_baselines_kinds_and_differences():
+    rng = np.random.default_rng(3)
+    tokens = []
+    for a in range(30):
+        for i in range(6):
+            gold = i < 2
+            kind = ("verbatim" if i == 0 else "paraphrase") if gold else None
+            tokens.append({"id": f"a{a}", "gold": gold, "kind": kind,
+                           "split": "dev" if a < 10 else "test",
+                           "pir_removed": (2.0 if gold else 0.0) + rng.normal(0, 0.5),
+                           "pir_filler": rng.normal(),
+                           "word_matching": i == 0, "word_matching_lemma": i in (0, 2),
+                           "llm_judge": None})
+    out = evaluate(tokens, threshold=1.0, counterfactual="removed",
+                   variants=["removed", "filler"], boot={"n_resamples": 300, "seed": 0})
+    wm = out["baselines"]["word_matching"]
+    assert wm["recall_by_kind"]["verbatim"] == {"recall": 1.0, "n_gold": 30}
+    assert wm["recall_by_kind"]["paraphrase"] == {"recall": 0.0, "n_gold": 30}
+    assert wm["at_threshold"]["precision"] == 1.0 and wm["at_threshold"]["recall"] == 0.5
+    assert wm["roc_auc"] == pytest.approx(0.75)  # binary scorer: (TPR + TNR) / 2
+    removed = out["variants"]["removed"]
+    assert removed["roc_auc"] > 0.9 and 0.3 < removed["dev_threshold"] < 1.7
+    assert removed["test_at_dev_threshold"]["n_tokens"] == 20 * 6
+    assert out["variants"]["filler"]["roc_auc"] < 0.7
+    assert "llm_judge" not in out["baselines"]
+    assert out["split"] == {"dev": 10, "test": 20} and out["gold_kinds"] == {
+        "verbatim": 30, "paraphrase": 30}
+    d = out["differences"]
+    assert d["roc_auc_removed_minus_word_matching"]["low"] > 0
+    assert d["ap_filler_minus_removed"]["high"] < 0
+    assert d["f1_dev_threshold_removed_minus_word_matching"]["n"] == 20
+    assert d["f1_removed_minus_word_matching_lemma"]["b"] == "removed"
+    with pytest.raises(ValueError, match="not among the variants"):
+        evaluate(tokens, threshold=1.0, counterfactual="placebo", variants=["removed"])

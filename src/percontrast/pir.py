@@ -168,29 +168,44 @@ class PIRResult:
 
 
 @torch.no_grad()
+def score_sequences(model, sequences: Sequence[Sequence[int]], n_response: Sequence[int],
+                    pad_id: int) -> list[torch.Tensor]:
+    """``log p`` of the last ``n_response[i]`` tokens of each sequence, given what precedes
+    them: one left-padded forward (eval, no grad); 1-D fp32 CPU tensors.
+
+    The PIR benchmark scores one persona context against several counterfactual contexts with
+    this, one forward each, instead of repeating the persona forward per counterfactual.
+    """
+    width = max(n_response)
+    if width == 0:  # nothing to score (and ids[:, -0:] would be the whole row)
+        return [torch.zeros(0) for _ in n_response]
+    device = next(model.parameters()).device
+    input_ids, attention_mask = left_pad(sequences, pad_id)
+    labels = input_ids[:, -width:].clone()
+    for row, n in enumerate(n_response):
+        labels[row, :width - n] = IGNORE_INDEX
+    was_training = model.training
+    model.eval()
+    try:
+        logits = response_logits(model, input_ids.to(device), attention_mask.to(device), width)
+        logp = token_logprobs(logits, labels.to(device)).cpu()
+    finally:
+        model.train(was_training)
+    return [logp[row, width - n:] for row, n in enumerate(n_response)]
+
+
+@torch.no_grad()
 def score_pairs(model, pairs: Sequence[EncodedPair], pad_id: int
                 ) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """``(log p with persona, log p without)`` per response token of each pair (eval, no grad).
 
-    One forward on the left-padded persona batch and one on the persona-removed batch; returns
+    One forward on the left-padded persona batch and one on the counterfactual batch; returns
     1-D fp32 CPU tensors of each pair's response length.
     """
-    device = next(model.parameters()).device
-    batch = {k: v.to(device) for k, v in collate_pairs(pairs, pad_id).items()}
-    labels = batch["shift_labels"]
-    was_training = model.training
-    model.eval()
-    try:
-        logits = response_logits(model, batch["input_ids"], batch["attention_mask"],
-                                 labels.shape[1])
-        logp_with = token_logprobs(logits, labels).cpu()
-        logp_without = counterfactual_logprobs(model, batch["cf_input_ids"],
-                                               batch["cf_attention_mask"], labels).cpu()
-    finally:
-        model.train(was_training)
-    width = labels.shape[1]
-    return [(logp_with[row, width - len(p.response_ids):],
-             logp_without[row, width - len(p.response_ids):]) for row, p in enumerate(pairs)]
+    lengths = [len(p.response_ids) for p in pairs]
+    with_ = score_sequences(model, [p.with_ids for p in pairs], lengths, pad_id)
+    without = score_sequences(model, [p.without_ids for p in pairs], lengths, pad_id)
+    return list(zip(with_, without, strict=True))
 
 
 def pir_batch(model, pairs: Sequence[EncodedPair], pad_id: int) -> list[torch.Tensor]:

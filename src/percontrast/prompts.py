@@ -139,6 +139,66 @@ def build_messages(kind: str, query: str, persona_entries: list[str] | None,
             {"role": "user", "content": user_prompt(kind, query, meta)}]
 
 
+# --------------------------------------------------------------------------- counterfactuals
+
+#: What replaces the persona in PerContrast's second forward (config ``pir.counterfactual``):
+#: ``removed`` — the paper's: the persona part gives way to the template's plain instruction;
+#: ``filler``  — the persona's entries become neutral text of the same word count (the prompt
+#:               keeps its shape and length, only the information goes);
+#: ``placebo`` — another user's persona (a persona is there, just not this user's).
+COUNTERFACTUALS = ("removed", "filler", "placebo")
+
+#: Neutral words the ``filler`` counterfactual cycles through: no fact about anyone.
+FILLER_SENTENCE = "This line is a neutral placeholder and says nothing about any person."
+
+
+def filler_entry(entry: str) -> str:
+    """Neutral text with as many words as ``entry``: :data:`FILLER_SENTENCE` repeated."""
+    words = FILLER_SENTENCE.split()
+    n = max(1, len(entry.split()))
+    text = " ".join(words[i % len(words)] for i in range(n))
+    return text if text.endswith(".") else text + "."
+
+
+def counterfactual_entries(variant: str, persona_entries: list[str] | None,
+                           placebo_entries: list[str] | None = None) -> list[str] | None:
+    """The persona entries of the counterfactual prompt (None = the persona part removed).
+
+    Only the entries change, never the instruction, intro, outro or query, so the two prompts
+    differ exactly where the intervention is meant to be.
+    """
+    if variant == "removed":
+        return None
+    if variant == "filler":
+        return [filler_entry(e) for e in persona_entries] if persona_entries else None
+    if variant == "placebo":
+        if not placebo_entries:
+            raise ValueError("the placebo counterfactual needs another user's persona entries")
+        return list(placebo_entries)
+    raise ValueError(f"unknown counterfactual {variant!r}; expected one of {COUNTERFACTUALS}")
+
+
+def placebo_partners(owners: Sequence[str], seed: int) -> list[int]:
+    """For each item, the index of another item whose owner (user id, or persona text) differs:
+    whose persona serves as its placebo. Seeded and deterministic; items are visited in a
+    shuffled cycle and each takes the next item of another owner, so every owner's persona is
+    used about equally. Fails when all items share one owner (no other persona exists)."""
+    import random
+
+    if len(set(owners)) < 2 and owners:
+        raise ValueError("the placebo counterfactual needs personas of at least two users")
+    order = list(range(len(owners)))
+    random.Random(f"placebo-{seed}").shuffle(order)
+    position = {item: k for k, item in enumerate(order)}
+    partners = []
+    for i in range(len(owners)):
+        k = position[i]
+        j = next(order[(k + d) % len(order)] for d in range(1, len(order))
+                 if owners[order[(k + d) % len(order)]] != owners[i])
+        partners.append(j)
+    return partners
+
+
 def record_messages(record: Record, *, with_persona: bool = True) -> list[dict[str, str]]:
     """Chat messages for a canonical record (its profile = the retrieved top-k entries)."""
     return build_messages(record.task, record.query, record.profile if with_persona else None,
@@ -294,15 +354,29 @@ def encode_pair(tokenizer, kind: str, query: str, persona_entries: list[str] | N
                 response: str, *, max_length: int | None = None,
                 meta: dict[str, Any] | None = None,
                 chat_template_kwargs: dict[str, Any] | None = None,
-                markers: Sequence[str] | None = None) -> EncodedPair:
+                markers: Sequence[str] | None = None, counterfactual: str = "removed",
+                placebo_entries: list[str] | None = None) -> EncodedPair:
     """Tokenize an example with and without persona, fitting ``max_length`` tokens
     (truncation order: :func:`fit_prompt`); with ``markers``, also flag the response tokens
-    that spell them (:func:`response_marker_mask`, cut with the response)."""
+    that spell them (:func:`response_marker_mask`, cut with the response).
+
+    ``counterfactual`` picks what replaces the persona (:data:`COUNTERFACTUALS`); ``filler``
+    mirrors the entries that survived truncation, ``placebo`` (``placebo_entries``: another
+    user's) is fitted to the same budget the same way, persona entries first.
+    """
     response_ids = encode_response(tokenizer, response)
     mask = response_marker_mask(tokenizer, response, markers, response_ids)
     fit = fit_prompt(tokenizer, kind, query, persona_entries, response_ids,
                      max_length, meta=meta, chat_template_kwargs=chat_template_kwargs)
-    without_prompt = encode_prompt(tokenizer, build_messages(kind, fit.query, None, meta),
+    cf_entries = counterfactual_entries(counterfactual, fit.entries, placebo_entries)
+    if counterfactual == "placebo":
+        cf_fit = fit_prompt(tokenizer, kind, fit.query, cf_entries, fit.response_ids,
+                            max_length, meta=meta, chat_template_kwargs=chat_template_kwargs)
+        if cf_fit.query != fit.query or cf_fit.response_ids != fit.response_ids:
+            raise ValueError(f"max_length={max_length} cannot hold the placebo prompt without "
+                             "cutting the query or the response")
+        cf_entries = cf_fit.entries
+    without_prompt = encode_prompt(tokenizer, build_messages(kind, fit.query, cf_entries, meta),
                                    chat_template_kwargs)
     return EncodedPair(with_ids=fit.prompt_ids + fit.response_ids,
                        without_ids=without_prompt + fit.response_ids,
@@ -345,10 +419,28 @@ def pair_from_messages(tokenizer, with_persona: list[dict[str, str]],
 
 
 def encode_record(tokenizer, record: Record, *, max_length: int | None = None,
-                  chat_template_kwargs: dict[str, Any] | None = None) -> EncodedPair:
+                  chat_template_kwargs: dict[str, Any] | None = None,
+                  counterfactual: str = "removed",
+                  placebo_entries: list[str] | None = None) -> EncodedPair:
     """A record's training pair; records that list their markers (``meta["markers"]``, the demo
     data) get a :attr:`EncodedPair.marker_mask`, an empty list meaning "no marker tokens"."""
     return encode_pair(tokenizer, record.task, record.query, record.profile, record.reference,
                        max_length=max_length, meta=record.meta,
                        chat_template_kwargs=chat_template_kwargs,
-                       markers=(record.meta or {}).get("markers"))
+                       markers=(record.meta or {}).get("markers"),
+                       counterfactual=counterfactual, placebo_entries=placebo_entries)
+
+
+def encode_records(tokenizer, records: Sequence[Record], *, max_length: int | None = None,
+                   chat_template_kwargs: dict[str, Any] | None = None,
+                   counterfactual: str = "removed", seed: int = 0) -> list[EncodedPair]:
+    """Training pairs of a dataset under one counterfactual (config ``pir.counterfactual``);
+    ``placebo`` gives each record the profile of a record of another user
+    (:func:`placebo_partners`, seeded)."""
+    partners = (placebo_partners([r.user_id for r in records], seed)
+                if counterfactual == "placebo" else [None] * len(records))
+    return [encode_record(tokenizer, r, max_length=max_length,
+                          chat_template_kwargs=chat_template_kwargs,
+                          counterfactual=counterfactual,
+                          placebo_entries=None if j is None else records[j].profile)
+            for r, j in zip(records, partners, strict=True)]
