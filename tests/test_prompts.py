@@ -6,10 +6,17 @@ import pytest
 
 from percontrast.data.records import Record
 from percontrast.prompts import (
+    COUNTERFACTUALS,
+    FILLER_SENTENCE,
     TEMPLATES,
     build_messages,
+    counterfactual_entries,
     encode_pair,
+    encode_prompt,
     encode_record,
+    encode_records,
+    filler_entry,
+    placebo_partners,
     system_prompt,
 )
 
@@ -116,3 +123,87 @@ def test_a_generation_prompt_whose_fixed_part_is_over_budget_is_kept_whole(bundl
     full = encode_prompt(bundled_tokenizer, record_messages(record))
     messages, truncated = generation_messages(bundled_tokenizer, record, 64)
     assert messages == record_messages(record) and truncated == {"over_budget": len(full)}
+
+
+# --------------------------------------------------------------------------- counterfactuals
+
+def _diff(a: list[int], b: list[int]) -> tuple[int, int]:
+    """Lengths of the longest common prefix and suffix (not overlapping) of two id lists."""
+    p = 0
+    while p < min(len(a), len(b)) and a[p] == b[p]:
+        p += 1
+    s = 0
+    while s < min(len(a), len(b)) - p and a[-1 - s] == b[-1 - s]:
+        s += 1
+    return p, s
+
+
+PERSONA = "I like to sew. My dog Biscuit is old. I grew up in Leeds."
+OTHER = "I am a nurse on night shifts. I drive a pickup truck."
+
+
+@pytest.mark.parametrize("kind", ["persona_qa", "product_review"])
+@pytest.mark.parametrize("variant", COUNTERFACTUALS)
+def test_counterfactual_prompts_differ_only_where_intended(bundled_tokenizer, kind, variant):
+    tok = bundled_tokenizer
+    with_ids = encode_prompt(tok, build_messages(kind, "What do you do on weekends?", [PERSONA]))
+    entries = counterfactual_entries(variant, [PERSONA], [OTHER])
+    cf_ids = encode_prompt(tok, build_messages(kind, "What do you do on weekends?", entries))
+    p, s = _diff(with_ids, cf_ids)
+    head, tail = tok.decode(with_ids[:p]), tok.decode(with_ids[len(with_ids) - s:])
+    changed = tok.decode(with_ids[p:len(with_ids) - s])
+    instead = tok.decode(cf_ids[p:len(cf_ids) - s])
+    t = TEMPLATES[kind]
+    assert t.instruction in head and "What do you do on weekends?" in tail
+    assert "Biscuit" in changed and "Biscuit" not in head + tail + instead
+    if variant == "removed":  # the whole persona part gives way to the plain instruction
+        assert t.persona_intro in changed and t.persona_outro.rstrip(".") in changed
+        assert t.plain.startswith(instead.strip()) and t.plain in instead + tail
+    else:  # only the entries change: intro and outro are shared, the persona text replaced
+        expected = OTHER if variant == "placebo" else filler_entry(PERSONA)
+        marker = t.persona_intro + "\n[1]"
+        before = head[head.index(marker) + len(marker):]  # shared start of both entries
+        after = tail[:tail.index(t.persona_outro)]  # shared end of both entries
+        assert (before + changed + after).strip() == PERSONA
+        assert (before + instead + after).strip() == expected
+        if variant == "filler":
+            assert set(instead.replace(".", " ").split()) <= set(
+                FILLER_SENTENCE.replace(".", " ").split())
+            assert abs(len(cf_ids) - len(with_ids)) <= 4  # similar length, no persona
+
+
+def test_filler_has_the_entry_word_count_and_unknown_variants_fail():
+    assert len(filler_entry(PERSONA).split()) == len(PERSONA.split())
+    assert filler_entry(PERSONA).endswith(".")
+    assert counterfactual_entries("removed", [PERSONA]) is None
+    with pytest.raises(ValueError, match="another user's persona"):
+        counterfactual_entries("placebo", [PERSONA])
+    with pytest.raises(ValueError, match="unknown counterfactual"):
+        counterfactual_entries("shuffled", [PERSONA])
+
+
+def test_placebo_partners_pick_another_owner_deterministically():
+    owners = ["u1", "u1", "u2", "u3", "u3", "u3"]
+    partners = placebo_partners(owners, seed=0)
+    assert all(owners[j] != owners[i] for i, j in enumerate(partners))
+    assert partners == placebo_partners(owners, seed=0)
+    assert len(set(partners)) >= 3  # spread over the other users' items
+    with pytest.raises(ValueError, match="two users"):
+        placebo_partners(["u1", "u1"], seed=0)
+
+
+def test_encode_records_uses_the_configured_counterfactual(bundled_tokenizer):
+    tok = bundled_tokenizer
+    records = [Record(id=f"r{i}", task="product_review", user_id=f"u{i % 2}", query="Review it.",
+                      reference="Great kettle.", profile=[f"Entry of user {i % 2} about tea."])
+               for i in range(4)]
+    removed = encode_records(tok, records)
+    placebo = encode_records(tok, records, counterfactual="placebo", seed=0)
+    filler = encode_records(tok, records, counterfactual="filler")
+    for r, a, b, c in zip(records, removed, placebo, filler, strict=True):
+        assert a.with_ids == b.with_ids == c.with_ids  # the persona side never changes
+        other = "1" if r.user_id == "u0" else "0"
+        assert f"Entry of user {other}" in tok.decode(b.without_ids)
+        assert "Entry of user" not in tok.decode(a.without_ids) + tok.decode(c.without_ids)
+        assert FILLER_SENTENCE.split()[0] in tok.decode(c.without_ids)
+        assert a.without_ids == encode_record(tok, r).without_ids
