@@ -182,7 +182,8 @@ def placebo_partners(owners: Sequence[str], seed: int) -> list[int]:
     """For each item, the index of another item whose owner (user id, or persona text) differs:
     whose persona serves as its placebo. Seeded and deterministic; items are visited in a
     shuffled cycle and each takes the next item of another owner, so the placebos spread over
-    the other owners rather than all being one user's. Fails when all items share one owner (no other persona exists)."""
+    the other owners rather than all being one user's. Fails when all items share one owner
+    (no other persona exists)."""
     import random
 
     if len(set(owners)) < 2 and owners:
