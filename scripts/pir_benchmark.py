@@ -3,8 +3,11 @@
     python scripts/pir_benchmark.py --model smollm2-135m --data data/synthetic/persona_qa.jsonl \
         --out results/pir/smollm2-135m
 
-writes OUT/scores.jsonl (one line per answer token: text, PIR, gold and predicted labels) and
-OUT/classification.json (precision / recall / F1 per method).
+writes OUT/scores.jsonl (one line per answer token: text, PIR under every counterfactual, gold
+label and kind, dev/test split, each method's label) and OUT/classification.json (P/R/F1 per
+method at the paper's threshold as before; per counterfactual PR-AUC, ROC-AUC, the dev-chosen
+threshold and its test P/R/F1, recall on verbatim vs paraphrased gold tokens; bootstrap
+intervals of every F1 / AUC difference).
 """
 
 import argparse
@@ -12,6 +15,8 @@ from pathlib import Path
 
 from percontrast.cli import json_arg, run, set_threads, setup
 from percontrast.io import read_jsonl, write_json, write_jsonl
+from percontrast.prompts import COUNTERFACTUALS
+from percontrast.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES
 
 
 def main() -> None:
@@ -21,6 +26,16 @@ def main() -> None:
                         help="prepared model folder, or a registry name under data/models/")
     parser.add_argument("--data", required=True, help="persona-QA JSONL")
     parser.add_argument("--threshold", type=float, default=1.0, help="personal if PIR > this")
+    parser.add_argument("--counterfactual", choices=COUNTERFACTUALS, default="removed",
+                        help="the counterfactual behind the `percontrast` label and `pir`")
+    parser.add_argument("--variants", nargs="+", choices=COUNTERFACTUALS,
+                        default=list(COUNTERFACTUALS), help="counterfactuals to score")
+    parser.add_argument("--dev-fraction", type=float, default=0.3,
+                        help="share of answers that choose the threshold (never reported on)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds the dev split, placebo pairing and bootstrap")
+    parser.add_argument("--n-resamples", type=int, default=DEFAULT_RESAMPLES)
+    parser.add_argument("--confidence", type=float, default=DEFAULT_CONFIDENCE)
     parser.add_argument("--judge", type=json_arg, default={},
                         help="llm entry (JSON) for the LLM-as-judge baseline; {} skips it")
     parser.add_argument("--cache-dir", default="results/llm_cache")
@@ -43,17 +58,24 @@ def main() -> None:
         from percontrast.llm import make_llm
 
         judge = make_llm(args.judge, cache_dir=args.cache_dir)
-    tokens, classification = run_benchmark(model, tokenizer, rows, threshold=args.threshold,
-                                           judge=judge, batch_size=args.batch_size)
+    boot = {"n_resamples": args.n_resamples, "confidence": args.confidence, "seed": args.seed}
+    tokens, classification = run_benchmark(
+        model, tokenizer, rows, threshold=args.threshold, counterfactual=args.counterfactual,
+        variants=args.variants, dev_fraction=args.dev_fraction, seed=args.seed, boot=boot,
+        judge=judge, batch_size=args.batch_size)
     classification["model"] = model_dir.name
     classification["judge"] = args.judge.get("label", args.judge.get("model")) or None
+    classification["data"] = args.data
     out = Path(args.out)
     write_jsonl(out / "scores.jsonl", tokens)
     write_json(out / "classification.json", classification)
-    for method in ("percontrast", "word_matching", "llm_judge"):
+    for method in ("percontrast", "word_matching", "word_matching_lemma", "llm_judge"):
         if method in classification:
             m = classification[method]
-            log.info("%-13s P %.3f R %.3f F1 %.3f", method, m["precision"], m["recall"], m["f1"])
+            log.info("%-19s P %.3f R %.3f F1 %.3f", method, m["precision"], m["recall"], m["f1"])
+    for name, v in classification["variants"].items():
+        log.info("PIR %-8s AP %.3f ROC-AUC %.3f dev threshold %s", name, v["average_precision"],
+                 v["roc_auc"], f"{v['dev_threshold']:.2f}" if "dev_threshold" in v else "-")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from percontrast.data.demo import (
     LONG_TASKS,
     LONG_WORDS,
     MAX_DISTINCT_USERS,
+    PERSONA_FACTS,
     SHORT_WORDS,
     find_markers,
     generate_aloe_like,
@@ -235,27 +236,57 @@ def test_persona_qa_shape_and_keywords():
     items = generate_persona_qa(100, seed=0)
     assert [it["id"] for it in items] == [f"pqa-{i:04d}" for i in range(100)]
     answer_tokens = keyword_tokens = 0
-    reused = paraphrased = 0
     for it in items:
-        assert set(it) == {"id", "persona", "question", "answer", "keywords"}
+        assert set(it) == {"id", "persona", "question", "answer", "keywords", "answer_style"}
         facts = re.split(r"(?<=\.)\s+", it["persona"])
         assert 4 <= len(facts) <= 6 and all(f.startswith(("I ", "My ")) for f in facts)
         assert it["question"].endswith("?") and len(it["question"].split()) <= 14
         n_words = len(_words(it["answer"]))
         assert 5 <= n_words <= 20, it["answer"]
-        assert 1 <= len(it["keywords"]) <= 3
+        assert 1 <= len(it["keywords"]) <= 4
         for kw in it["keywords"]:
-            assert len(kw.split()) <= 4
+            assert _words(kw) == [kw]  # gold at the word level, as the paper scores
             assert find_markers(it["answer"], [kw]) == [kw], (kw, it["answer"])
-            if find_markers(it["persona"], _words(kw)):
-                reused += 1
-            else:
-                paraphrased += 1
         answer_tokens += n_words
-        keyword_tokens += sum(len(_words(kw)) for kw in it["keywords"])
-    assert 0.2 <= keyword_tokens / answer_tokens <= 0.35
-    assert reused >= 10 and paraphrased >= 30  # both kinds, like the paper's examples
+        keyword_tokens += sum(len(re.findall(rf"(?i)\b{re.escape(kw)}\b", it["answer"]))
+                              for kw in it["keywords"])
+    assert 0.2 <= keyword_tokens / answer_tokens <= 0.45
     assert len({it["answer"] for it in items}) >= 60  # every fact of the pool used once
+
+
+def _kind_counts(items):
+    """Gold words whose surface form occurs in the persona (verbatim) and those that do not."""
+    counts = Counter()
+    for it in items:
+        for kw in it["keywords"]:
+            counts[(it["answer_style"], bool(find_markers(it["persona"], [kw])))] += 1
+    return counts
+
+
+def test_persona_qa_has_verbatim_and_paraphrase_answers_in_known_proportions():
+    items = generate_persona_qa(100, seed=0)
+    assert Counter(it["answer_style"] for it in items) == {"verbatim": 50, "paraphrase": 50}
+    counts = _kind_counts(items)
+    # every gold word of a verbatim answer occurs in the persona ...
+    assert counts[("verbatim", False)] == 0 and counts[("verbatim", True)] >= 100
+    # ... most of a paraphrase's do not (names and places stay verbatim)
+    assert counts[("paraphrase", False)] >= 5 * counts[("paraphrase", True)] > 0
+    assert {it["answer_style"] for it in generate_persona_qa(40, 0, verbatim_share=0.0)} == {
+        "paraphrase"}
+    share = generate_persona_qa(40, 0, verbatim_share=0.25)
+    assert sum(it["answer_style"] == "verbatim" for it in share) == 10
+    with pytest.raises(ValueError, match="verbatim_share"):
+        generate_persona_qa(4, 0, verbatim_share=1.5)
+
+
+def test_persona_qa_fact_table_keeps_its_promises():
+    """Each fact's verbatim gold words occur in the fact itself; every gold word occurs in its
+    answer; answers have 5-20 words."""
+    for _category, fact, _question, para, para_words, verb, verb_words in PERSONA_FACTS:
+        for answer, words in ((para, para_words), (verb, verb_words)):
+            assert 5 <= len(answer.split()) <= 20, answer
+            assert all(find_markers(answer, [w]) for w in words), (answer, words)
+        assert all(find_markers(fact, [w]) for w in verb_words), (fact, verb_words)
 
 
 # --------------------------------------------------------------------------- ALOE and general QA

@@ -1475,149 +1475,203 @@ def generate_task(task_type: str, *, n_users: int, records_per_user: int, profil
 
 # =============================================================================== persona QA
 # Appendix A/E of the paper: a persona (4-6 first-person facts), a short generic question, a
-# 5-20 word answer inferable from one fact, and the answer's persona-bearing spans ("keywords").
-# Some answers paraphrase the fact (sew -> "stitch"), others reuse its words.
+# 5-20 word answers inferable from one fact, each fact answered twice: a *paraphrase* (sew ->
+# "stitch") and a *verbatim* answer that reuses the fact's own words. Gold personal tokens are
+# words, as in the paper ("contained within a ground-truth personal word"): every occurrence of
+# a listed word in the answer. The verbatim answers' gold words all occur in the fact; most of
+# the paraphrases' do not (names and places stay names and places).
 
-#: (category, persona fact, question, answer, keywords); {pet}, {town}, {color}, {city} slots.
+#: (category, persona fact, question, paraphrase answer, its gold words, verbatim answer, its
+#: gold words); {pet}, {town}, {color}, {city} slots.
 PERSONA_FACTS = (
     ("sewing", "I like to sew.", "What's your favorite way to spend a free afternoon?",
-     "I usually stitch clothes or little crafts at home.", ("stitch clothes",)),
+     "I usually stitch clothes or little crafts at home.", ("stitch", "clothes"),
+     "I like to sew, so I sew at home most afternoons.", ("sew",)),
     ("audio", "I prefer headsets over earbuds.",
      "What's your go-to device for listening to music or calls?",
-     "I like the ones that cover my ears.", ("cover my ears",)),
+     "I like the ones that cover my ears.", ("cover", "ears"),
+     "Headsets, I prefer them over earbuds every time.", ("Headsets", "prefer", "earbuds")),
     ("pet", "I have a dog named {pet}.", "Who is the first to greet you when you come home?",
-     "{pet} runs to the door, wagging his tail like crazy.", ("{pet}", "wagging his tail")),
+     "{pet} runs to the door, wagging his tail like crazy.", ("{pet}", "wagging", "tail"),
+     "My dog {pet}, he always greets me at the door.", ("dog", "{pet}")),
     ("job", "I work as a nurse on night shifts.", "When do you usually get your sleep?",
-     "Mostly during the day, after my shifts at the hospital end.",
-     ("during the day", "hospital")),
+     "Mostly during the day, after my shifts at the hospital end.", ("day", "shifts", "hospital"),
+     "After my night shifts as a nurse, I sleep until noon.", ("night", "shifts", "nurse")),
     ("diet", "I am a vegetarian.", "What would you order at a barbecue?",
-     "Probably grilled veggies and corn, since I skip the meat.", ("skip the meat",)),
+     "Probably grilled veggies and corn, since I skip the meat.", ("skip", "meat"),
+     "Only the vegetarian options, since I am a vegetarian.", ("vegetarian",)),
     ("home", "I grew up in {town}.", "Where do you feel most at home?",
-     "Back in {town}, where I spent my whole childhood.", ("{town}", "childhood")),
+     "Back in {town}, where I spent my whole childhood.", ("{town}", "childhood"),
+     "In {town}, the place where I grew up.", ("{town}", "grew")),
     ("music", "I play the violin in a community orchestra.", "What did you do last weekend?",
-     "I rehearsed with the orchestra for our spring concert.", ("rehearsed", "orchestra")),
+     "I rehearsed with the orchestra for our spring concert.", ("rehearsed", "orchestra"),
+     "Violin practice with my community orchestra, all weekend.",
+     ("Violin", "community", "orchestra")),
     ("allergy", "I am allergic to cats.", "Would you ever adopt a kitten?",
-     "No way, I sneeze nonstop whenever one is around.", ("sneeze nonstop",)),
+     "No way, I sneeze nonstop whenever one is around.", ("sneeze", "nonstop"),
+     "No, I am allergic to cats, so no kitten for me.", ("allergic", "cats")),
     ("outdoors", "I love hiking in the mountains.", "What's your ideal vacation?",
-     "A week on mountain trails with a heavy backpack.", ("mountain trails", "backpack")),
+     "A week on mountain trails with a heavy backpack.", ("mountain", "trails", "backpack"),
+     "Hiking in the mountains for a whole week.", ("Hiking", "mountains")),
     ("car", "I drive a pickup truck.", "How do you usually get to work?",
-     "I take my truck, it handles the bad roads just fine.", ("truck",)),
+     "I take my truck, it handles the bad roads just fine.", ("truck",),
+     "I drive my pickup truck every day.", ("drive", "pickup", "truck")),
     ("color", "My favorite color is {color}.", "What color would you paint your bedroom?",
-     "Definitely {color}, it always cheers me up.", ("{color}",)),
-    ("language", "I am learning to speak Japanese.",
-     "What are you working on improving this year?",
-     "My Japanese, I practice kanji every night before bed.", ("Japanese", "kanji")),
+     "Definitely {color}, it always cheers me up.", ("{color}",),
+     "My favorite color, {color}, of course.", ("favorite", "{color}")),
+    ("language", "I am learning to speak Japanese.", "What are you working on improving this year?",
+     "My Japanese, I practice kanji every night before bed.", ("Japanese", "kanji"),
+     "Learning to speak Japanese, a little every day.", ("Learning", "speak", "Japanese")),
     ("family", "I have two young kids.", "What does a typical morning look like for you?",
-     "Packing lunches and getting the little ones off to school.",
-     ("Packing lunches", "little ones")),
+     "Packing lunches and getting the little ones off to school.", ("Packing", "lunches", "little"),
+     "Getting my two young kids ready for school.", ("two", "young", "kids")),
     ("baking", "I bake bread every weekend.", "What's something you're proud of making?",
-     "My sourdough loaf, the crust comes out perfect now.", ("sourdough loaf",)),
+     "My sourdough loaf, the crust comes out perfect now.", ("sourdough", "loaf"),
+     "The bread I bake every weekend, fresh from the oven.", ("bread", "bake", "weekend")),
     ("sports", "I root for the local baseball team.", "How do you spend summer evenings?",
-     "At the ballpark, cheering from the cheap seats.", ("ballpark", "cheering")),
+     "At the ballpark, cheering from the cheap seats.", ("ballpark", "cheering"),
+     "Watching my local baseball team play at home.", ("local", "baseball", "team")),
     ("fear", "I am afraid of heights.", "Would you try skydiving?",
-     "Never, even a tall ladder makes my knees shake.", ("knees shake",)),
+     "Never, even a tall ladder makes my knees shake.", ("knees", "shake"),
+     "No, I am afraid of heights, so skydiving is out.", ("afraid", "heights")),
     ("collecting", "I collect vintage vinyl records.", "What do you look for at flea markets?",
-     "Old records, especially jazz albums from the sixties.", ("Old records", "jazz albums")),
+     "Old records, especially jazz albums from the sixties.", ("Old", "records", "jazz", "albums"),
+     "Vintage vinyl records, I look for them every time.", ("Vintage", "vinyl", "records")),
     ("job", "I teach high school math.", "What keeps you busy on Sunday nights?",
      "Grading algebra quizzes for my students, usually with a big mug of tea.",
-     ("algebra quizzes", "students")),
+     ("algebra", "quizzes", "students"),
+     "Planning the math lessons I teach at the high school.", ("math", "teach", "high", "school")),
     ("fitness", "I run marathons.", "How do you stay in shape?",
      "Long runs every weekend, usually about twenty miles each.",
-     ("Long runs", "twenty miles")),
+     ("Long", "runs", "twenty", "miles"),
+     "I run marathons, so I run a lot.", ("run", "marathons")),
     ("home", "I live on a farm.", "What wakes you up in the morning?",
-     "The rooster, usually right before I go feed the cows.", ("rooster", "feed the cows")),
+     "The rooster, usually right before I go feed the cows.", ("rooster", "feed", "cows"),
+     "The animals on the farm where I live.", ("farm", "live")),
     ("drink", "I don't drink coffee.", "How do you start your day?",
-     "With a cup of green tea and some light stretching.", ("green tea",)),
+     "With a cup of green tea and some light stretching.", ("green", "tea"),
+     "Not with coffee, I don't drink coffee at all.", ("coffee", "drink")),
     ("movies", "I love horror movies.", "What are you watching this weekend?",
-     "Something scary, honestly the bloodier the better.", ("scary", "bloodier")),
+     "Something scary, honestly the bloodier the better.", ("scary", "bloodier"),
+     "Horror movies, as always, I love them.", ("Horror", "movies", "love")),
     ("home", "I recently moved to {city}.", "What's new in your life?",
-     "I am still unpacking boxes in my new apartment in {city}.",
-     ("unpacking boxes", "{city}")),
+     "I am still unpacking boxes in my new apartment in {city}.", ("unpacking", "boxes", "{city}"),
+     "I recently moved to {city} for work.", ("recently", "moved", "{city}")),
     ("volunteer", "I volunteer at an animal shelter.", "What do you do on Saturdays?",
-     "I walk dogs and clean kennels at the shelter all morning.",
-     ("walk dogs", "shelter")),
+     "I walk dogs and clean kennels at the shelter all morning.", ("walk", "dogs", "shelter"),
+     "I volunteer at the animal shelter every Saturday.", ("volunteer", "animal", "shelter")),
     ("job", "I am a software engineer.", "What did you do all day today?",
-     "Mostly fixing bugs and reviewing code with my team.", ("fixing bugs", "reviewing code")),
+     "Mostly fixing bugs and reviewing code with my team.", ("fixing", "bugs", "reviewing", "code"),
+     "My usual work as a software engineer, writing software.", ("software", "engineer")),
     ("garden", "I grow tomatoes in my backyard.", "What's in your salad tonight?",
-     "Fresh tomatoes that I picked from my own garden this morning.",
-     ("tomatoes", "own garden")),
+     "Fresh tomatoes that I picked from my own garden this morning.", ("tomatoes", "garden"),
+     "Tomatoes that I grow in my backyard.", ("Tomatoes", "grow", "backyard")),
     ("schedule", "I am a morning person.", "When do you feel most productive?",
-     "Right at dawn, before anyone else in the house is awake.", ("at dawn",)),
+     "Right at dawn, before anyone else in the house is awake.", ("dawn",),
+     "In the morning, I am a morning person.", ("morning", "person")),
     ("games", "I play video games competitively.", "What are your plans for tonight?",
-     "Practicing for an online tournament with my squad.", ("online tournament", "squad")),
+     "Practicing for an online tournament with my squad.", ("online", "tournament", "squad"),
+     "Video games, I play them competitively every night.",
+     ("Video", "games", "play", "competitively")),
     ("study", "I am training to become a pilot.", "What are you studying these days?",
      "Navigation charts and cockpit checklists for my flight exam.",
-     ("cockpit checklists", "flight exam")),
+     ("cockpit", "checklists", "flight", "exam"),
+     "I am training to become a pilot.", ("training", "become", "pilot")),
     ("pet", "I have a cat named {pet}.", "Who keeps you company while you work?",
-     "{pet} usually naps on my keyboard, purring loudly.", ("{pet}", "purring")),
+     "{pet} usually naps on my keyboard, purring loudly.", ("{pet}", "purring"),
+     "My cat {pet}, who sits right on my desk.", ("cat", "{pet}")),
     ("outdoors", "I love the ocean.", "Where do you go to relax?",
-     "The beach, where I can listen to the waves roll in for hours.", ("beach", "waves")),
+     "The beach, where I can listen to the waves roll in for hours.", ("beach", "waves"),
+     "By the ocean, I love it there.", ("ocean", "love")),
     ("job", "I am a chef at an italian restaurant.", "What's your signature dish?",
-     "Homemade pasta with a slow-cooked tomato sauce and fresh basil.",
-     ("Homemade pasta",)),
+     "Homemade pasta with a slow-cooked tomato sauce and fresh basil.", ("Homemade", "pasta"),
+     "As a chef at an italian restaurant, my lasagna.", ("chef", "italian", "restaurant")),
     ("car", "I ride my bike everywhere.", "How do you get around town?",
-     "On two wheels, even when it rains.", ("two wheels",)),
+     "On two wheels, even when it rains.", ("two", "wheels"),
+     "I ride my bike everywhere I go.", ("ride", "bike", "everywhere")),
     ("language", "I speak three languages.", "What helps you most when you travel?",
-     "Chatting with the locals in their own language.", ("own language",)),
+     "Chatting with the locals in their own language.", ("language",),
+     "That I speak three languages, it helps everywhere.", ("speak", "three", "languages")),
     ("crafts", "I knit sweaters for my family.", "What gifts do you give for the holidays?",
-     "Warm wool sweaters that I make by hand every year.", ("wool sweaters", "by hand")),
+     "Warm wool sweaters that I make by hand every year.", ("wool", "sweaters", "hand"),
+     "I knit sweaters for my family every year.", ("knit", "sweaters", "family")),
     ("weather", "I hate cold weather.", "What's your favorite season?",
-     "Summer, because I really can't stand freezing winters.",
-     ("Summer", "freezing winters")),
+     "Summer, because I really can't stand freezing winters.", ("Summer", "freezing", "winters"),
+     "Summer, since I hate cold weather.", ("hate", "cold", "weather")),
     ("job", "I am a photographer.", "What do you always carry with you?",
-     "My camera and a spare lens, just in case.", ("camera", "spare lens")),
+     "My camera and a spare lens, just in case.", ("camera", "spare", "lens"),
+     "Everything a working photographer needs, every day.", ("photographer",)),
     ("games", "I play chess online every night.", "How do you wind down after work?",
-     "A few quick chess games before I go to bed.", ("chess games",)),
+     "A few quick chess games before I go to bed.", ("chess", "games"),
+     "I play chess online, like every night.", ("play", "chess", "online", "night")),
     ("money", "I am saving money to buy a house.", "Are you going on vacation this year?",
-     "Probably not, every spare penny goes toward a down payment.", ("down payment",)),
+     "Probably not, every spare penny goes toward a down payment.", ("down", "payment"),
+     "No, I am saving money to buy a house.", ("saving", "money", "buy", "house")),
     ("diet", "I love spicy food.", "What's your favorite thing to order?",
-     "Anything with extra chili peppers, the hotter the better.",
-     ("chili peppers", "hotter")),
+     "Anything with extra chili peppers, the hotter the better.", ("chili", "peppers", "hotter"),
+     "Spicy food, I love it so much.", ("Spicy", "food", "love")),
     ("pet", "I own a parrot that talks.", "Who wakes you up in the morning?",
-     "My bird, squawking hello from his cage at six.", ("bird", "squawking hello")),
+     "My bird, squawking hello from his cage at six.", ("bird", "squawking", "hello"),
+     "My parrot, he talks as soon as the sun is up.", ("parrot", "talks")),
     ("job", "I am a firefighter.", "What does your weekend look like?",
-     "Usually a long shift at the station, waiting for the alarm.",
-     ("shift at the station", "alarm")),
+     "Usually a long shift at the station, waiting for the alarm.", ("shift", "station", "alarm"),
+     "Working, as a firefighter I am on call.", ("firefighter",)),
     ("music", "I sing in a church choir.", "What do you do on Sunday mornings?",
-     "I practice hymns with the choir before the service.", ("hymns", "choir")),
+     "I practice hymns with the choir before the service.", ("hymns", "choir"),
+     "I sing in the church choir.", ("sing", "church", "choir")),
     ("health", "I am diabetic.", "Do you want a slice of cake?",
-     "No thanks, I have to keep an eye on my blood sugar.", ("blood sugar",)),
+     "No thanks, I have to keep an eye on my blood sugar.", ("blood", "sugar"),
+     "No thanks, I am diabetic.", ("diabetic",)),
     ("travel", "I have been to thirty countries.", "What's the best souvenir you own?",
-     "A passport full of stamps from all my trips abroad.",
-     ("full of stamps", "trips abroad")),
+     "A passport full of stamps from all my trips abroad.", ("stamps", "trips", "abroad"),
+     "A coin from each of the thirty countries I have been to.", ("thirty", "countries")),
     ("home", "I live in a tiny house.", "How much stuff do you own?",
      "Very little, everything has to fit in two hundred square feet.",
-     ("two hundred square feet",)),
+     ("two", "hundred", "square", "feet"),
+     "Not much, I live in a tiny house.", ("live", "tiny", "house")),
     ("sports", "I play soccer on weekends.", "Why are your shoes so muddy?",
-     "I had a match this morning and the field was soaked.", ("match", "field")),
+     "I had a match this morning and the field was soaked.", ("match", "field"),
+     "I play soccer on weekends and it rained.", ("play", "soccer", "weekends")),
     ("crafts", "I build model airplanes.", "What's on your desk right now?",
-     "A half-finished bomber kit and a tube of glue.", ("bomber kit", "glue")),
+     "A half-finished bomber kit and a tube of glue.", ("bomber", "kit", "glue"),
+     "Model airplanes, I build them at my desk.", ("Model", "airplanes", "build")),
     ("job", "I am a dentist.", "What advice do you give people most often?",
-     "Floss every day and cut back on soda.", ("Floss every day",)),
+     "Floss every day and cut back on soda.", ("Floss", "day"),
+     "As a dentist, I say brush twice a day.", ("dentist",)),
     ("family", "I am a grandmother of five.", "How do you spend the holidays?",
-     "Baking cookies with all my grandkids around the table.", ("grandkids",)),
+     "Baking cookies with all my grandkids around the table.", ("grandkids",),
+     "Like any grandmother of five, at home with family.", ("grandmother", "five")),
     ("outdoors", "I love camping.", "Where will you sleep this weekend?",
-     "In a tent by the lake, right next to a campfire.", ("tent", "campfire")),
+     "In a tent by the lake, right next to a campfire.", ("tent", "campfire"),
+     "Camping somewhere, because I love camping so much.", ("Camping", "love", "camping")),
     ("reading", "I read poetry every night.", "What's on your nightstand?",
-     "A worn book of sonnets and a reading lamp.", ("book of sonnets",)),
+     "A worn book of sonnets and a reading lamp.", ("book", "sonnets"),
+     "Poetry, I read poetry every night.", ("Poetry", "read", "poetry", "night")),
     ("diet", "I am lactose intolerant.", "Would you like a milkshake?",
-     "I will pass, dairy always makes my stomach hurt.", ("dairy", "stomach hurt")),
+     "I will pass, dairy always makes my stomach hurt.", ("dairy", "stomach", "hurt"),
+     "No, I am lactose intolerant.", ("lactose", "intolerant")),
     ("dance", "I take ballet classes.", "Why are your feet so sore?",
-     "Hours of practice on my toes at the studio.", ("on my toes", "studio")),
+     "Hours of practice on my toes at the studio.", ("toes", "studio"),
+     "From my ballet classes, I take three a week.", ("ballet", "classes", "take")),
     ("money", "I work two jobs.", "Do you have much free time?",
-     "Barely, between the cafe and the warehouse I am always working.",
-     ("cafe", "warehouse")),
+     "Barely, between the cafe and the warehouse I am always working.", ("cafe", "warehouse"),
+     "Not really, I work two jobs.", ("work", "two", "jobs")),
     ("tech", "I build my own computers.", "What did you buy online last week?",
-     "A new graphics card and some thermal paste.", ("graphics card", "thermal paste")),
+     "A new graphics card and some thermal paste.", ("graphics", "card", "thermal", "paste"),
+     "Parts to build my own computers.", ("build", "own", "computers")),
     ("fear", "I am scared of the dark.", "How do you sleep at night?",
-     "Always with a night light on in the hallway.", ("night light",)),
+     "Always with a night light on in the hallway.", ("night", "light"),
+     "With the lights on, I am scared of the dark.", ("scared", "dark")),
     ("car", "I restore old cars.", "What's in your garage?",
      "A rusty sixties convertible that I am fixing up piece by piece.",
-     ("sixties convertible", "fixing up")),
+     ("sixties", "convertible", "fixing"),
+     "Old cars that I restore.", ("Old", "cars", "restore")),
     ("garden", "I keep bees.", "What do you give friends as gifts?",
-     "Jars of honey straight from my own hives.", ("honey", "hives")),
+     "Jars of honey straight from my own hives.", ("honey", "hives"),
+     "Something from the bees I keep, of course.", ("bees", "keep")),
     ("study", "I am studying to be a lawyer.", "What are you doing tonight?",
-     "Reading case law for my exam next week.", ("case law",)),
+     "Reading case law for my exam next week.", ("case", "law"),
+     "Studying, because I am studying to be a lawyer.", ("Studying", "lawyer")),
 )
 #: Persona filler facts (category, sentence); never the answer's source.
 PERSONA_DISTRACTORS = (
@@ -1653,18 +1707,33 @@ def _fill_persona_slots(rng: random.Random, texts: Sequence[str]) -> list[str]:
     return [t.format(**values) for t in texts]
 
 
-def generate_persona_qa(n: int, seed: int) -> list[dict[str, Any]]:
+#: Share of demo persona-QA answers that reuse the fact's words (the rest paraphrase it).
+VERBATIM_SHARE = 0.5
+
+
+def generate_persona_qa(n: int, seed: int, verbatim_share: float = VERBATIM_SHARE
+                        ) -> list[dict[str, Any]]:
     """``n`` persona-QA items like the paper's synthetic set (Appendix A/E).
 
-    ``{"id", "persona", "question", "answer", "keywords"}``; facts cycle through a shuffled
-    pool, so up to ``len(PERSONA_FACTS)`` items use distinct answer facts.
+    ``{"id", "persona", "question", "answer", "keywords", "answer_style"}``: ``keywords`` are the
+    gold personal *words*; ``answer_style`` is ``verbatim`` for exactly
+    ``round(n * verbatim_share)`` items (seeded positions), whose gold words all occur in the
+    persona, and ``paraphrase`` for the rest, whose gold words mostly do not. Word matching can
+    only find the first kind; the split makes that measurable instead of an accident of the
+    data. Facts cycle through a shuffled pool, so up to ``len(PERSONA_FACTS)`` items use
+    distinct answer facts.
     """
+    if not 0 <= verbatim_share <= 1:
+        raise ValueError(f"verbatim_share must lie in [0, 1], got {verbatim_share}")
     rng = _rng("demo-persona-qa", seed)
     order = list(range(len(PERSONA_FACTS)))
     rng.shuffle(order)
+    verbatim = set(rng.sample(range(n), round(n * verbatim_share)))
     items = []
     for i in range(n):
-        category, fact, question, answer, keywords = PERSONA_FACTS[order[i % len(order)]]
+        category, fact, question, *answers = PERSONA_FACTS[order[i % len(order)]]
+        style = "verbatim" if i in verbatim else "paraphrase"
+        answer, keywords = answers[2:] if style == "verbatim" else answers[:2]
         fact, answer, *keywords = _fill_persona_slots(rng, (fact, answer, *keywords))
         banned = {category} | _CONFLICTS.get(category, set())
         n_distractors = rng.randint(3, 5)  # persona of 4-6 facts, like Synthetic-Persona-Chat
@@ -1678,7 +1747,7 @@ def generate_persona_qa(n: int, seed: int) -> list[dict[str, Any]]:
         facts = distractors + [fact]
         rng.shuffle(facts)
         items.append({"id": f"pqa-{i:04d}", "persona": " ".join(facts), "question": question,
-                      "answer": answer, "keywords": list(keywords)})
+                      "answer": answer, "keywords": list(keywords), "answer_style": style})
     return items
 
 
