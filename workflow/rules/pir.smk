@@ -13,13 +13,18 @@ rule pir_benchmark:
     params:
         script=script("pir_benchmark"),
         threshold=config["pir"]["threshold"],
+        counterfactual=config["pir"].get("counterfactual", "removed"),
+        variants=" ".join(config["pir"].get("variants", ["removed", "filler", "placebo"])),
+        dev_fraction=config["pir"].get("dev_fraction", 0.3),
+        boot=" ".join(f"--{k.replace('_', '-')} {v}" for k, v in config.get("report", {}).get("bootstrap", {}).items() if k in ("n_resamples", "confidence")),
+        seed=config["seed"],
         judge=lambda wc: as_json(config.get("llm", {}).get(config["pir"].get("judge"), {})),
     log:
         "logs/pir_benchmark/{model}.log",
     benchmark:
         "benchmarks/pir_benchmark/{model}.tsv"
     message:
-        "PIR benchmark with {wildcards.model} (threshold {params.threshold})"
+        "PIR benchmark with {wildcards.model} (threshold {params.threshold}, counterfactuals {params.variants})"
     conda:
         "../../envs/gpu.yaml"
     threads: model_threads()
@@ -29,7 +34,9 @@ rule pir_benchmark:
         gpu=uses_gpu(),
     shell:
         "python {params.script} --model {input.model} --data {input.data} "
-        "--threshold {params.threshold} --judge {params.judge:q} --threads {threads} "
+        "--threshold {params.threshold} --counterfactual {params.counterfactual} "
+        "--variants {params.variants} --dev-fraction {params.dev_fraction} --seed {params.seed} {params.boot} "
+        "--judge {params.judge:q} --threads {threads} "
         "--out results/pir/{wildcards.model} > {log} 2>&1"
 
 
