@@ -34,7 +34,7 @@ def main() -> None:
 
     from percontrast.aloe import run_conversations, summarize
     from percontrast.generation import generate
-    from percontrast.llm import make_llm
+    from percontrast.llm import LLMError, make_llm
     from percontrast.models import load_prepared
 
     spec, gen = args.aloe, args.generation
@@ -65,12 +65,15 @@ def main() -> None:
         return [r.text or "..." for r in results]
 
     rounds = spec.get("rounds", 10)
-    transcripts = run_conversations(
-        conversations, respond, simulator, judge, rounds=rounds, seed=args.seed,
-        judge_retries=spec.get("judge_retries", 2),
-        user_max_new_tokens=spec.get("user_max_new_tokens"),
-        judge_max_new_tokens=spec.get("judge_max_new_tokens"),
-        on_round=lambda k: log.info("round %d/%d done", k, rounds))
+    try:
+        transcripts = run_conversations(
+            conversations, respond, simulator, judge, rounds=rounds, seed=args.seed,
+            judge_retries=spec.get("judge_retries", 2),
+            user_max_new_tokens=spec.get("user_max_new_tokens"),
+            judge_max_new_tokens=spec.get("judge_max_new_tokens"),
+            on_round=lambda k: log.info("round %d/%d done", k, rounds))
+    except LLMError as err:  # an unusable simulator or judge: fail the job, write nothing
+        raise SystemExit(f"error: {err}") from None
     result = summarize(transcripts, rounds)
     write_jsonl(args.transcripts, transcripts)
     write_json(args.out, {**args.run_info, "config_hash": args.config_hash, "seed": args.seed,
@@ -79,8 +82,9 @@ def main() -> None:
                           "simulator_model": simulator.spec.get("label",
                                                                 simulator.spec["model"]),
                           **result})
-    log.info("ALOE %s: %s (%d missing judge scores) -> %s", args.run_info.get("run", ""),
-             result["summary"], result["missing_scores"], args.out)
+    log.info("ALOE %s: %s (%d missing judge scores: %d unparsed, %d refused) -> %s",
+             args.run_info.get("run", ""), result["summary"], result["missing_scores"],
+             result["unparsed_scores"], result["refused_scores"], args.out)
 
 
 if __name__ == "__main__":

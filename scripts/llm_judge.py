@@ -26,7 +26,7 @@ def main() -> None:
     set_threads(args.threads)
 
     from percontrast.data.records import read_records
-    from percontrast.llm import make_llm
+    from percontrast.llm import LLMError, make_llm
     from percontrast.llm_judge import judge_generations
 
     spec = args.judge
@@ -46,17 +46,21 @@ def main() -> None:
                       "reference": g["reference"], "output": g["output"]})
     name = spec["judge"]
     judge = make_llm(args.llm[name], cache_dir=args.cache_dir, name=name, device=args.device)
-    summary, rows = judge_generations(
-        judge, items, seed=args.seed, samples=spec.get("samples", 1),
-        retries=spec.get("judge_retries", 2), temperature=spec.get("temperature"),
-        max_new_tokens=spec.get("max_new_tokens"), scale=spec.get("scale", "x20"))
+    try:
+        summary, rows = judge_generations(
+            judge, items, seed=args.seed, samples=spec.get("samples", 1),
+            retries=spec.get("judge_retries", 2), temperature=spec.get("temperature"),
+            max_new_tokens=spec.get("max_new_tokens"), scale=spec.get("scale", "x20"))
+    except LLMError as err:  # an unusable judge: fail the job, write nothing
+        raise SystemExit(f"error: {err}") from None
     write_jsonl(args.items, rows)
     write_json(args.out, {**args.run_info, "config_hash": args.config_hash, "seed": args.seed,
                           "judge": name, "judge_model": judge.spec.get("label",
                                                                        judge.spec["model"]),
                           **summary})
-    log.info("judge %s: personalization %s, quality %s (x20; missing %s) -> %s", name,
-             summary["personalization"], summary["quality"], summary["missing"], args.out)
+    log.info("judge %s: personalization %s, quality %s (missing %s; unparsed %s, refused %s) "
+             "-> %s", name, summary["personalization"], summary["quality"], summary["missing"],
+             summary["unparsed_judgments"], summary["refused_judgments"], args.out)
 
 
 if __name__ == "__main__":

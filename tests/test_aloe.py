@@ -67,7 +67,7 @@ class StubBackend:
     def unavailable_reason(self):
         return None
 
-    def complete_many(self, items, sampling, on_done):
+    def complete_many(self, items, sampling, on_done, on_error=None):
         self.calls.append((len(items), sampling.seed, sampling.temperature))
         for j, messages in enumerate(items):
             on_done(j, self.reply_fn(messages, sampling), {})
@@ -196,21 +196,72 @@ def test_judge_prompts_follow_appendix_d1():
     assert qual[1]["content"].endswith("(format: Coherence / Consistency / Fluency / Relevance):")
 
 
-def test_a_failing_request_costs_only_its_own_judgment(tmp_path):
-    from percontrast.llm import LLMRequestError
+def test_a_refused_request_costs_only_its_own_judgment(tmp_path):
+    from percontrast.llm import LLMRefusedError
 
     class Filtered(StubBackend):
-        def complete_many(self, items, sampling, on_done):
-            if any("forbidden" in m[-1]["content"] for m in items):
-                raise LLMRequestError("400: content filter")
-            super().complete_many(items, sampling, on_done)
+        def complete_many(self, items, sampling, on_done, on_error=None):
+            self.calls.append((len(items), sampling.seed, sampling.temperature))
+            for j, messages in enumerate(items):
+                if "forbidden" in messages[-1]["content"]:
+                    on_error(j, LLMRefusedError("HTTP 400 (content filter)", status=400))
+                else:
+                    on_done(j, self.reply_fn(messages, sampling), {})
 
     backend = Filtered(lambda messages, sampling: "Score: 4")
     llm = ChatLLM("stub", {"model": "stub-model"}, backend, ResponseCache(tmp_path))
     prompts = [[{"role": "user", "content": c}] for c in ("fine", "forbidden", "also fine")]
+    # one refusal in three is above the default max_refused_fraction (0.2) for a whole job,
+    # but judge_many only counts: the job-level check is check_refusals
     got = judge_many(llm, prompts, parse_score, seed=0, retries=1)
     assert [j.value for j in got] == [4.0, None, 4.0]
-    assert got[1].reply.startswith("[request failed:") and "content filter" in got[1].reply
+    assert got[1].refused.startswith("llm entry 'stub'") and "content filter" in got[1].refused
+    assert got[1].status == 400 and got[1].attempts == 2 and got[1].replies == []
+    assert got[0].refused is None and got[2].refused is None
+    assert backend.calls == [(3, 0, 0.0), (1, 1, 0.7)]  # the refused prompt was re-asked once
+
+
+def test_aloe_counts_refused_and_unparsed_scores_apart(tmp_path):
+    from percontrast.llm import LLMRefusedError
+
+    class Filtered(StubBackend):
+        def complete_many(self, items, sampling, on_done, on_error=None):
+            for j, messages in enumerate(items):
+                text = messages[-1]["content"]
+                if "forbidden" in text:
+                    on_error(j, LLMRefusedError("HTTP 400 (content filter)", status=400))
+                else:
+                    on_done(j, "no idea" if "odd" in text else "Score: 3", {})
+
+    convs = [{"id": f"c{i}", "profile": PROFILE, "personality": "Terse."} for i in range(10)]
+    simulator, _ = stub_llm(tmp_path, lambda m, s: "Hello.", "user")
+    judge = ChatLLM("judge", {"model": "stub-model", "max_refused_fraction": 0.25},
+                    Filtered(lambda m, s: ""), ResponseCache(tmp_path / "judge"))
+
+    def respond(conversations, seeds):  # conversation 0 is refused, 1 unparseable, every round
+        return ["forbidden" if i == 0 else "odd" if i == 1 else "fine"
+                for i in range(len(conversations))]
+
+    out = run_conversations(convs, respond, simulator, judge, rounds=2, seed=0, judge_retries=0)
+    assert out[0]["turns"][0]["judge_refused"].endswith("HTTP 400 (content filter)")
+    assert out[1]["turns"][0]["judge_refused"] is None and out[1]["turns"][0]["score"] is None
+    result = summarize(out, rounds=2)
+    assert [(r["missing"], r["refused"], r["unparsed"]) for r in result["per_round"]] == \
+        [(2, 1, 1), (2, 1, 1)]
+    assert (result["refused_scores"], result["unparsed_scores"]) == (2, 2)
+    assert result["summary"]["average"] == 3.0
+
+    # the default threshold (0.2): 3 of 10 conversations refused in every round (6 of 20
+    # judge requests) fails the run instead of returning transcripts
+    judge.spec.pop("max_refused_fraction")
+
+    def respond3(conversations, seeds):
+        return ["forbidden" if i < 3 else "fine" for i in range(len(conversations))]
+
+    from percontrast.llm_judge import JudgeRefusedError
+
+    with pytest.raises(JudgeRefusedError, match=r"refused 6 of 20 ALOE judge requests"):
+        run_conversations(convs, respond3, simulator, judge, rounds=2, seed=0, judge_retries=0)
 
 
 def test_table10_scales(tmp_path):

@@ -391,7 +391,7 @@ def test_key_never_reaches_logs_cache_or_errors(stub_factory, tmp_path, monkeypa
     llm = make_llm(openai_spec(stub.url, api_key_env="PERCONTRAST_TEST_KEY"),
                    cache_dir=tmp_path, retry=FAST)
     assert llm.chat_many([conv("one"), conv("two")], progress=True)[0].startswith("echo[one]")
-    with pytest.raises(LLMRequestError) as err:
+    with pytest.raises(LLMUnavailableError, match="HTTP 401") as err:  # a refused key
         llm.chat(conv("fail"))
     # the key was really used: the server got it
     auth = [{k.lower(): v for k, v in h.items()}.get("authorization") for h, _ in stub.requests]

@@ -20,7 +20,7 @@ import statistics
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from percontrast.llm_judge import judge_many, parse_score
+from percontrast.llm_judge import Judgment, check_refusals, judge_many, parse_score
 
 Messages = list[dict[str, str]]
 # respond(conversations, seeds) -> one reply per conversation: the evaluated model.
@@ -106,12 +106,16 @@ def run_conversations(conversations: Sequence[dict[str, str]], respond: Responde
                       on_round: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
     """Play every conversation for ``rounds`` rounds; one transcript (with scores) each.
 
-    ``simulator`` / ``judge``: :class:`percontrast.llm.ChatLLM` (or anything with its
-    ``chat_many``). A judge reply that stays unparseable after ``judge_retries`` re-asks is a
-    missing score (``None``) for that turn.
+    ``simulator`` / ``judge``: :class:`percontrast.llm.ChatLLM` (the simulator may be anything
+    with its ``chat_many``, the judge needs its ``try_chat_many``). A judge reply that stays
+    unparseable after ``judge_retries`` re-asks is a missing score (``None``) for that turn; so
+    is a request the judge endpoint refused, recorded in the turn's ``judge_refused``. A judge
+    that refuses a whole round, or more than its ``max_refused_fraction`` of all turns, fails the
+    run (:func:`percontrast.llm_judge.check_refusals`) before any transcript is returned.
     """
     turns: list[list[tuple[str, str]]] = [[] for _ in conversations]
     scored: list[list[dict[str, Any]]] = [[] for _ in conversations]
+    verdicts_all: list[Judgment] = []
     for k in range(1, rounds + 1):
         user_msgs = [clean_user_message(m) for m in simulator.chat_many(
             [simulator_messages(c, t) for c, t in zip(conversations, turns, strict=True)],
@@ -122,13 +126,17 @@ def run_conversations(conversations: Sequence[dict[str, str]], respond: Responde
                            for i, c in enumerate(conversations)])
         verdicts = judge_many(judge, [judge_messages(c, u, r) for c, u, r in zip(
             conversations, user_msgs, replies, strict=True)], parse_score,
-            seed=seed + 7919 * k, retries=judge_retries, max_new_tokens=judge_max_new_tokens)
+            seed=seed + 7919 * k, retries=judge_retries, max_new_tokens=judge_max_new_tokens,
+            what=f"ALOE round-{k} judge")
+        verdicts_all += verdicts
         for i, (u, r, v) in enumerate(zip(user_msgs, replies, verdicts, strict=True)):
             turns[i].append((u, r))
             scored[i].append({"round": k, "user": u, "assistant": r, "score": v.value,
-                              "judge_reply": v.reply, "judge_attempts": v.attempts})
+                              "judge_reply": v.reply, "judge_attempts": v.attempts,
+                              "judge_refused": v.refused})
         if on_round is not None:
             on_round(k)
+    check_refusals(judge, verdicts_all, "ALOE judge")
     return [{"id": c.get("id", str(i)), "profile": c["profile"], "personality": c["personality"],
              "turns": s} for i, (c, s) in enumerate(zip(conversations, scored, strict=True))]
 
@@ -139,17 +147,24 @@ def reported_rounds(rounds: int) -> list[int]:
 
 
 def summarize(transcripts: Sequence[dict[str, Any]], rounds: int) -> dict[str, Any]:
-    """Per-round mean judge score (missing scores excluded and counted) and the table row:
+    """Per-round mean judge score (missing scores excluded and counted, split into ``refused``
+    requests and ``unparsed`` replies) and the table row:
     ``{"k=6": ..., ..., "k=10": ..., "average": mean of those}``."""
     per_round = []
     for k in range(1, rounds + 1):
-        scores = [t["turns"][k - 1]["score"] for t in transcripts if len(t["turns"]) >= k]
-        present = [s for s in scores if s is not None]
+        at_k = [t["turns"][k - 1] for t in transcripts if len(t["turns"]) >= k]
+        present = [turn["score"] for turn in at_k if turn["score"] is not None]
+        refused = sum(turn["score"] is None and turn.get("judge_refused") is not None
+                      for turn in at_k)
+        missing = len(at_k) - len(present)
         per_round.append({"round": k, "mean": statistics.fmean(present) if present else None,
-                          "n": len(present), "missing": len(scores) - len(present)})
+                          "n": len(present), "missing": missing, "refused": refused,
+                          "unparsed": missing - refused})
     shown = {f"k={k}": per_round[k - 1]["mean"] for k in reported_rounds(rounds)}
     values = list(shown.values())
     shown["average"] = (statistics.fmean(values) if values and None not in values else None)
     return {"per_round": per_round, "summary": shown,
             "missing_scores": sum(r["missing"] for r in per_round),
+            "refused_scores": sum(r["refused"] for r in per_round),
+            "unparsed_scores": sum(r["unparsed"] for r in per_round),
             "n_conversations": len(transcripts), "rounds": rounds}

@@ -32,22 +32,33 @@ ask with different seeds to get several samples of one prompt.
 
 Why our own retries: the client is built with ``max_retries=0`` and this module retries 408 / 409
 / 429 / 5xx, timeouts and connection errors with exponential backoff and jitter, a bounded number
-of times and within a bounded total time (:class:`RetryPolicy`), so the behaviour is testable and
-a dead server fails in seconds with a message naming its URL, not after minutes of hidden retries.
+of times and within a total deadline per request (:class:`RetryPolicy`, the entry's ``timeout_s``),
+so the behaviour is testable and a dead or trickling server fails in seconds with a message naming
+its URL, not after minutes of hidden retries.
+
+What counts as an answer: a 2xx JSON chat completion whose first choice has string content.
+Anything else is an error and is never cached: HTTP 401 / 403 / 404 or a body that is not a chat
+completion (an HTML page) make the endpoint unusable (:class:`LLMUnavailableError`: no request
+will pass); another 4xx, or a 200 without choices or with ``content: null``, rejects that one
+request (:class:`LLMRefusedError`), which :meth:`ChatLLM.try_chat_many` returns in its place so a
+caller can count it. Errors name the llm entry, the URL (credentials redacted) and the status;
+credentials in ``base_url`` are also redacted from the HTTP stack's log records.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import os
 import random
+import re
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -60,12 +71,23 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 CACHE_FORMAT = 1
 BACKENDS = ("transformers", "openai")
 _RETRY_STATUS = {408, 409, 429}
+# Statuses that say the endpoint or the model, not one request, is wrong: no request will pass.
+_UNUSABLE_STATUS = {
+    401: "the key was rejected: check the key in the variable named by api_key_env",
+    403: "the key may not use this model or endpoint",
+    404: "no such model or route: check model and base_url (it usually ends in /v1)",
+}
+_USERINFO = re.compile(r"(?<=://)[^/\s@]+@")
 
 Messages = Sequence[dict[str, str]]
 
 
 class LLMError(RuntimeError):
-    """An LLM request could not be served."""
+    """An LLM request could not be served; ``status`` is the HTTP status, when there was one."""
+
+    def __init__(self, message: str = "", *, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 class LLMUnavailableError(LLMError):
@@ -74,6 +96,20 @@ class LLMUnavailableError(LLMError):
 
 class LLMRequestError(LLMError):
     """The endpoint answered with an error that retrying did not (or cannot) fix."""
+
+
+class LLMRefusedError(LLMRequestError):
+    """The endpoint rejected this one request (HTTP 400 / 413 / 422 ..., a content filter, a 200
+    without an answer) while others may pass: a caller that settles per request (``settle``)
+    records it for that request instead of losing the whole call. Never cached."""
+
+
+class _BadAnswer(Exception):
+    """A 2xx response that holds no answer; ``kind`` as in :meth:`_OpenAIBackend._classify`."""
+
+    def __init__(self, kind: str, status: int, message: str):
+        super().__init__(message)
+        self.kind, self.status = kind, status
 
 
 class _Cancelled(Exception):
@@ -87,13 +123,21 @@ class RetryPolicy:
     A request is tried at most ``1 + max_retries`` times; retry ``k`` waits
     ``min(max_delay, base_delay * 2**(k-1))`` scaled by a random factor in [0.5, 1] (jitter, so
     parallel workers do not retry in lockstep), or the server's ``Retry-After`` when it sends one
-    (capped at ``max_delay``). No retry starts after ``total_s`` seconds.
+    (capped at ``max_delay``).
+
+    ``total_s`` is the total deadline of one request, every attempt and wait included: an
+    attempt is cancelled when it runs out (however the server trickles its bytes) and no retry
+    starts that would wait past it. An llm entry's ``timeout_s`` sets it. The default, 180 s, is
+    well above a judge or simulator answer of a few hundred tokens from a slow server (about a
+    minute at 5 tokens/s) and well below what a hung job costs. ``request_timeout_s`` and
+    ``connect_timeout_s`` are httpx's per-read and connect timeouts, which fail a silent server
+    (or a dead host) sooner.
     """
 
     max_retries: int = 4
     base_delay: float = 0.5
     max_delay: float = 8.0
-    total_s: float = 300.0
+    total_s: float = 180.0
     request_timeout_s: float = 120.0
     connect_timeout_s: float = 5.0
 
@@ -203,10 +247,57 @@ class ResponseCache:
 # --------------------------------------------------------------------------------- backends
 
 OnDone = Callable[[int, str, dict[str, Any]], None]
+OnError = Callable[[int, "LLMRefusedError"], None]
+_HTTP_LOGGERS = ("httpx", "httpx2", "httpcore", "httpcore2", "openai")
+
+
+class _RedactUserinfo(logging.Filter):
+    """Drops ``user:password@`` from URLs in a record: httpx logs every request's full URL at
+    INFO ("HTTP Request: POST http://user:pw@host/v1/...") and the SDK logs it at DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: leave it to logging's own error report
+            return True
+        if "@" in message:
+            redacted = _USERINFO.sub("", message)
+            if redacted != message:
+                record.msg, record.args = redacted, None
+        return True
+
+
+_REDACT = _RedactUserinfo()
+
+
+def _redact_http_logs() -> None:
+    """Put the redacting filter on the HTTP stack's loggers (a logger's filters see only the
+    records logged on it, so every existing child logger gets it too). Idempotent."""
+    names = set(_HTTP_LOGGERS) | {n for n in logging.root.manager.loggerDict
+                                  if n.split(".")[0] in _HTTP_LOGGERS}
+    for name in names:
+        logger = logging.getLogger(name)
+        if _REDACT not in logger.filters:
+            logger.addFilter(_REDACT)
+
+
+def _run_async(coro: Coroutine[Any, Any, Any]) -> Any:
+    """``asyncio.run``; from inside a running loop (a notebook) in a helper thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 class _OpenAIBackend:
-    """OpenAI-compatible chat completions over HTTP, with our retries and a worker pool."""
+    """OpenAI-compatible chat completions over HTTP: the async client, our retries, a deadline.
+
+    Why async: httpx's timeouts bound each read, not a request, so a server that trickles one
+    byte a second never times out. Cancelling the awaited request (``asyncio.wait_for``) is
+    the total deadline httpx recommends; it closes the connection mid-read, headers or body.
+    """
 
     kind = "openai"
 
@@ -218,9 +309,7 @@ class _OpenAIBackend:
         self.api_key_env = spec.get("api_key_env")
         self.concurrency = int(spec.get("concurrency") or 4)
         self.retry = retry
-        self._client = None
         self._secret: str | None = None
-        self._lock = threading.Lock()
         self._rng = random.Random()
 
     def key_fields(self) -> dict[str, Any]:
@@ -242,35 +331,44 @@ class _OpenAIBackend:
             return "the 'openai' package is not installed: pip install 'openai>=1.40'"
         return None
 
-    def _get_client(self):
-        with self._lock:
-            if self._client is None:
-                import openai
+    def _make_client(self):
+        """A client for one call (it lives in that call's event loop)."""
+        import openai
 
-                # Local servers need no key, but the client insists on one; never fall back to
-                # OPENAI_API_KEY from the environment, which would send it to a foreign server.
-                self._secret = os.environ.get(self.api_key_env) if self.api_key_env else None
-                timeout = openai.Timeout(self.retry.request_timeout_s,
-                                        connect=self.retry.connect_timeout_s)
-                self._client = openai.OpenAI(api_key=self._secret or "no-key", base_url=self._url,
-                                             max_retries=0, timeout=timeout)
-            return self._client
+        _redact_http_logs()
+        # Local servers need no key, but the client insists on one; never fall back to
+        # OPENAI_API_KEY from the environment, which would send it to a foreign server.
+        self._secret = os.environ.get(self.api_key_env) if self.api_key_env else None
+        timeout = openai.Timeout(self.retry.request_timeout_s, connect=self.retry.connect_timeout_s)
+        return openai.AsyncOpenAI(api_key=self._secret or "no-key", base_url=self._url,
+                                  max_retries=0, timeout=timeout)
 
     def _scrub(self, text: str) -> str:
         if self._secret and self._secret in text:
             text = text.replace(self._secret, "***")
-        return text
+        return _USERINFO.sub("", text)
 
-    def _classify(self, err: Exception) -> tuple[str, bool, str, float | None]:
-        """(kind, retryable, description, Retry-After seconds) of an exception from the client;
-        kind is "unreachable" (connection failed, timed out), "status" or "other"."""
+    def _classify(self, err: Exception) -> tuple[str, bool, str, float | None, int | None]:
+        """(kind, retryable, description, Retry-After seconds, HTTP status) of an exception.
+
+        kind: "unreachable" (connection failed, read timed out), "deadline" (the request's total
+        deadline passed), "unusable" (the endpoint refuses every request: HTTP 401 / 403 / 404, a
+        body that is not a chat completion), "refused" (it rejected this request: other 4xx, a
+        200 without an answer), "status" (5xx / 408 / 409 / 429) or "other".
+        """
         import openai
 
+        if isinstance(err, _BadAnswer):
+            return err.kind, False, str(err), None, err.status
+        if isinstance(err, TimeoutError):  # asyncio.wait_for: our total deadline
+            return ("deadline", False, f"no complete answer within the request deadline of "
+                    f"{self.retry.total_s:g} s (the llm entry's timeout_s)", None, None)
         if isinstance(err, openai.APITimeoutError):
-            return "unreachable", True, "request timed out", None
+            return "unreachable", True, "request timed out", None, None
         if isinstance(err, openai.APIConnectionError):
             cause = err.__cause__ or err
-            return "unreachable", True, f"connection failed ({type(cause).__name__}: {cause})", None
+            why = f"connection failed ({type(cause).__name__}: {cause})"
+            return "unreachable", True, why, None, None
         if isinstance(err, openai.APIStatusError):
             status = err.status_code
             retry_after = None
@@ -280,13 +378,46 @@ class _OpenAIBackend:
             except (TypeError, ValueError, AttributeError):
                 pass
             body = str(getattr(err, "message", "") or err)[:300]
-            retryable = status in _RETRY_STATUS or status >= 500
-            return "status", retryable, f"HTTP {status} ({body})", retry_after
-        return "other", False, f"{type(err).__name__}: {err}", None
+            why = f"HTTP {status} ({body})"
+            if status in _UNUSABLE_STATUS:
+                return "unusable", False, f"{why}; {_UNUSABLE_STATUS[status]}", None, status
+            if status in _RETRY_STATUS or status >= 500:
+                return "status", True, why, retry_after, status
+            return "refused", False, why, None, status
+        return "other", False, f"{type(err).__name__}: {err}", None, None
 
-    def _complete(self, messages: list[dict[str, str]], sampling: Sampling,
-                  stop: threading.Event) -> tuple[str, dict[str, Any]]:
-        client = self._get_client()
+    def _read(self, raw) -> tuple[str, dict[str, Any]]:
+        """The answer in a 2xx response, or :class:`_BadAnswer` saying what is wrong with it."""
+        ctype = raw.headers.get("content-type", "")
+        status = raw.status_code
+        try:
+            data = json.loads(raw.content) if "json" in ctype.lower() else None
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            snippet = " ".join(raw.content[:120].decode("utf-8", "replace").split())
+            raise _BadAnswer("unusable", status, f"HTTP {status} with a {ctype or 'untyped'} "
+                             f"body, not a chat completion ({snippet!r}); base_url must be the "
+                             "root of an OpenAI-compatible API (usually ending in /v1)")
+        choices = data.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            raise _BadAnswer("refused", status, f"HTTP {status} without choices "
+                             f"({json.dumps(data)[:200]})")
+        choice = choices[0]
+        message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+        text = message.get("content")
+        if not isinstance(text, str):
+            raise _BadAnswer("refused", status, f"HTTP {status} with message content "
+                             f"{json.dumps(text)[:60]} (finish_reason "
+                             f"{choice.get('finish_reason')!r}), not an answer")
+        meta = {"finish_reason": choice.get("finish_reason"), "served_model": data.get("model")}
+        usage = data.get("usage")
+        if isinstance(usage, dict):
+            meta["usage"] = {k: usage.get(k) for k in ("prompt_tokens", "completion_tokens")}
+        return text, meta
+
+    async def _complete(self, client, messages: list[dict[str, str]], sampling: Sampling,
+                        stop: asyncio.Event, settle: bool) -> tuple[str, dict[str, Any]]:
         kwargs: dict[str, Any] = dict(model=self.model, messages=messages,
                                       temperature=sampling.temperature,
                                       max_tokens=sampling.max_new_tokens, seed=sampling.seed)
@@ -297,68 +428,93 @@ class _OpenAIBackend:
         while True:
             if stop.is_set():
                 raise _Cancelled
+            left = self.retry.total_s - (time.monotonic() - start)
             try:
-                resp = client.chat.completions.create(**kwargs)
+                raw = await asyncio.wait_for(
+                    client.chat.completions.with_raw_response.create(**kwargs),
+                    timeout=max(left, 0.001))
+                text, meta = self._read(raw)
             except Exception as err:  # classified below; anything unknown is not retried
-                kind, retryable, why, retry_after = self._classify(err)
+                kind, retryable, why, retry_after, status = self._classify(err)
                 why = self._scrub(why)
                 attempt += 1
                 elapsed = time.monotonic() - start
                 delay = self.retry.delay(attempt, self._rng, retry_after)
                 if not retryable or attempt > self.retry.max_retries \
                         or elapsed + delay > self.retry.total_s:
-                    stop.set()  # before raising: this worker's next task must not start
-                    tries = f"{attempt} attempt{'s' if attempt > 1 else ''} in {elapsed:.1f} s"
-                    if kind == "unreachable":
-                        raise LLMUnavailableError(
-                            f"cannot reach {self.base_url}: {why}, after {tries}; is the server "
-                            "running and is base_url right?") from None
-                    raise LLMRequestError(f"{self.base_url} answered {why}, after {tries}") \
+                    raise self._error(kind, why, status, attempt, elapsed, stop, settle) \
                         from None
                 log.warning("llm %r: %s from %s; retry %d/%d in %.1f s", self.name, why,
                             self.base_url, attempt, self.retry.max_retries, delay)
-                if stop.wait(delay):
-                    raise _Cancelled from None
-                continue
-            choice = resp.choices[0] if resp.choices else None
-            text = (choice.message.content if choice is not None else None) or ""
-            usage = getattr(resp, "usage", None)
-            meta = {"finish_reason": getattr(choice, "finish_reason", None),
-                    "served_model": getattr(resp, "model", None), "attempts": attempt + 1,
-                    "seconds": round(time.monotonic() - start, 3)}
-            if usage is not None:
-                meta["usage"] = {k: getattr(usage, k, None)
-                                 for k in ("prompt_tokens", "completion_tokens")}
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                except TimeoutError:
+                    continue
+                raise _Cancelled from None
+            meta.update(attempts=attempt + 1, seconds=round(time.monotonic() - start, 3))
             return text, meta
 
+    def _error(self, kind: str, why: str, status: int | None, attempt: int, elapsed: float,
+               stop: asyncio.Event, settle: bool) -> LLMError:
+        """The final error of one request; unless it concerns this request alone (and the
+        caller settles such errors), it stops the call: no further request starts."""
+        tries = f"{attempt} attempt{'s' if attempt > 1 else ''} in {elapsed:.1f} s"
+        if kind == "refused":
+            err: LLMError = LLMRefusedError(f"{self.base_url} answered {why}, after {tries}",
+                                            status=status)
+        elif kind == "unreachable":
+            err = LLMUnavailableError(f"cannot reach {self.base_url}: {why}, after {tries}; is "
+                                      "the server running and is base_url right?")
+        elif kind in ("unusable", "deadline"):
+            err = LLMUnavailableError(f"{self.base_url} is not usable: {why}, after {tries}",
+                                      status=status)
+        else:
+            err = LLMRequestError(f"{self.base_url} answered {why}, after {tries}", status=status)
+        if not (settle and isinstance(err, LLMRefusedError)):
+            stop.set()  # before the worker slot is released: the next request must not start
+        return err
+
     def complete_many(self, items: list[list[dict[str, str]]], sampling: Sampling,
-                      on_done: OnDone) -> None:
-        """Run ``items`` on ``concurrency`` workers; the first failure cancels what has not
-        started, waits for what is running (its answers are still delivered) and is raised."""
-        stop = threading.Event()
-        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(items)) or 1,
-                                  thread_name_prefix=f"llm-{self.name}")
-        futures = {pool.submit(self._complete, m, sampling, stop): i for i, m in enumerate(items)}
-        first_error: BaseException | None = None
-        pending = set(futures)
+                      on_done: OnDone, on_error: OnError | None = None) -> None:
+        """Run ``items`` with ``concurrency`` requests in flight. A request the endpoint
+        rejected alone (:class:`LLMRefusedError`) goes to ``on_error`` when one is given; any
+        other failure cancels what has not started, waits for what is running (its answers are
+        still delivered) and is raised."""
+        _run_async(self._complete_all(items, sampling, on_done, on_error))
+
+    async def _complete_all(self, items, sampling, on_done, on_error) -> None:
+        client = self._make_client()
+        stop = asyncio.Event()
+        slots = asyncio.Semaphore(self.concurrency)
+        errors: list[LLMError] = []
+
+        async def one(j: int, messages: list[dict[str, str]]) -> None:
+            async with slots:
+                if stop.is_set():
+                    return
+                try:
+                    text, meta = await self._complete(client, messages, sampling, stop,
+                                                      on_error is not None)
+                except _Cancelled:
+                    return
+                except LLMRefusedError as err:
+                    if on_error is None:
+                        errors.append(err)
+                    else:
+                        on_error(j, err)
+                    return
+                except LLMError as err:
+                    errors.append(err)
+                    return
+                on_done(j, text, meta)
+
         try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    err = fut.exception()
-                    if err is None:
-                        text, meta = fut.result()
-                        on_done(futures[fut], text, meta)
-                    elif not isinstance(err, _Cancelled) and first_error is None:
-                        first_error = err
-                        stop.set()
-                        for other in pending:
-                            other.cancel()
+            await asyncio.gather(*(one(j, m) for j, m in enumerate(items)))
         finally:
             stop.set()
-            pool.shutdown(wait=True, cancel_futures=True)
-        if first_error is not None:
-            raise first_error
+            await client.close()
+        if errors:
+            raise errors[0]
 
 
 class _TransformersBackend:
@@ -400,7 +556,8 @@ class _TransformersBackend:
         return None
 
     def complete_many(self, items: list[list[dict[str, str]]], sampling: Sampling,
-                      on_done: OnDone) -> None:
+                      on_done: OnDone, on_error: OnError | None = None) -> None:
+        """Generate every item (an in-process model refuses nothing: ``on_error`` is unused)."""
         from percontrast.generation import generate
         from percontrast.models import load_prepared
 
@@ -460,17 +617,36 @@ class ChatLLM:
                   temperature: float | None = None, max_new_tokens: int | None = None,
                   seed: int = 0, top_p: float | None = None) -> list[str]:
         """Answers in input order. Cached answers are returned without touching the backend;
-        the rest are requested (identical requests once) and cached as they arrive.
+        the rest are requested (identical requests once) and cached as they arrive. Any failed
+        request fails the call (answers received so far stay cached).
 
         ``progress=None`` shows a bar only on a terminal.
         """
+        return self._chat_many(conversations, settle=False, progress=progress,
+                               temperature=temperature, max_new_tokens=max_new_tokens, seed=seed,
+                               top_p=top_p)  # type: ignore[return-value]
+
+    def try_chat_many(self, conversations: Sequence[Messages], *, progress: bool | None = None,
+                      temperature: float | None = None, max_new_tokens: int | None = None,
+                      seed: int = 0, top_p: float | None = None) -> list[str | LLMRefusedError]:
+        """:meth:`chat_many`, except that a request the endpoint rejected alone comes back as
+        its :class:`LLMRefusedError` in its place (so a judge can count it) instead of failing
+        the call. An unusable endpoint still raises."""
+        return self._chat_many(conversations, settle=True, progress=progress,
+                               temperature=temperature, max_new_tokens=max_new_tokens, seed=seed,
+                               top_p=top_p)
+
+    def _chat_many(self, conversations: Sequence[Messages], *, settle: bool,
+                   progress: bool | None, temperature: float | None,
+                   max_new_tokens: int | None, seed: int,
+                   top_p: float | None) -> list[str | LLMRefusedError]:
         sampling = self.sampling(temperature=temperature, max_new_tokens=max_new_tokens,
                                  seed=seed, top_p=top_p)
         n = len(conversations)
         fields = self.backend.key_fields()
         requests = [self.request(m, sampling, fields) for m in conversations]
         keys = [request_key(r) for r in requests]
-        answers: list[str | None] = [self.cache.get(k) for k in keys]
+        answers: list[str | LLMRefusedError | None] = [self.cache.get(k) for k in keys]
         missing: dict[str, list[int]] = {}
         for i, (key, answer) in enumerate(zip(keys, answers, strict=True)):
             if answer is None:
@@ -483,14 +659,14 @@ class ChatLLM:
             return answers  # type: ignore[return-value]
 
         def counts() -> str:
-            got = sum(a is not None for a in answers)
+            got = sum(isinstance(a, str) for a in answers)
             now = got - (n - n_missing)
+            refused = sum(isinstance(a, LLMRefusedError) for a in answers)
             return (f"{n - n_missing} of {n} requests were served from the cache "
                     f"({self.cache.root}), " + (f"{now} answered now, " if now else "")
-                    + f"{n - got} missing")
+                    + (f"{refused} refused, " if refused else "") + f"{n - got - refused} missing")
 
-        where = f"llm entry {self.name!r} ({self.backend.kind}, model {self.backend.model!r}"
-        where += f", base_url {self.backend.base_url})" if self.backend.base_url else ")"
+        where = self.where()
         reason = self.backend.unavailable_reason()
         if reason is not None:
             raise LLMUnavailableError(f"{where}: {reason} [{counts()}]")
@@ -511,14 +687,27 @@ class ChatLLM:
             self.stats["sent"] += 1
             bar.update(1)
 
+        def on_error(j: int, err: LLMRefusedError) -> None:
+            refused = LLMRefusedError(f"{where}: {err}", status=err.status)
+            for i in missing[todo[j]]:
+                answers[i] = refused
+            self.stats["sent"] += 1
+            self.stats["refused"] = self.stats.get("refused", 0) + 1
+            bar.update(1)
+
         try:
             self.backend.complete_many([requests[missing[k][0]]["messages"] for k in todo],
-                                       sampling, on_done)
+                                       sampling, on_done, on_error if settle else None)
         except LLMError as err:
-            raise type(err)(f"{where}: {err} [{counts()}]") from err
+            raise type(err)(f"{where}: {err} [{counts()}]", status=err.status) from err
         finally:
             bar.close()
         return answers  # type: ignore[return-value]
+
+    def where(self) -> str:
+        """How messages name this LLM: the entry, its backend and model, its redacted URL."""
+        where = f"llm entry {self.name!r} ({self.backend.kind}, model {self.backend.model!r}"
+        return where + (f", base_url {self.backend.base_url})" if self.backend.base_url else ")")
 
 
 def make_llm(spec: dict[str, Any], *, cache_dir: str | os.PathLike,
@@ -527,7 +716,8 @@ def make_llm(spec: dict[str, Any], *, cache_dir: str | os.PathLike,
              retry: RetryPolicy | None = None) -> ChatLLM:
     """A :class:`ChatLLM` for one entry of the config's ``llm`` section.
 
-    ``name`` is the entry's name (used in messages; defaults to its label or model). Nothing is
+    ``name`` is the entry's name (used in messages; defaults to its label or model); the entry's
+    ``timeout_s`` overrides ``retry.total_s`` (the total deadline of one request). Nothing is
     loaded or contacted here: a run whose answers are all cached needs neither the model nor the
     server nor the key.
     """
@@ -538,11 +728,18 @@ def make_llm(spec: dict[str, Any], *, cache_dir: str | os.PathLike,
         raise ValueError("an llm entry needs 'model'")
     name = name or spec.get("label") or spec["model"]
     if backend_kind == "openai":
-        backend = _OpenAIBackend(name, spec, retry or RetryPolicy())
+        retry = retry or RetryPolicy()
+        if spec.get("timeout_s") is not None:
+            timeout_s = float(spec["timeout_s"])
+            if timeout_s <= 0:
+                raise ValueError(f"llm entry {name!r}: timeout_s must be > 0, got {timeout_s}")
+            retry = replace(retry, total_s=timeout_s)
+        backend = _OpenAIBackend(name, spec, retry)
     else:
         backend = _TransformersBackend(name, spec, models_dir, device, batch_size)
     return ChatLLM(name, spec, backend, ResponseCache(cache_dir))
 
 
-__all__ = ["ChatLLM", "LLMError", "LLMRequestError", "LLMUnavailableError", "ResponseCache",
+__all__ = ["ChatLLM", "LLMError", "LLMRefusedError", "LLMRequestError", "LLMUnavailableError",
+           "ResponseCache",
            "RetryPolicy", "Sampling", "make_llm", "redact_url", "request_key"]

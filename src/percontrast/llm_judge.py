@@ -5,7 +5,8 @@ Two things live here because ALOE (:mod:`percontrast.aloe`) and table 10 both ne
 * :func:`judge_many` asks a judge LLM, parses each reply, and re-asks only the unparseable ones
   (with a fresh seed and a non-zero temperature, so the retry is a new sample and not the cached
   reply again). A reply that stays unparseable is recorded as *missing* — never a crash, never a
-  silent 0 that would drag a mean down.
+  silent 0 that would drag a mean down. A request the endpoint rejects is *refused*, counted
+  apart; an endpoint that rejects all (or too many, :func:`check_refusals`) fails the job.
 * The appendix D.1 prompts (personalization against the reference, and language quality on four
   dimensions) with G-Eval's protocol: a form-filling prompt whose score is the mean of
   ``samples`` sampled judgments (G-Eval draws 20 samples at temperature 1 where token
@@ -20,6 +21,8 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from percontrast.llm import LLMRefusedError, LLMUnavailableError
 
 log = logging.getLogger(__name__)
 QUALITY_DIMENSIONS = ("coherence", "consistency", "fluency", "relevance")
@@ -98,44 +101,86 @@ def parse_quality(text: str) -> dict[str, float] | None:
 
 # --------------------------------------------------------------------------- asking with retries
 
+#: Default of an llm entry's ``max_refused_fraction`` (see :func:`check_refusals`).
+DEFAULT_MAX_REFUSED_FRACTION = 0.2
+
+
+class JudgeRefusedError(LLMUnavailableError):
+    """The judge endpoint refused too many of a job's requests for its scores to mean anything."""
+
+
 @dataclass
 class Judgment:
-    """One parsed judgment (``value`` None = missing after every attempt) and how it was got."""
+    """One parsed judgment (``value`` None = missing after every attempt) and how it was got.
+
+    ``refused`` is why the endpoint rejected the last attempt's request (an HTTP 400, a 200
+    without an answer), None when it answered: a refused judgment is missing for a different
+    reason than an unparseable reply, and is counted apart.
+    """
 
     value: Any
     reply: str
     attempts: int
     replies: list[str] = field(default_factory=list)
+    refused: str | None = None
+    status: int | None = None
 
 
-def _ask(llm, prompts, **sampling) -> list[str]:
-    """``llm.chat_many``; when the batch fails on a request error (a content filter, a bad
-    parameter), ask one by one so that only the failing prompts lose their judgment (their reply
-    says why, and parses as missing). An unavailable LLM still fails the job: that is config."""
-    from percontrast.llm import LLMRequestError
+def max_refused_fraction(llm) -> float:
+    """The llm entry's ``max_refused_fraction`` (default :data:`DEFAULT_MAX_REFUSED_FRACTION`)."""
+    spec = getattr(llm, "spec", None) or {}
+    value = spec.get("max_refused_fraction")
+    return DEFAULT_MAX_REFUSED_FRACTION if value is None else float(value)
 
-    try:
-        return llm.chat_many(prompts, progress=False, **sampling)
-    except LLMRequestError as err:
-        log.warning("judge batch failed (%s); asking its %d prompts one by one", err,
-                    len(prompts))
-    replies = []
-    for prompt in prompts:
-        try:
-            replies.append(llm.chat_many([prompt], progress=False, **sampling)[0])
-        except LLMRequestError as err:
-            replies.append(f"[request failed: {err}]")
-    return replies
+
+def check_refusals(llm, judgments: Sequence[Judgment], what: str) -> None:
+    """Fail the job when the judge refused all of ``judgments``, or more than the llm entry's
+    ``max_refused_fraction`` of them; below that, refusals are only counted.
+
+    Why not fail on any refusal: content filters reject a few prompts of a large set (an output
+    that mentions violence) and the other scores are still a measurement; those items are
+    reported as ``refused`` beside ``unparsed``. Why not only when every request is refused: an
+    endpoint that rejects most requests (a prompt longer than the served context, a parameter it
+    does not take, a quota that lets some through) leaves a mean over a self-selected remainder,
+    which a table would then compare with other runs' full means. The default, 0.2, keeps a
+    score whose items are at least four in five of the evaluated ones; a run that needs another
+    bound sets it per llm entry. All refused always fails, whatever the setting.
+    """
+    refused = [j for j in judgments if j.refused is not None]
+    n = len(judgments)
+    if not refused:
+        return
+    limit = max_refused_fraction(llm)
+    if len(refused) == n:
+        verdict = "every one of them: the endpoint cannot be used as a judge"
+    elif len(refused) > limit * n:
+        verdict = (f"more than its max_refused_fraction {limit:g}: the scores left would be a "
+                   "mean over a self-selected part of the items")
+    else:
+        log.warning("the judge refused %d of %d %s requests (at most max_refused_fraction %g "
+                    "allowed; counted as refused): %s", len(refused), n, what, limit,
+                    refused[0].refused)
+        return
+    status = getattr(refused[0], "status", None)
+    raise JudgeRefusedError(f"the judge refused {len(refused)} of {n} {what} requests, "
+                            f"{verdict}. First refusal: {refused[0].refused}", status=status)
 
 
 def judge_many(llm, prompts: Sequence[list[dict[str, str]]], parse: Callable[[str], Any], *,
                seed: int, retries: int = 2, temperature: float | None = None,
-               max_new_tokens: int | None = None) -> list[Judgment]:
+               max_new_tokens: int | None = None, what: str = "judge") -> list[Judgment]:
     """Ask ``llm`` (a :class:`percontrast.llm.ChatLLM`) every prompt; re-ask unparseable ones.
 
     Attempt ``a`` uses seed ``seed + a``; retries sample at ``max(temperature, 0.7)`` so they
     differ from the (cached, possibly greedy) first reply. All prompts of one attempt go to the
     backend together (one batch), so retries cost one extra round trip, not one per prompt.
+
+    A request the endpoint rejects alone (:class:`~percontrast.llm.LLMRefusedError`) is re-asked
+    like an unparseable reply and, if still rejected, recorded as ``refused``; when the first
+    attempt's every request is rejected the endpoint is unusable and :class:`JudgeRefusedError`
+    is raised at once (no re-asks). An unusable endpoint (bad key, no such model, unreachable)
+    raises :class:`~percontrast.llm.LLMUnavailableError`: that is configuration, not data.
+    Callers bound the refused fraction of a whole job with :func:`check_refusals`.
     """
     out = [Judgment(None, "", 0) for _ in prompts]
     todo = list(range(len(prompts)))
@@ -143,16 +188,23 @@ def judge_many(llm, prompts: Sequence[list[dict[str, str]]], parse: Callable[[st
         if not todo:
             break
         temp = temperature if attempt == 0 else max(temperature or 0.0, RETRY_TEMPERATURE)
-        replies = _ask(llm, [prompts[i] for i in todo], seed=seed + attempt, temperature=temp,
-                       max_new_tokens=max_new_tokens)
+        replies = llm.try_chat_many([prompts[i] for i in todo], progress=False,
+                                    seed=seed + attempt, temperature=temp,
+                                    max_new_tokens=max_new_tokens)
         still = []
         for i, reply in zip(todo, replies, strict=True):
             j = out[i]
-            j.attempts, j.reply = attempt + 1, reply
-            j.replies.append(reply)
-            j.value = parse(reply)
+            j.attempts = attempt + 1
+            if isinstance(reply, LLMRefusedError):
+                j.value, j.reply, j.refused, j.status = None, "", str(reply), reply.status
+            else:
+                j.reply, j.refused, j.status = reply, None, None
+                j.replies.append(reply)
+                j.value = parse(reply)
             if j.value is None:
                 still.append(i)
+        if attempt == 0 and out and all(j.refused is not None for j in out):
+            check_refusals(llm, out, what)
         todo = still
     return out
 
@@ -220,8 +272,9 @@ def judge_generations(llm, items: Sequence[dict[str, str]], *, seed: int, sample
     Each item gets ``samples`` personalization and quality judgments (sample ``s`` with seed
     ``seed + 1000 * s``; ``samples > 1`` samples at temperature 1 as G-Eval does unless
     ``temperature`` says otherwise); its score is the mean of the parsed ones. Returns the
-    summary (means on ``scale``, per-dimension quality, missing counts) and one row per item
-    (raw 1-5 means).
+    summary (means on ``scale``, per-dimension quality, missing counts split into unparsed
+    and refused judgments) and one row per item (raw 1-5 means). Too many refused judgments
+    raise :class:`JudgeRefusedError` (:func:`check_refusals`) instead of returning a summary.
     """
     if samples > 1 and temperature is None:
         temperature = 1.0
@@ -230,17 +283,21 @@ def judge_generations(llm, items: Sequence[dict[str, str]], *, seed: int, sample
     qual_prompts = [quality_prompt(it["question"], it["output"]) for it in items]
     pers: list[list[float]] = [[] for _ in items]
     qual: list[list[dict[str, float]]] = [[] for _ in items]
-    unparsed = {"personalization": 0, "quality": 0}
+    judged: dict[str, list[Judgment]] = {"personalization": [], "quality": []}
     for s in range(samples):
         for prompts, parse, sink, key in ((pers_prompts, parse_score, pers, "personalization"),
                                           (qual_prompts, parse_quality, qual, "quality")):
-            for i, j in enumerate(judge_many(llm, prompts, parse, seed=seed + 1000 * s,
-                                             retries=retries, temperature=temperature,
-                                             max_new_tokens=max_new_tokens)):
-                if j.value is None:
-                    unparsed[key] += 1
-                else:
+            got = judge_many(llm, prompts, parse, seed=seed + 1000 * s, retries=retries,
+                             temperature=temperature, max_new_tokens=max_new_tokens, what=key)
+            for i, j in enumerate(got):
+                if j.value is not None:
                     sink[i].append(j.value)
+            judged[key] += got
+    for key, judgments in judged.items():
+        check_refusals(llm, judgments, key)
+    refused = {k: sum(j.refused is not None for j in v) for k, v in judged.items()}
+    unparsed = {k: sum(j.value is None and j.refused is None for j in v)
+                for k, v in judged.items()}
 
     rows = []
     for it, p, q in zip(items, pers, qual, strict=True):
@@ -265,6 +322,10 @@ def judge_generations(llm, items: Sequence[dict[str, str]], *, seed: int, sample
         "missing": {"personalization": sum(r["personalization"] is None for r in rows),
                     "quality": sum(r["quality"] is None for r in rows)},
         "unparsed_judgments": unparsed,
+        "refused_judgments": refused,
+        # why, for the first few (the same refusal is usually repeated)
+        "refusals": list(dict.fromkeys(j.refused for v in judged.values() for j in v
+                                       if j.refused is not None))[:3],
         "scale": scale_text,
     }
     return summary, rows
