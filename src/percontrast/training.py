@@ -10,7 +10,8 @@
    ``sum_i w_i * -log p_i / num_items_in_batch`` (the M-step).
 
 Everything else — accelerate / DDP / FSDP / DeepSpeed, gradient accumulation, mixed precision,
-checkpointing and resume, logging — is the Trainer's. Normalising by ``num_items_in_batch`` (the
+checkpointing and resume, logging — is the Trainer's (:func:`run_training` only chooses *which*
+checkpoint to resume, :mod:`percontrast.checkpoints`). Normalising by ``num_items_in_batch`` (the
 response-token count of the whole accumulated, all-device batch, which the Trainer counts from our
 ``shift_labels``) makes gradient accumulation give exactly the big-batch gradient.
 
@@ -18,27 +19,31 @@ Use it in your own code::
 
     from percontrast.pir import PairCollator
     from percontrast.prompts import encode_record
-    from percontrast.training import PerCETrainer
+    from percontrast.training import PerCEConfig, PerCETrainer
 
     train = [encode_record(tokenizer, r, max_length=4096) for r in records]
-    trainer = PerCETrainer(model=model, args=TrainingArguments(...), train_dataset=train,
-                           data_collator=PairCollator(tokenizer.pad_token_id), weighting="perce")
+    args = PerCEConfig(output_dir="out", weighting="perce", clip=(0.8, 5.0), ...)
+    trainer = PerCETrainer(model=model, args=args, train_dataset=train,
+                           data_collator=PairCollator(tokenizer.pad_token_id))
     trainer.train()
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import shutil
 import time
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
 
+from percontrast.io import DataError, write_text
 from percontrast.losses import DEFAULT_CLIP, METHODS, token_weights, weighted_ce
 from percontrast.pir import (
     IGNORE_INDEX,
@@ -47,6 +52,54 @@ from percontrast.pir import (
     token_entropy,
     token_logprobs,
 )
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PerCEConfig(TrainingArguments):
+    """``TrainingArguments`` plus the settings of the token-weighted loss (as TRL's ``SFTConfig``
+    extends them for SFT): one object says how a run trains, and checkpoints pickle it whole.
+
+    ``remove_unused_columns`` defaults to False: our batches carry ``cf_*`` columns that the
+    model's forward does not name, and the Trainer would otherwise drop them.
+    """
+
+    weighting: str = field(default="perce", metadata={
+        "help": f"Token weighting of the cross-entropy: one of {', '.join(METHODS)}."})
+    clip: tuple[float, float] = field(default=DEFAULT_CLIP, metadata={
+        "help": "(min, max) clip of the token weights (lossce / entce / perce)."})
+    track_pir: bool = field(default=False, metadata={
+        "help": "Also measure PIR for the baselines (one grad-free forward per step, logged "
+                "only; the loss never sees it)."})
+    remove_unused_columns: bool = field(default=False, metadata={
+        "help": "Must stay False: the cf_* batch columns are not forward arguments."})
+
+    def __post_init__(self):
+        if self.weighting not in METHODS:
+            raise ValueError(f"weighting must be one of {METHODS}, got {self.weighting!r}")
+        self.clip = (float(self.clip[0]), float(self.clip[1]))
+        if self.clip[0] > self.clip[1]:
+            raise ValueError(f"clip min {self.clip[0]} > clip max {self.clip[1]}")
+        if self.remove_unused_columns:
+            raise ValueError("PerCEConfig needs remove_unused_columns=False: PerCETrainer's "
+                             "batches carry cf_* columns that the model's forward does not name")
+        super().__post_init__()
+
+
+def as_perce_config(args: TrainingArguments | None, **settings: Any) -> PerCEConfig:
+    """``args`` as a :class:`PerCEConfig`. A plain ``TrainingArguments`` (code written before
+    PerCEConfig) is converted with its values, ``remove_unused_columns=False`` and ``settings``
+    (``weighting`` / ``clip`` / ``track_pir``); a PerCEConfig already holds those, so giving
+    them again is an error rather than a silent override."""
+    if isinstance(args, PerCEConfig):
+        if settings:
+            raise TypeError(f"set {', '.join(settings)} on the PerCEConfig, not on PerCETrainer")
+        return args
+    if args is None:
+        return PerCEConfig(**settings)
+    values = {f.name: getattr(args, f.name) for f in fields(TrainingArguments) if f.init}
+    return PerCEConfig(**{**values, "remove_unused_columns": False, **settings})
 
 
 class PerCETrainer(Trainer):
@@ -57,31 +110,42 @@ class PerCETrainer(Trainer):
     removed), ``shift_labels`` (response ids aligned with the response logits), and optionally
     ``marker_mask`` (the user's known marker tokens, logged apart; never forwarded).
 
+    The loss settings live on ``args``, a :class:`PerCEConfig`; a plain ``TrainingArguments``
+    with ``weighting`` / ``clip`` / ``track_pir`` keywords is converted to one.
+
     ``track_pir`` also measures PIR for the baselines (one extra grad-free forward per step), so
     their logs show how PIR on marker tokens evolves when nothing optimises for it; the loss
     never sees it.
     """
 
-    def __init__(self, *args: Any, weighting: str = "perce",
-                 clip: tuple[float, float] = DEFAULT_CLIP, track_pir: bool = False,
+    def __init__(self, *args: Any, weighting: str | None = None,
+                 clip: tuple[float, float] | None = None, track_pir: bool | None = None,
                  **kwargs: Any):
-        if weighting not in METHODS:
-            raise ValueError(f"weighting must be one of {METHODS}, got {weighting!r}")
-        if clip[0] > clip[1]:
-            raise ValueError(f"clip min {clip[0]} > clip max {clip[1]}")
-        training_args = kwargs.get("args") if "args" in kwargs else (args[1] if len(args) > 1
-                                                                       else None)
-        if training_args is not None:
-            # our batches carry cf_* columns the model's forward does not name
-            training_args.remove_unused_columns = False
+        legacy = {k: v for k, v in (("weighting", weighting), ("clip", clip),
+                                    ("track_pir", track_pir)) if v is not None}
+        if "args" in kwargs:
+            kwargs["args"] = as_perce_config(kwargs["args"], **legacy)
+        elif len(args) > 1:
+            args = (args[0], as_perce_config(args[1], **legacy), *args[2:])
+        else:
+            kwargs["args"] = as_perce_config(None, **legacy)
         super().__init__(*args, **kwargs)
-        self.weighting = weighting
-        self.clip = (float(clip[0]), float(clip[1]))
-        self.track_pir = bool(track_pir)
         # The loss below is always normalised by num_items_in_batch, whatever the model's forward
         # signature, so ask the Trainer to count it (and not to divide by the GA steps again).
         self.model_accepts_loss_kwargs = True
         self._stats = _StepStats()
+
+    @property
+    def weighting(self) -> str:
+        return self.args.weighting
+
+    @property
+    def clip(self) -> tuple[float, float]:
+        return self.args.clip
+
+    @property
+    def track_pir(self) -> bool:
+        return self.args.track_pir
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         labels = inputs["shift_labels"]
@@ -197,7 +261,8 @@ class JsonlLogCallback(TrainerCallback):
     """Append every training log to ``path`` as one JSON object per line (with step time).
 
     On resume, lines past the checkpoint's step are dropped first, so the log of a run that was
-    killed and resumed reads as one clean run.
+    killed and resumed reads as one clean run (and a fresh start begins an empty log). A torn
+    last line (the job was killed while appending it) is dropped too.
     """
 
     def __init__(self, path: str | Path):
@@ -206,10 +271,9 @@ class JsonlLogCallback(TrainerCallback):
         self._last_step = 0
 
     def on_train_begin(self, args, state, control, **kwargs):
-        if self.path.exists():
-            keep = [line for line in self.path.read_text().splitlines()
-                    if line.strip() and json.loads(line).get("step", 0) <= state.global_step]
-            self.path.write_text("".join(k + "\n" for k in keep))
+        if self.path.exists() and state.is_world_process_zero:
+            keep = [row for row in _read_log(self.path) if row.get("step", 0) <= state.global_step]
+            write_text(self.path, "".join(json.dumps(row) + "\n" for row in keep))
         self._last_time, self._last_step = time.perf_counter(), state.global_step
 
     def on_log(self, args, state, control, logs=None, **kwargs):
@@ -226,30 +290,65 @@ class JsonlLogCallback(TrainerCallback):
             fh.write(json.dumps(row) + "\n")
 
 
-def training_arguments(training: dict[str, Any], output_dir: str | Path, *, lr: float,
-                       batch_size: int, seed: int, device: str | None = None,
-                       world_size: int = 1) -> TrainingArguments:
-    """``TrainingArguments`` from the config's ``training`` section (paper appendix B)."""
+def _read_log(path: Path) -> list[dict[str, Any]]:
+    """Rows of a training log; a torn last line is dropped (logged), a bad line elsewhere is a
+    :class:`~percontrast.io.DataError` naming the file and line."""
+    lines = path.read_bytes().split(b"\n")
+    rows = []
+    for lineno, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            rows.append(json.loads(raw.decode("utf-8")))
+        except ValueError as err:  # JSONDecodeError and UnicodeDecodeError
+            if all(not rest.strip() for rest in lines[lineno:]):
+                log.warning("%s, line %d: dropping a torn last line (%s)", path, lineno, err)
+                break
+            raise DataError(path, f"not a JSON log row ({err})", line=lineno) from err
+    return rows
+
+
+def warmup_arguments(ratio: float) -> dict[str, float]:
+    """The ``TrainingArguments`` keyword for a warmup *ratio*: ``warmup_ratio`` where it exists
+    (transformers 4), else ``warmup_steps``, which transformers 5 reads as a ratio when below 1
+    (and transformers 4 as a step count: passing a ratio there silently meant no warmup)."""
+    if not 0 <= ratio < 1:
+        raise ValueError(f"training.warmup_ratio must be in [0, 1), got {ratio!r}")
+    if "warmup_ratio" in TrainingArguments.__dataclass_fields__:
+        return {"warmup_ratio": ratio}
+    return {"warmup_steps": ratio}
+
+
+def training_arguments(training: dict[str, Any], output_dir: str | Path, *, method: str,
+                       lr: float, clip: tuple[float, float] = DEFAULT_CLIP, batch_size: int,
+                       seed: int, device: str | None = None, world_size: int = 1,
+                       **overrides: Any) -> PerCEConfig:
+    """The :class:`PerCEConfig` of a run, from the config's ``training`` section (paper appendix
+    B). The one place that turns config keys into trainer settings: training runs and
+    ``scripts/bench_step.py`` both build theirs here; ``overrides`` set other fields directly
+    (the benchmark's ``save_strategy="no"``)."""
     per_device = training.get("per_device_batch_size", 1)
     accum = max(1, math.ceil(batch_size / (per_device * world_size)))
     cuda = torch.cuda.is_available() and device != "cpu"
     precision = training.get("precision", "auto")
     bf16 = precision == "bf16" or (precision == "auto" and cuda and torch.cuda.is_bf16_supported())
     beta1, beta2 = training.get("adam_betas", (0.9, 0.999))
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = warmup_arguments(training.get("warmup_ratio", 0.04))
     if training.get("gradient_checkpointing"):  # renamed activation_checkpointing in v5
-        fields = TrainingArguments.__dataclass_fields__
-        key = "activation_checkpointing" if "activation_checkpointing" in fields else \
+        fields_ = TrainingArguments.__dataclass_fields__
+        key = "activation_checkpointing" if "activation_checkpointing" in fields_ else \
             "gradient_checkpointing"
         extra[key] = True
-    return TrainingArguments(
+    settings = dict(
         output_dir=str(output_dir),
+        weighting=method,
+        clip=tuple(clip),
+        track_pir=training.get("track_pir", True),
         per_device_train_batch_size=per_device,
         gradient_accumulation_steps=accum,
         learning_rate=lr,
         num_train_epochs=training.get("epochs", 1),
         max_steps=training.get("max_steps", -1),
-        warmup_steps=training.get("warmup_ratio", 0.04),
         lr_scheduler_type=training.get("lr_scheduler", "linear"),
         adam_beta1=beta1,
         adam_beta2=beta2,
@@ -264,11 +363,33 @@ def training_arguments(training: dict[str, Any], output_dir: str | Path, *, lr: 
         seed=seed,
         data_seed=seed,
         report_to="none",
-        remove_unused_columns=False,
         dataloader_num_workers=0,
         disable_tqdm=True,
         **extra,
     )
+    return PerCEConfig(**{**settings, **overrides})
+
+
+def whole_run_loss(log_history: list[dict[str, Any]], resumed_step: int, session_loss: float,
+                   global_step: int) -> float:
+    """Mean training loss per step over the whole run, resumes included.
+
+    The Trainer's ``training_loss`` covers only the steps since the last resume; the steps before
+    come from the checkpoint's log history (per logging window: mean loss x window length). Steps
+    between the last log and the checkpoint, if logging is sparser than saving, count at the
+    logged mean."""
+    session_steps = global_step - resumed_step
+    prior_sum, logged, last = 0.0, 0, 0
+    for row in log_history:
+        step = row.get("step", 0)
+        if "loss" in row and last < step <= resumed_step:
+            prior_sum += row["loss"] * (step - last)
+            logged, last = logged + (step - last), step
+    if resumed_step and logged:
+        prior_sum *= resumed_step / logged
+    elif resumed_step:  # nothing logged before the checkpoint: only this session is known
+        return session_loss
+    return (prior_sum + session_loss * session_steps) / max(global_step, 1)
 
 
 def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, method: str,
@@ -276,36 +397,55 @@ def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, m
                  batch_size: int, seed: int, chat_template_kwargs: dict | None = None,
                  device: str | None = None, callbacks: list | tuple = (),
                  keep_checkpoints: bool = False) -> dict[str, Any]:
-    """One pipeline training run in ``out_dir``; resumes from its last checkpoint if any.
+    """One pipeline training run in ``out_dir``; resumes from its last sound checkpoint if any.
 
     Writes ``log.jsonl`` as it goes, then ``model/`` (a prepared-model folder that
     :func:`percontrast.models.load_prepared` reads), then ``done.json`` last, so a run that dies
     anywhere leaves no ``done.json`` and Snakemake reruns it (from the last checkpoint).
+    Checkpoints carry the run's identity (:func:`percontrast.checkpoints.run_identity`); a rerun
+    resumes only from a complete checkpoint of the same identity (see
+    :mod:`percontrast.checkpoints`) and otherwise starts fresh, saying why.
     """
-    from transformers.trainer_utils import get_last_checkpoint
-
+    from percontrast.checkpoints import (
+        CheckpointRecordCallback,
+        choose_checkpoint,
+        remove_skipped,
+        run_identity,
+    )
     from percontrast.io import atomic_dir, read_json, write_json
     from percontrast.models import MANIFEST, load_prepared
     from percontrast.pir import PairCollator
     from percontrast.prompts import encode_record
 
     out_dir = Path(out_dir)
+    if not records:
+        raise ValueError(f"{out_dir}: no training records: nothing to train on")
     ckpt_dir = out_dir / "checkpoints"
+    base_manifest = read_json(Path(model_dir) / MANIFEST)
+    identity = run_identity(training=training, records=records, model_manifest=base_manifest,
+                            method=method, lr=lr, clip=clip, batch_size=batch_size, seed=seed,
+                            chat_template_kwargs=chat_template_kwargs)
     model, tokenizer = load_prepared(model_dir, device="cpu")
     max_length = training.get("max_length")
     pairs = [encode_record(tokenizer, r, max_length=max_length,
                            chat_template_kwargs=chat_template_kwargs) for r in records]
     world_size = int(os.environ.get("WORLD_SIZE", "1"))  # set by accelerate launch / torchrun
-    args = training_arguments(training, ckpt_dir, lr=lr, batch_size=batch_size, seed=seed,
-                              device=device, world_size=world_size)
+    args = training_arguments(training, ckpt_dir, method=method, lr=lr, clip=clip,
+                              batch_size=batch_size, seed=seed, device=device,
+                              world_size=world_size)
     trainer = PerCETrainer(model=model, args=args, train_dataset=pairs,
                            data_collator=PairCollator(tokenizer.pad_token_id),
-                           processing_class=tokenizer, weighting=method, clip=clip,
-                           track_pir=training.get("track_pir", True),
-                           callbacks=[JsonlLogCallback(out_dir / "log.jsonl"), *callbacks])
-    last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+                           processing_class=tokenizer,
+                           callbacks=[JsonlLogCallback(out_dir / "log.jsonl"),
+                                      CheckpointRecordCallback(identity), *callbacks])
+    choice = choose_checkpoint(ckpt_dir, identity)  # every process chooses the same
+    if trainer.is_world_process_zero():
+        remove_skipped(ckpt_dir, choice)
+    trainer.accelerator.wait_for_everyone()
+    last = choice.resume_from
+    resumed_step = trainer_state_step(last) if last else 0
     started = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=last)
+    result = trainer.train(resume_from_checkpoint=str(last) if last else None)
     elapsed = time.perf_counter() - started
 
     # save_model is collective (it gathers FSDP / DeepSpeed shards); rank 0 finalises the folder
@@ -316,7 +456,6 @@ def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, m
     if not trainer.is_world_process_zero():
         return {}
     (staging / "training_args.bin").unlink(missing_ok=True)  # a pickle; nothing should load it
-    base_manifest = read_json(Path(model_dir) / MANIFEST)
     write_json(staging / MANIFEST, {**base_manifest, "weights": "local",
                                     "trained_from": str(model_dir), "method": method,
                                     "learning_rate": lr, "clip": list(clip)})
@@ -327,15 +466,26 @@ def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, m
     if not keep_checkpoints:
         shutil.rmtree(ckpt_dir, ignore_errors=True)
     truncated = sum(1 for p in pairs if p.truncated)
+    global_step = trainer.state.global_step
     summary = {
         "method": method, "learning_rate": lr, "clip": list(clip), "seed": seed,
         "batch_size": batch_size, "per_device_batch_size": args.per_device_train_batch_size,
         "gradient_accumulation_steps": args.gradient_accumulation_steps,
-        "global_step": trainer.state.global_step, "epochs": trainer.state.epoch,
-        "train_loss": result.training_loss, "n_examples": len(pairs),
-        "n_truncated": truncated, "resumed_from": Path(last).name if last else None,
+        "global_step": global_step, "epochs": trainer.state.epoch,
+        "train_loss": whole_run_loss(trainer.state.log_history, resumed_step,
+                                     result.training_loss, global_step),
+        "train_loss_this_session": result.training_loss, "n_examples": len(pairs),
+        "n_truncated": truncated, "resumed_from": last.name if last else None,
+        "resumed_step": resumed_step, "skipped_checkpoints": choice.skipped,
         "train_seconds_this_session": elapsed, "precision": "bf16" if args.bf16 else "fp32",
         "model": base_manifest.get("name"),
     }
     write_json(out_dir / "done.json", summary)
     return summary
+
+
+def trainer_state_step(checkpoint: Path) -> int:
+    """The global step a checkpoint was saved at (from its ``trainer_state.json``)."""
+    from percontrast.io import read_json
+
+    return int(read_json(checkpoint / "trainer_state.json")["global_step"])
