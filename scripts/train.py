@@ -4,7 +4,7 @@ import argparse
 
 from percontrast.cli import json_arg, run, seed_everything, set_threads, setup
 from percontrast.config import parse_run_id
-from percontrast.data.records import read_records
+from percontrast.data.records import read_split
 from percontrast.training import run_training
 
 
@@ -25,7 +25,7 @@ def main() -> None:
     set_threads(args.threads)
     seed_everything(args.seed)
     lr, clip_min, clip_max = parse_run_id(args.run)
-    records = read_records(args.data)
+    records = read_split(args.data)  # an empty split fails here, naming task and file
     summary = run_training(args.model, records, args.out, method=args.method, lr=lr,
                            clip=(clip_min, clip_max), training=args.training,
                            batch_size=args.batch_size, seed=args.seed,

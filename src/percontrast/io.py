@@ -3,7 +3,8 @@
 Every file the pipeline writes goes through this module: content is written to a temporary file
 in the destination folder and renamed into place, so a killed job never leaves a half-written file
 that Snakemake (or a person) would take for a finished one. Reading JSON Lines reports the file and
-line of a malformed record instead of a bare ``JSONDecodeError``.
+line of a malformed record (bad JSON, bytes that are not UTF-8) instead of a bare
+``JSONDecodeError`` / ``UnicodeDecodeError``.
 """
 
 from __future__ import annotations
@@ -88,18 +89,35 @@ def write_jsonl(path: str | os.PathLike, rows: Iterable[Any]) -> int:
 
 def read_json(path: str | os.PathLike) -> Any:
     path = Path(path)
+    data = path.read_bytes()
     try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line_start = data.rfind(b"\n", 0, err.start) + 1
+        raise DataError(path, _not_utf8(err, line_start),
+                        line=data.count(b"\n", 0, err.start) + 1) from err
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as err:
         raise DataError(path, f"invalid JSON: {err.msg}", line=err.lineno) from err
 
 
+def _not_utf8(err: UnicodeDecodeError, line_start: int = 0) -> str:
+    column = err.start - line_start + 1
+    return f"not valid UTF-8 (byte 0x{err.object[err.start]:02x} at column {column})"
+
+
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, Any]]:
-    """Yield ``(line_number, object)`` for each non-blank line; bad JSON names file and line."""
+    """Yield ``(line_number, object)`` for each non-blank line; bad JSON or bytes that are not
+    UTF-8 name file and line (lines are decoded one by one: a whole-file text read would fail
+    with a bare ``UnicodeDecodeError`` at an unknown line)."""
     path = Path(path)
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise DataError(path, _not_utf8(err), line=lineno) from err
             if not line.strip():
                 continue
             try:

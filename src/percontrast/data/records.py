@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from percontrast.io import DataError, iter_jsonl, write_jsonl
@@ -91,6 +92,17 @@ def read_records(path: str | os.PathLike) -> list[Record]:
                             line=lineno, field="id")
         seen[rec.id] = lineno
         records.append(rec)
+    return records
+
+
+def read_split(path: str | os.PathLike) -> list[Record]:
+    """Read the records of one task split (``data/processed/{task}/{split}.jsonl``) that a job
+    needs at least one of. An empty split is an error naming the task, the split and the file
+    here, at the start, rather than a crash deep inside the Trainer or the generator."""
+    records = read_records(path)
+    if not records:
+        task, split = Path(path).parent.name, Path(path).stem
+        raise DataError(path, f"the {split!r} split of task {task!r} has no records")
     return records
 
 
