@@ -335,13 +335,14 @@ class _OpenAIBackend:
         """A client for one call (it lives in that call's event loop)."""
         import openai
 
-        _redact_http_logs()
         # Local servers need no key, but the client insists on one; never fall back to
         # OPENAI_API_KEY from the environment, which would send it to a foreign server.
         self._secret = os.environ.get(self.api_key_env) if self.api_key_env else None
         timeout = openai.Timeout(self.retry.request_timeout_s, connect=self.retry.connect_timeout_s)
-        return openai.AsyncOpenAI(api_key=self._secret or "no-key", base_url=self._url,
-                                  max_retries=0, timeout=timeout)
+        client = openai.AsyncOpenAI(api_key=self._secret or "no-key", base_url=self._url,
+                                    max_retries=0, timeout=timeout)
+        _redact_http_logs()  # after the client: its HTTP stack's loggers exist now
+        return client
 
     def _scrub(self, text: str) -> str:
         if self._secret and self._secret in text:
@@ -360,7 +361,7 @@ class _OpenAIBackend:
 
         if isinstance(err, _BadAnswer):
             return err.kind, False, str(err), None, err.status
-        if isinstance(err, TimeoutError):  # asyncio.wait_for: our total deadline
+        if isinstance(err, asyncio.TimeoutError):  # wait_for: our deadline (TimeoutError, 3.11+)
             return ("deadline", False, f"no complete answer within the request deadline of "
                     f"{self.retry.total_s:g} s (the llm entry's timeout_s)", None, None)
         if isinstance(err, openai.APITimeoutError):
@@ -377,7 +378,7 @@ class _OpenAIBackend:
                 retry_after = float(value) if value is not None else None
             except (TypeError, ValueError, AttributeError):
                 pass
-            body = str(getattr(err, "message", "") or err)[:300]
+            body = " ".join(str(getattr(err, "message", "") or err).split())[:300]
             why = f"HTTP {status} ({body})"
             if status in _UNUSABLE_STATUS:
                 return "unusable", False, f"{why}; {_UNUSABLE_STATUS[status]}", None, status
@@ -388,14 +389,15 @@ class _OpenAIBackend:
 
     def _read(self, raw) -> tuple[str, dict[str, Any]]:
         """The answer in a 2xx response, or :class:`_BadAnswer` saying what is wrong with it."""
-        ctype = raw.headers.get("content-type", "")
-        status = raw.status_code
+        http = raw.http_response  # the httpx response, in every openai version since 1.0
+        ctype = http.headers.get("content-type", "")
+        status = http.status_code
         try:
-            data = json.loads(raw.content) if "json" in ctype.lower() else None
+            data = json.loads(http.content) if "json" in ctype.lower() else None
         except ValueError:
             data = None
         if not isinstance(data, dict):
-            snippet = " ".join(raw.content[:120].decode("utf-8", "replace").split())
+            snippet = " ".join(http.content[:120].decode("utf-8", "replace").split())
             raise _BadAnswer("unusable", status, f"HTTP {status} with a {ctype or 'untyped'} "
                              f"body, not a chat completion ({snippet!r}); base_url must be the "
                              "root of an OpenAI-compatible API (usually ending in /v1)")
@@ -448,7 +450,7 @@ class _OpenAIBackend:
                             self.base_url, attempt, self.retry.max_retries, delay)
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=delay)
-                except TimeoutError:
+                except asyncio.TimeoutError:
                     continue
                 raise _Cancelled from None
             meta.update(attempts=attempt + 1, seconds=round(time.monotonic() - start, 3))
@@ -465,7 +467,10 @@ class _OpenAIBackend:
         elif kind == "unreachable":
             err = LLMUnavailableError(f"cannot reach {self.base_url}: {why}, after {tries}; is "
                                       "the server running and is base_url right?")
-        elif kind in ("unusable", "deadline"):
+        elif kind == "deadline":
+            err = LLMUnavailableError(f"{self.base_url}: {why}, after {tries}; is the server "
+                                      "stalled, or does it need a larger timeout_s?")
+        elif kind == "unusable":
             err = LLMUnavailableError(f"{self.base_url} is not usable: {why}, after {tries}",
                                       status=status)
         else:
