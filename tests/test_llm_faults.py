@@ -185,6 +185,21 @@ def test_trickling_server_is_cut_at_the_request_deadline(serve, tmp_path, where)
     assert cache_files(tmp_path) == []
 
 
+def test_chat_works_from_inside_a_running_event_loop(serve, tmp_path):
+    """The client runs its own event loop; called from a running one (a notebook) it uses a
+    helper thread instead of failing with 'asyncio.run() cannot be called from a running
+    event loop'."""
+    import asyncio
+
+    server = serve(lambda n, body: ("json", 200, completion(body, "fine")))
+    llm = make_llm(spec(server.url), cache_dir=tmp_path, retry=FAST)
+
+    async def notebook_cell():
+        return llm.chat(conv("q"))
+
+    assert asyncio.run(notebook_cell()) == "fine" and server.count == 1
+
+
 def test_default_deadline_is_well_under_361_s(tmp_path):
     assert RetryPolicy().total_s <= 180
     llm = make_llm(spec("http://127.0.0.1:9/v1"), cache_dir=tmp_path)
