@@ -25,6 +25,9 @@ def main() -> None:
     parser.add_argument("--model", required=True,
                         help="prepared model folder, or a registry name under data/models/")
     parser.add_argument("--data", required=True, help="persona-QA JSONL")
+    parser.add_argument("--spc-csv", default=None,
+                        help="Synthetic-Persona-Chat CSV: rows without a persona take the one "
+                             "whose id they carry (e.g. tests/data/spc_persona_qa.jsonl)")
     parser.add_argument("--threshold", type=float, default=1.0, help="personal if PIR > this")
     parser.add_argument("--counterfactual", choices=COUNTERFACTUALS, default="removed",
                         help="the counterfactual behind the `percontrast` label and `pir`")
@@ -52,6 +55,11 @@ def main() -> None:
     model_dir = Path(args.model) if Path(args.model).is_dir() else Path("data/models") / args.model
     model, tokenizer = load_prepared(model_dir)
     rows = read_jsonl(args.data)
+    if args.spc_csv:
+        from percontrast.data.spc import load_spc_personas
+        from percontrast.synthetic import attach_personas
+
+        rows = attach_personas(rows, load_spc_personas(args.spc_csv), args.data)
     validate_rows(rows, args.data)
     judge = None
     if args.judge:

@@ -264,7 +264,12 @@ def _kind_counts(items):
 
 
 def test_persona_qa_has_verbatim_and_paraphrase_answers_in_known_proportions():
-    items = generate_persona_qa(100, seed=0)
+    default = _kind_counts(generate_persona_qa(100, seed=42))
+    verbatim_words = default[("verbatim", True)] + default[("paraphrase", True)]
+    assert 0.2 <= verbatim_words / sum(default.values()) <= 0.32  # paper: word matching R 26.5%
+    assert Counter(it["answer_style"] for it in generate_persona_qa(100, seed=0)) == {
+        "verbatim": 15, "paraphrase": 85}  # VERBATIM_SHARE
+    items = generate_persona_qa(100, seed=0, verbatim_share=0.5)
     assert Counter(it["answer_style"] for it in items) == {"verbatim": 50, "paraphrase": 50}
     counts = _kind_counts(items)
     # every gold word of a verbatim answer occurs in the persona ...

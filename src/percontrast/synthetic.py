@@ -92,3 +92,24 @@ def build_persona_qa(personas: Sequence[dict], llm, *, n: int, seed: int,
         if parsed:
             rows.append({"id": f"pqa-{persona['id']}", "persona": text, **parsed})
     return rows, dict(outcomes)
+
+
+def attach_personas(rows: Sequence[dict], personas: Sequence[dict], path: str = "<persona-QA>"
+                    ) -> list[dict]:
+    """Persona-QA rows that name a Synthetic-Persona-Chat persona by id (``spc-test-0213``)
+    instead of carrying its text get that persona's sentences, joined as the generator joins
+    them. A hand-labelled set can so live beside the code without copying the dataset. Rows
+    that carry a persona keep it; an id with no persona is an error naming file, line and id."""
+    from percontrast.io import DataError
+
+    by_id = {p["id"]: " ".join(p["persona"]) for p in personas}
+    out = []
+    for line, row in enumerate(rows, start=1):
+        if row.get("persona"):
+            out.append(dict(row))
+        elif row.get("id") in by_id:
+            out.append({**row, "persona": by_id[row["id"]]})
+        else:
+            raise DataError(path, f"no persona text and no Synthetic-Persona-Chat persona with id "
+                            f"{row.get('id')!r}", line=line, field="id")
+    return out
