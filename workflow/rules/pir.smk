@@ -1,5 +1,9 @@
 # PIR token-classification benchmark (paper appendix A, figures 4 and 5).
 
+# The PR curves of PIR per counterfactual (scripts/pir_figures.py); a list so that rule all can
+# take it too, kept here until common.smk's PIR_FIGURES lists it.
+PIR_PR_FIGURE = [] if "figure4_pir_pr_curves" in PIR_FIGURES else ["figure4_pir_pr_curves"]
+
 
 rule pir_benchmark:
     """PerContrast vs word matching vs LLM-as-judge on persona-QA personal-token identification."""
@@ -46,7 +50,7 @@ rule pir_figures:
         expand("results/pir/{model}/{f}", model=config["pir"]["models"], f=["scores.jsonl", "classification.json"]),
     output:
         report(
-            expand("results/figures/{figure}.png", figure=PIR_FIGURES),
+            expand("results/figures/{figure}.png", figure=PIR_FIGURES + PIR_PR_FIGURE),
             category="PIR benchmark",
             caption="../report/pir_figures.rst",
         ),
