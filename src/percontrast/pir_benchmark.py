@@ -515,3 +515,49 @@ def run_benchmark(model, tokenizer, rows: Sequence[dict], *, threshold: float = 
     classification.update(evaluate(token_rows, threshold=threshold, counterfactual=counterfactual,
                                    variants=variants, boot=boot))
     return token_rows, classification
+
+
+# --------------------------------------------------------------------------- for the claims
+
+def claim_estimates(tokens: Sequence[dict], *, counterfactual: str, boot: dict[str, Any]
+                    ) -> dict[str, Any]:
+    """What results/claims.md says about PerContrast vs the paper's word matching, from the
+    benchmark's token rows (``scores.jsonl``), each a paired bootstrap over answers:
+
+    * ``f1``     — F1 of the ``percontrast`` labels (PIR > the run's threshold) minus F1 of
+                   ``word_matching``, all answers (token rows of any version have both);
+    * ``f1_dev`` — the same with PIR's threshold chosen on the dev answers, test answers only;
+    * ``ap``     — average precision of PIR minus that of word matching as a 0/1 score;
+    * ``recall`` — per method, recall on verbatim and on paraphrased gold tokens.
+
+    ``f1_dev``, ``ap`` and ``recall`` are None for token rows written before the benchmark
+    kept the counterfactual's PIR, the split and the gold kinds.
+    """
+    ids = list(dict.fromkeys(t["id"] for t in tokens))
+    index = {i: k for k, i in enumerate(ids)}
+    answer_of = np.array([index[t["id"]] for t in tokens])
+    gold = np.array([bool(t["gold"]) for t in tokens])
+    pc = np.array([bool(t["percontrast"]) for t in tokens])
+    wm = np.array([bool(t["word_matching"]) for t in tokens])
+    out: dict[str, Any] = {"f1": answer_bootstrap(
+        answer_of, np.arange(len(ids)),
+        lambda w: weighted_f1(pc, gold, w) - weighted_f1(wm, gold, w), boot),
+        "f1_dev": None, "ap": None, "recall": None}
+    key = f"pir_{counterfactual}"
+    if not all(key in t and "split" in t and "kind" in t for t in tokens):
+        return out
+    pir = np.array([t[key] for t in tokens], dtype=float)
+    test = np.array([t["split"] == "test" for t in tokens])
+    if (~test).any() and gold[~test].any() and test.any():
+        dev_pred = pir > best_threshold(pir[~test], gold[~test])
+        out["f1_dev"] = answer_bootstrap(
+            answer_of, np.unique(answer_of[test]),
+            lambda w: weighted_f1(dev_pred, gold, w) - weighted_f1(wm, gold, w), boot)
+    out["ap"] = answer_bootstrap(
+        answer_of, np.arange(len(ids)),
+        lambda w: average_precision(pir, gold, w) - average_precision(wm.astype(float), gold, w),
+        boot)
+    kinds = np.array([t["kind"] or "" for t in tokens])
+    out["recall"] = {"percontrast": _kind_recall(pc, gold, kinds),
+                     "word_matching": _kind_recall(wm, gold, kinds)}
+    return out

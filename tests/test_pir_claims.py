@@ -1,0 +1,65 @@
+"""The PIR-vs-word-matching claims of results/claims.md, from benchmark token rows."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from percontrast import config as pc
+from percontrast.pir_benchmark import claim_estimates
+from percontrast.report.claims import CONTRADICTED, HOLDS, build_claims
+
+
+def token_rows(n_answers: int = 30, seed: int = 0) -> list[dict]:
+    """Per answer: a verbatim gold token word matching finds, a paraphrased one it misses
+    (PIR high on both), and four other tokens (PIR low, one sometimes above the threshold)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for a in range(n_answers):
+        for i in range(6):
+            gold = i < 2
+            pir = (2.5 if gold else 0.0) + rng.normal(0, 0.4)
+            rows.append({"id": f"a{a}", "gold": gold,
+                         "kind": ("verbatim" if i == 0 else "paraphrase") if gold else None,
+                         "split": "dev" if a < 9 else "test", "pir": pir, "pir_removed": pir,
+                         "percontrast": pir > 1.0, "word_matching": i == 0})
+    return rows
+
+
+def test_claim_estimates_from_token_rows():
+    rows = token_rows()
+    est = claim_estimates(rows, counterfactual="removed", boot={"n_resamples": 500, "seed": 0})
+    # word matching: P 1, R 0.5 -> F1 2/3; PerContrast finds (nearly) every gold token
+    assert est["f1"].value > 0.25 and est["f1"].low > 0 and est["f1"].n == 30
+    assert est["f1_dev"].n == 21 and est["f1_dev"].low > 0
+    assert est["ap"].value == pytest.approx(1 - (0.5 * 1 + 0.5 * 2 / 6), abs=0.02)
+    assert est["recall"]["word_matching"] == {"verbatim": {"recall": 1.0, "n_gold": 30},
+                                              "paraphrase": {"recall": 0.0, "n_gold": 30}}
+    # rows of an older benchmark (no per-counterfactual PIR, split or kind): the F1 claim only
+    old = [{k: r[k] for k in ("id", "gold", "percontrast", "word_matching")} for r in rows]
+    legacy = claim_estimates(old, counterfactual="removed", boot={"n_resamples": 500, "seed": 0})
+    assert legacy["f1"].value == pytest.approx(est["f1"].value)
+    assert legacy["f1_dev"] is legacy["ap"] is legacy["recall"] is None
+
+
+@pytest.mark.parametrize("flip, verdict", [(False, HOLDS), (True, CONTRADICTED)])
+def test_pir_claims_in_claims_md(repo, tmp_path, flip, verdict):
+    cfg = pc.load_config(repo / "configs/tiny.yaml")
+    cfg["report"]["bootstrap"] = {"n_resamples": 500}
+    rows = token_rows()
+    if flip:  # PIR ranks other tokens first, and word matching finds every gold token
+        for r in rows:
+            r["pir_removed"] = r["pir"] = -r["pir"]
+            r["percontrast"], r["word_matching"] = r["pir"] > 1.0, r["gold"]
+    path = tmp_path / "pir" / cfg["pir"]["models"][0] / "scores.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    claims = {c.id: c for c in build_claims(cfg, tmp_path)}
+    model = cfg["pir"]["models"][0]
+    for cid in (f"figure4_pir_f1_{model}", f"figure4_pir_f1_dev_{model}",
+                f"figure4_pir_ap_{model}"):
+        assert claims[cid].verdict == verdict, cid
+    if not flip:
+        assert "word matching 100% / 0%" in claims[f"figure4_pir_f1_{model}"].note
