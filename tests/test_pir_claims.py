@@ -63,3 +63,35 @@ def test_pir_claims_in_claims_md(repo, tmp_path, flip, verdict):
         assert claims[cid].verdict == verdict, cid
     if not flip:
         assert "word matching 100% / 0%" in claims[f"figure4_pir_f1_{model}"].note
+
+
+def test_table_pir_lists_every_counterfactual_and_both_word_matching_rules(repo, tmp_path):
+    from percontrast.pir_benchmark import evaluate, prf
+    from percontrast.report.tables import table_pir
+
+    cfg = pc.load_config(repo / "configs/tiny.yaml")
+    rows = token_rows()
+    for r in rows:
+        r["pir_filler"] = r["pir"] - 1.0
+        r["word_matching_lemma"] = r["word_matching"] or r["kind"] == "paraphrase"
+    gold = [r["gold"] for r in rows]
+    cls = {"percontrast": prf([r["percontrast"] for r in rows], gold), "threshold": 1.0,
+           "word_matching": prf([r["word_matching"] for r in rows], gold),
+           "word_matching_lemma": prf([r["word_matching_lemma"] for r in rows], gold),
+           "counterfactual": "removed",
+           **evaluate(rows, threshold=1.0, counterfactual="removed",
+                      variants=["removed", "filler"], boot={"n_resamples": 100})}
+    path = tmp_path / "pir" / cfg["pir"]["models"][0] / "classification.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(cls))
+    t = table_pir(cfg, tmp_path)
+    methods = [r[1] for r in t.rows]
+    assert methods[:2] == ["PerContrast (PIR > 1, persona removed)",
+                           "PerContrast (PIR > 1, neutral filler)"]
+    assert methods[-2:] == ["Word matching (paper: exact words)", "Word matching (lemmas)"]
+    assert sum("from dev" in m for m in methods) == 2
+    by = {r[1]: r for r in t.rows}
+    exact, lemma = by["Word matching (paper: exact words)"], by["Word matching (lemmas)"]
+    assert (exact[7], exact[8], lemma[8]) == (1.0, 0.0, 1.0)  # recall verbatim / paraphrase
+    assert by["PerContrast (PIR > 1, persona removed)"][5] == pytest.approx(
+        cls["variants"]["removed"]["average_precision"])
