@@ -48,11 +48,11 @@ def build_pairs(tokenizer, n: int, profile_entries: int, max_length: int, seed: 
 def worker(args) -> dict:
     """Train ``args.steps`` steps with one method; report per-step times and peak memory."""
     import torch
-    from transformers import TrainerCallback, TrainingArguments
+    from transformers import TrainerCallback
 
     from percontrast.models import build_tiny, load_prepared
     from percontrast.pir import PairCollator
-    from percontrast.training import PerCETrainer
+    from percontrast.training import PerCETrainer, training_arguments
 
     torch.set_num_threads(args.threads or torch.get_num_threads())
     cuda = torch.cuda.is_available() and not args.cpu
@@ -80,16 +80,19 @@ def worker(args) -> dict:
 
     timer = StepTimer()
     with tempfile.TemporaryDirectory() as tmp:
-        targs = TrainingArguments(
-            output_dir=tmp, per_device_train_batch_size=args.batch, max_steps=args.steps,
-            learning_rate=1e-5, save_strategy="no", report_to="none", use_cpu=not cuda,
-            bf16=args.bf16, seed=args.seed, data_seed=args.seed, disable_tqdm=True,
-            logging_steps=10**9, gradient_checkpointing=args.gradient_checkpointing)
+        # the same settings function as a training run; no PIR tracking for the baselines, so
+        # they cost exactly their own loss
+        training = {"per_device_batch_size": args.batch, "max_steps": args.steps,
+                    "warmup_ratio": 0.0, "logging_steps": 10**9, "track_pir": False,
+                    "precision": "bf16" if args.bf16 else "fp32",
+                    "gradient_checkpointing": args.gradient_checkpointing}
+        targs = training_arguments(training, tmp, method=args.method, lr=1e-5,
+                                   batch_size=args.batch, seed=args.seed,
+                                   device="cpu" if args.cpu else None, save_strategy="no")
         if cuda:
             torch.cuda.reset_peak_memory_stats()
         trainer = PerCETrainer(model=model, args=targs, train_dataset=pairs,
-                               data_collator=PairCollator(tok.pad_token_id),
-                               weighting=args.method, callbacks=[timer])
+                               data_collator=PairCollator(tok.pad_token_id), callbacks=[timer])
         trainer.train()
     measured = timer.times[args.warmup:]
     with_len = statistics.mean(len(p.with_ids) for p in pairs)

@@ -139,3 +139,44 @@ def test_unknown_weighting_is_rejected(tiny_dir, tmp_path):
     with pytest.raises(ValueError, match="weighting must be one of"):
         PerCETrainer(model=model, args=TrainingArguments(output_dir=str(tmp_path),
                                                          report_to="none"), weighting="focal")
+
+
+def test_perce_config_holds_the_loss_settings(tiny_dir, tmp_path):
+    from percontrast.training import PerCEConfig
+
+    args = PerCEConfig(output_dir=str(tmp_path), report_to="none", use_cpu=True)
+    assert (args.weighting, args.clip, args.track_pir) == ("perce", (0.8, 5.0), False)
+    assert args.remove_unused_columns is False  # cf_* columns must reach the collator's batch
+    with pytest.raises(ValueError, match="remove_unused_columns=False"):
+        PerCEConfig(output_dir=str(tmp_path), remove_unused_columns=True)
+    with pytest.raises(ValueError, match="clip min 5.0 > clip max 1.0"):
+        PerCEConfig(output_dir=str(tmp_path), clip=(5.0, 1.0))
+    model, _ = load_prepared(tiny_dir, device="cpu")
+    with pytest.raises(TypeError, match="set weighting on the PerCEConfig"):
+        PerCETrainer(model=model, args=args, weighting="ce")
+    # plain TrainingArguments (older code) are converted, the caller's object left as it was
+    plain = TrainingArguments(output_dir=str(tmp_path), report_to="none", use_cpu=True,
+                              learning_rate=0.25)
+    trainer = PerCETrainer(model=model, args=plain, weighting="entce", clip=(0.5, 2.0))
+    assert isinstance(trainer.args, PerCEConfig) and trainer.args.learning_rate == 0.25
+    assert (trainer.weighting, trainer.clip, trainer.args.remove_unused_columns) == \
+        ("entce", (0.5, 2.0), False)
+    assert plain.remove_unused_columns is True
+
+
+def test_training_arguments_read_warmup_ratio_as_a_ratio(tmp_path):
+    from percontrast.training import PerCEConfig, training_arguments
+
+    def args(**training):
+        return training_arguments({"max_steps": 100, **training}, tmp_path, method="lossce",
+                                  lr=1e-3, clip=(0.5, 3.0), batch_size=4, seed=0, device="cpu")
+
+    made = args(warmup_ratio=0.04, per_device_batch_size=2)
+    assert isinstance(made, PerCEConfig)
+    assert (made.weighting, made.clip, made.gradient_accumulation_steps) == \
+        ("lossce", (0.5, 3.0), 2)
+    assert made.get_warmup_steps(100) == 4 and made.get_warmup_steps(1000) == 40
+    assert args(warmup_ratio=0.0).get_warmup_steps(100) == 0
+    with pytest.raises(ValueError, match=r"warmup_ratio must be in \[0, 1\), got 4"):
+        args(warmup_ratio=4)
+    assert args(save_steps=7).save_steps == 7
