@@ -1,11 +1,12 @@
 """Render every paper table the config covers from results/ (rule tables), and next to each its
-paper-vs-reproduction companion ``{table}_vs_paper`` (unless report.paper_comparison is false)."""
+paper-vs-reproduction companion ``{table}_vs_paper`` (unless report.paper_comparison is false):
+percontrast.report.render.render_tables."""
 
 import argparse
 
 from percontrast.cli import json_arg, run, setup
 from percontrast.config import check_config, validate_schema
-from percontrast.report.compare import COMPANIONS, companions_of
+from percontrast.report.render import render_tables
 from percontrast.report.tables import BUILDERS
 
 
@@ -21,14 +22,8 @@ def main() -> None:
     log = setup("make_tables")
     cfg = validate_schema(args.config)
     check_config(cfg)
-    builders = {name: BUILDERS[name] for name in args.tables}
-    if cfg.get("report", {}).get("paper_comparison", True):
-        builders.update({name: COMPANIONS[name] for name in companions_of(args.tables)})
-    for name, builder in builders.items():
-        table = (builder(cfg, args.results, args.data) if name.startswith("table6")
-                 else builder(cfg, args.results))
-        table.write(args.out)
-        log.info("%s: %d rows, %d missing runs", name, len(table.rows), len(table.missing))
+    tables = render_tables(cfg, args.results, args.data, args.out, args.tables)
+    log.info("wrote %d tables to %s", len(tables), args.out)
 
 
 if __name__ == "__main__":

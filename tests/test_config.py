@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 import yaml
@@ -163,3 +164,25 @@ def test_training_seeds_make_sibling_main_runs(repo):
     assert pc.seed_runs(cfg, lamp) == [lamp]
     assert pc.evaluations(cfg)[seven] == ["review"]  # extra seeds: own task only
     assert pc.run_training_spec(cfg, seven) == pc.run_training_spec(cfg, main)
+
+
+def test_the_schema_and_the_workflow_take_the_method_list_from_its_one_owner(repo):
+    """percontrast.methods.METHODS is the one list: the schema's enum, every method array of the
+    schema, the losses and the table labels follow it."""
+    from percontrast import losses
+    from percontrast.methods import LABELS, METHODS, method_label, wildcard_pattern
+
+    schema = yaml.safe_load(pc.SCHEMA_PATH.read_text())
+    assert schema["$defs"]["method"]["enum"] == list(METHODS)
+    text = pc.SCHEMA_PATH.read_text()
+    assert text.count("enum: [ce, lossce, entce, perce]") == 1
+    assert text.count('"#/$defs/method"') >= 8  # every method list refers to the one enum
+    assert losses.METHODS is METHODS and list(LABELS) == list(METHODS)
+    assert method_label("perce") == "PerCE" and re.fullmatch(wildcard_pattern(), "lossce")
+    assert not re.fullmatch(wildcard_pattern(), "perce2")
+    with pytest.raises(ValueError, match="unknown method 'dpo'"):
+        method_label("dpo")
+    bad = yaml.safe_load((repo / "configs" / "tiny.yaml").read_text())
+    bad["training"]["methods"].append("dpo")
+    with pytest.raises(pc.ConfigError, match="training.methods"):
+        pc.validate_schema(bad)

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from percontrast import config as pc
-from percontrast.report import figures
+from percontrast.report import figures, results
 
 FIGURES = ("training_curves", "estep_markers", "lr_robustness", "cross_task_heatmap",
            "aloe_by_round")
@@ -235,7 +235,7 @@ def test_script_before_anything_ran_and_with_stages_off(repo, cfg, tmp_path, mon
 
 def test_script_restricts_training_curves_to_the_main_lr_and_clip(repo, cfg, tmp_path):
     fake_results(cfg, tmp_path)
-    logs = load_script(repo).training_logs(cfg, tmp_path)
+    logs = results.training_logs(cfg, tmp_path)
     assert set(logs) == {"Tiny-Llama", "Tiny-B"}
     assert set(logs["Tiny-B"]) == {"PAG", "PRW", "PTW"}  # no LaMP task
     assert set(logs["Tiny-B"]["PAG"]) == set(cfg["training"]["methods"])
@@ -249,7 +249,7 @@ def test_script_plots_each_method_at_its_own_learning_rates(repo, cfg, tmp_path)
     cfg["training"]["lr_grid_methods"] = ["ce", "perce"]
     pc.check_config(cfg)
     fake_results(cfg, tmp_path)
-    scores = load_script(repo).lr_scores(cfg, tmp_path)["Tiny-Llama"]["PAG"]
+    scores = results.lr_scores(cfg, tmp_path)["Tiny-Llama"]["PAG"]
     assert set(scores["perce"]) == set(cfg["training"]["learning_rates"])
     assert list(scores["lossce"]) == [cfg["training"]["main_learning_rate"]]
     assert all(v is not None for per_method in scores.values() for v in per_method.values())

@@ -220,3 +220,28 @@ def test_cells_of_several_training_seeds_are_averaged_per_example(cfg, tmp_path)
      / "review.json").unlink()
     again = table1(cfg, tmp_path)
     assert any("_seed7/review" in m for m in again.missing)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{not json", "invalid JSON"),
+    ('{"rouge_l": NaN, "meteor": 0.1, "examples": []}', "rouge_l is not a finite number"),
+    ('{"rouge_l": 0.2, "examples": [{"id": "a", "meteor": Infinity}]}',
+     "examples.0.meteor is not a finite number"),
+])
+def test_a_bad_metrics_file_is_named_and_the_old_tables_stay(cfg, tmp_path, content, message):
+    from percontrast.io import DataError
+    from percontrast.report.render import render_tables
+
+    out, results = tmp_path / "tables", tmp_path / "results"
+    names = [n for n in BUILDERS if n != "table6"]  # table 6 reads prepared models
+    render_tables(cfg, results, tmp_path / "data", out, names)  # an earlier, complete render
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert len(before) >= 3 * len(names)
+    run = pc.main_run(cfg, "tiny-llama", "review", "ce")
+    bad = results / "metrics" / run.path / "review.json"
+    bad.parent.mkdir(parents=True)
+    bad.write_text(content)
+    with pytest.raises(DataError, match=message) as err:
+        render_tables(cfg, results, tmp_path / "data", out, names)
+    assert str(bad) in str(err.value)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # nothing half-new

@@ -24,9 +24,9 @@ from typing import Any
 import yaml
 
 from percontrast.data.records import QA_TASK_TYPES
+from percontrast.methods import METHODS  # noqa: F401  (re-exported: pc.METHODS)
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
-METHODS = ("ce", "lossce", "entce", "perce")
 LONGLAMP_TYPES = ("abstract_generation", "product_review", "topic_writing")
 LAMP_TYPES = ("news_headline", "scholarly_title", "tweet_paraphrase")
 QA_TYPES = QA_TASK_TYPES
@@ -388,6 +388,37 @@ def evaluation_generation(cfg: dict[str, Any], run: TrainRun, eval_task: str
     if "max_new_tokens" in small and evaluation_limit(cfg, run, eval_task) is not None:
         gen["max_new_tokens"] = small["max_new_tokens"]
     return gen
+
+
+def evaluation_spec(cfg: dict[str, Any], run: TrainRun, eval_task: str) -> dict[str, Any]:
+    """Everything that determines one evaluation's generations and scores: the checkpoint's own
+    training spec and model, the evaluation task and its data settings, the generation settings
+    and the number of test records. Its hash is the provenance a metrics file records (rather
+    than the whole config's, which would make every edit anywhere rerun every evaluation)."""
+    return {"run": run.path, "training": run_training_spec(cfg, run),
+            "batch_size": run_batch_size(cfg, run), "model": cfg["model_registry"][run.model],
+            "task": cfg["task_registry"][eval_task], "data": cfg["data"],
+            "generation": evaluation_generation(cfg, run, eval_task),
+            "limit": evaluation_limit(cfg, run, eval_task), "seed": cfg["seed"]}
+
+
+def used_llm_entries(cfg: dict[str, Any]) -> list[str]:
+    """The ``llm`` entries some stage of this config uses (judges, user simulator, generator)."""
+    ev = cfg.get("evaluation", {})
+    names = [cfg.get("pir", {}).get("judge"), cfg.get("persona_qa", {}).get("generator"),
+             ev.get("aloe", {}).get("user_simulator"), ev.get("aloe", {}).get("judge"),
+             ev.get("llm_judge", {}).get("judge")]
+    return [n for n in dict.fromkeys(names) if n and n in cfg.get("llm", {})]
+
+
+def report_config(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The config the report jobs (tables, figures, claims, index) receive: all of it except
+    ``llm`` entries no stage uses, so declaring a new endpoint reruns nothing."""
+    used = set(used_llm_entries(cfg))
+    out = dict(cfg)
+    if "llm" in cfg:
+        out["llm"] = {name: spec for name, spec in cfg["llm"].items() if name in used}
+    return out
 
 
 def evaluation_limit(cfg: dict[str, Any], run: TrainRun, eval_task: str) -> int | None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import torch
 
-METHODS = ("ce", "lossce", "entce", "perce")
+from percontrast.methods import METHODS
 DEFAULT_CLIP = (0.8, 5.0)
 
 

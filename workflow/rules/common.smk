@@ -2,6 +2,7 @@
 # which evaluations) comes from percontrast.config so the library, scripts and report agree.
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir).parent / "src"))
 from percontrast import config as pc  # noqa: E402
+from percontrast import layout  # noqa: E402
+from percontrast.methods import wildcard_pattern  # noqa: E402
 from percontrast.report.compare import companions_of  # noqa: E402
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -18,12 +21,12 @@ try:
 except pc.ConfigError as err:
     raise WorkflowError(f"invalid config: {err}")
 
-CONFIG_HASH = pc.config_hash(config)
 # the --configfile the user named (for the commands results/index.md prints), if any
 CONFIGFILE = next((os.path.relpath(f) for f in getattr(workflow, "overwrite_configfiles", None)
                    or []), None)
 RUNS = pc.train_runs(config)
 EVALS = pc.evaluations(config)
+METHOD_PATTERN = wildcard_pattern()
 
 
 wildcard_constraints:
@@ -31,7 +34,7 @@ wildcard_constraints:
     task=r"[A-Za-z0-9][A-Za-z0-9._-]*",
     eval_task=r"[A-Za-z0-9][A-Za-z0-9._-]*",
     split=r"train|test",
-    method=r"ce|lossce|entce|perce",
+    method=METHOD_PATTERN,
     run=r"lr[0-9.e+-]+_clip[0-9.e+-]+-[0-9.e+-]+(_seed[0-9]+)?",
 
 
@@ -49,7 +52,7 @@ def launcher(n_gpus):
     """`python` for one device; `accelerate launch` with the FSDP config for several GPUs."""
     if int(n_gpus) > 1:
         fsdp = Path(workflow.basedir).parent / "envs" / "accelerate_fsdp.yaml"
-        return f"accelerate launch --config_file {fsdp} --num_processes {int(n_gpus)}"
+        return f"accelerate launch --config_file {shlex.quote(str(fsdp))} --num_processes {int(n_gpus)}"
     return "python"
 
 
@@ -57,6 +60,20 @@ def llm_entries(*names):
     """Only the llm entries a job uses (JSON): editing another entry must not rerun it."""
     llm = config.get("llm", {})
     return as_json({n: llm[n] for n in names if n in llm})
+
+
+def only(section, *keys):
+    """The listed keys of a config section (JSON): what a job reads from it, nothing else."""
+    return as_json({k: section[k] for k in keys if k in section})
+
+
+def spec_hash(*parts):
+    """Provenance hash recorded in a job's output: of what determines that output only."""
+    return pc.config_hash(list(parts))
+
+
+# the report jobs' config: all of it but llm entries no stage uses (pc.report_config)
+REPORT_CONFIG = as_json(pc.report_config(config))
 
 
 def job_spec(section, *drop):
@@ -91,7 +108,7 @@ def chat_kwargs(wc):
 
 
 def model_dir(model):
-    return f"data/models/{model}"
+    return str(layout.path("model", model=model))
 
 
 def model_threads():
@@ -107,7 +124,7 @@ def uses_gpu():
 
 
 def processed(task, split):
-    return f"data/processed/{task}/{split}.jsonl"
+    return str(layout.path("processed", task=task, split=split))
 
 
 def llm_models(*llm_names):
@@ -120,16 +137,8 @@ def llm_models(*llm_names):
     return out
 
 
-def run_dir(run):
-    return f"results/train/{run.path}"
-
-
-def generation_path(run, eval_task):
-    return f"results/generations/{run.path}/{eval_task}.jsonl"
-
-
 def metrics_path(run, eval_task):
-    return f"results/metrics/{run.path}/{eval_task}.json"
+    return str(layout.path("metrics", run, eval_task=eval_task))
 
 
 # ---------------------------------------------------------------- targets
@@ -154,17 +163,17 @@ def data_targets():
     for task in pc.all_tasks(config):
         splits = ["test"] if config["task_registry"][task]["type"] in pc.QA_TYPES else ["train", "test"]
         out += [processed(task, split) for split in splits]
-    out.append("data/synthetic/persona_qa.jsonl")
+    out.append(layout.pattern("persona_qa"))
     if config["evaluation"].get("aloe", {}).get("enabled"):
-        out.append("data/processed/aloe/conversations.jsonl")
+        out.append(layout.pattern("aloe_conversations"))
     return out
 
 
 def report_targets():
     """Every table (with its paper companion) and figure the config covers, and the index."""
-    out = [f"results/tables/{t}.{ext}" for t in TABLE_FILES for ext in ("csv", "md", "tex")]
-    out += [f"results/figures/{f}.png" for f in PIR_FIGURES + FIGURES]
-    out += ["results/claims.md", "results/claims.json", "results/index.md"]
+    out = expand(layout.pattern("table"), table=TABLE_FILES, ext=("csv", "md", "tex"))
+    out += expand(layout.pattern("figure"), figure=PIR_FIGURES + FIGURES)
+    out += [layout.pattern(name) for name in ("claims_md", "claims_json", "index")]
     return out
 
 
@@ -175,28 +184,21 @@ def all_targets():
 
 # ---------------------------------------------------------------- rule inputs
 
-def eval_inputs(wc):
-    return {
-        "done": f"results/train/{wc.model}/{wc.task}/{wc.method}/{wc.run}/done.json",
-        "data": processed(wc.eval_task, "test"),
-    }
-
-
 def metrics_inputs():
     return sorted(metrics_path(run, task) for run, tasks in EVALS.items() for task in tasks)
 
 
 def train_logs():
-    return sorted(f"{run_dir(run)}/done.json" for run in RUNS)
+    return sorted(str(layout.path("run_done", run)) for run in RUNS)
 
 
 def aloe_inputs():
-    return sorted(f"results/aloe/{run.path}/scores.json" for run in pc.aloe_runs(config))
+    return sorted(str(layout.path("aloe_scores", run)) for run in pc.aloe_runs(config))
 
 
 def judge_inputs():
-    return sorted(f"results/judge/{run.path}.json" for run in pc.judge_runs(config))
+    return sorted(str(layout.path("judge", run)) for run in pc.judge_runs(config))
 
 
 def pir_inputs():
-    return [f"results/pir/{m}/classification.json" for m in config["pir"]["models"]]
+    return [str(layout.path("pir_classification", model=m)) for m in config["pir"]["models"]]

@@ -4,7 +4,7 @@
 rule prepare_model:
     """Materialise a registry model once: GGUF -> safetensors, tiny -> random init, hub -> pinned commit."""
     output:
-        directory("data/models/{model}"),
+        directory(layout.pattern("model")),
     params:
         script=script("prepare_model"),
         spec=lambda wc: as_json(model_spec(wc.model)),
@@ -22,14 +22,14 @@ rule prepare_model:
         mem_mb=4000,
         runtime=60,
     shell:
-        "python {params.script} --name {wildcards.model} --spec {params.spec:q} "
+        "python {params.script:q} --name {wildcards.model} --spec {params.spec:q} "
         "--seed {params.seed} --out {output} > {log} 2>&1"
 
 
 rule load_task:
     """Load a task from its source (demo, LongLaMP, LaMP, SPC, HotpotQA, DROP) and sample n records."""
     output:
-        "data/interim/{task}/{split}.jsonl",
+        layout.pattern("interim"),
     params:
         script=script("load_task"),
         spec=lambda wc: as_json(config["task_registry"][wc.task]),
@@ -46,16 +46,16 @@ rule load_task:
         mem_mb=4000,
         runtime=60,
     shell:
-        "python {params.script} --task {wildcards.task} --spec {params.spec:q} "
+        "python {params.script:q} --task {wildcards.task} --spec {params.spec:q} "
         "--split {wildcards.split} --n {params.n} --seed {params.seed} --out {output} > {log} 2>&1"
 
 
 rule retrieve:
     """Keep each record's top-k profile entries for its query (BM25 or a dense retriever)."""
     input:
-        "data/interim/{task}/{split}.jsonl",
+        rules.load_task.output[0],
     output:
-        "data/processed/{task}/{split}.jsonl",
+        layout.pattern("processed"),
     params:
         script=script("retrieve"),
         k=config["data"]["top_k"],
@@ -71,17 +71,18 @@ rule retrieve:
         mem_mb=4000,
         runtime=60,
     shell:
-        "python {params.script} --input {input} --k {params.k} "
+        "python {params.script:q} --input {input} --k {params.k} "
         "--retriever {params.retriever:q} --out {output} > {log} 2>&1"
 
 
 rule aloe_conversations:
     """The ALOE benchmark's profile x personality pairs (or their demo stand-ins)."""
     output:
-        "data/processed/aloe/conversations.jsonl",
+        layout.pattern("aloe_conversations"),
     params:
         script=script("aloe_conversations"),
-        spec=as_json(config["evaluation"].get("aloe", {})),
+        spec=only(config["evaluation"].get("aloe", {}), "source", "profile_path",
+                  "personality_path", "n_profiles", "n_personalities"),
         seed=config["seed"],
     log:
         "logs/aloe_conversations.log",
@@ -94,5 +95,5 @@ rule aloe_conversations:
         mem_mb=1000,
         runtime=10,
     shell:
-        "python {params.script} --spec {params.spec:q} --seed {params.seed} "
+        "python {params.script:q} --spec {params.spec:q} --seed {params.seed} "
         "--out {output} > {log} 2>&1"

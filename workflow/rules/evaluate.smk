@@ -1,14 +1,22 @@
 # Evaluation: generation from each checkpoint, LongLaMP/LaMP metrics, QA EM/F1, ALOE, LLM judge.
 
+# what one ALOE / judge job computes with: its section without the keys that pick the runs
+# (models, methods, tasks, enabled) and the llm entries it names (see llm_entries)
+ALOE_SPEC = job_spec(config["evaluation"].get("aloe", {}), "models", "methods", "tasks", "enabled")
+JUDGE_SPEC = job_spec(config["evaluation"].get("llm_judge", {}), "models", "methods", "tasks",
+                      "enabled")
+
 
 rule generate:
     """Sample responses from a trained checkpoint on an evaluation task's test split."""
     input:
-        unpack(eval_inputs),
+        done=rules.train.output.done,
+        data=lambda wc: processed(wc.eval_task, "test"),
     output:
-        "results/generations/{model}/{task}/{method}/{run}/{eval_task}.jsonl",
+        layout.pattern("generations"),
     params:
         script=script("generate"),
+        checkpoint=lambda wc, input: os.path.dirname(input.done),
         generation=lambda wc: as_json(pc.evaluation_generation(config, run_of(wc), wc.eval_task)),
         max_prompt=config["generation"].get("max_prompt_tokens", config["training"]["max_length"]),
         limit=eval_limit,
@@ -28,8 +36,8 @@ rule generate:
         runtime=240,
         gpu=uses_gpu(),
     shell:
-        "python {params.script} --checkpoint results/train/{wildcards.model}/{wildcards.task}/"
-        "{wildcards.method}/{wildcards.run} --data {input.data} --generation {params.generation:q} "
+        "python {params.script:q} --checkpoint {params.checkpoint:q} --data {input.data:q} "
+        "--generation {params.generation:q} "
         "--max-prompt-tokens {params.max_prompt} --limit {params.limit} "
         "--chat-template-kwargs {params.chat:q} --seed {params.seed} --threads {threads} "
         "--out {output} > {log} 2>&1"
@@ -38,15 +46,15 @@ rule generate:
 rule score:
     """ROUGE-L + METEOR (LongLaMP, LaMP, dialogue) or EM/F1 (HotpotQA, DROP) of one generation file."""
     input:
-        generations="results/generations/{model}/{task}/{method}/{run}/{eval_task}.jsonl",
+        generations=rules.generate.output[0],
         data=lambda wc: processed(wc.eval_task, "test"),
     output:
-        "results/metrics/{model}/{task}/{method}/{run}/{eval_task}.json",
+        layout.pattern("metrics"),
     params:
         script=script("score"),
         info=lambda wc: run_info(wc, eval_task=wc.eval_task),
         limit=eval_limit,
-        config_hash=CONFIG_HASH,
+        config_hash=lambda wc: spec_hash(pc.evaluation_spec(config, run_of(wc), wc.eval_task)),
         seed=lambda wc: pc.run_seed(config, run_of(wc)),
     log:
         "logs/score/{model}/{task}/{method}/{run}/{eval_task}.log",
@@ -61,7 +69,7 @@ rule score:
         mem_mb=2000,
         runtime=30,
     shell:
-        "python {params.script} --generations {input.generations} --data {input.data} "
+        "python {params.script:q} --generations {input.generations} --data {input.data} "
         "--run-info {params.info:q} --config-hash {params.config_hash} --seed {params.seed} "
         "--limit {params.limit} --out {output} > {log} 2>&1"
 
@@ -69,18 +77,19 @@ rule score:
 rule aloe:
     """ALOE: a simulated user talks with the checkpoint for k rounds; a judge scores each turn 1-5."""
     input:
-        done="results/train/{model}/{task}/{method}/{run}/done.json",
-        conversations="data/processed/aloe/conversations.jsonl",
+        done=rules.train.output.done,
+        conversations=rules.aloe_conversations.output[0],
         llms=llm_models(
             config["evaluation"].get("aloe", {}).get("user_simulator"),
             config["evaluation"].get("aloe", {}).get("judge"),
         ),
     output:
-        scores="results/aloe/{model}/{task}/{method}/{run}/scores.json",
-        transcripts="results/aloe/{model}/{task}/{method}/{run}/conversations.jsonl",
+        scores=layout.pattern("aloe_scores"),
+        transcripts=layout.pattern("aloe_transcripts"),
     params:
         script=script("aloe"),
-        aloe=job_spec(config["evaluation"].get("aloe", {}), "models", "methods", "enabled"),
+        checkpoint=lambda wc, input: os.path.dirname(input.done),
+        aloe=ALOE_SPEC,
         llm=llm_entries(
             config["evaluation"].get("aloe", {}).get("user_simulator"),
             config["evaluation"].get("aloe", {}).get("judge"),
@@ -88,7 +97,7 @@ rule aloe:
         generation=as_json(config["generation"]),
         chat=chat_kwargs,
         info=lambda wc: run_info(wc),
-        config_hash=CONFIG_HASH,
+        config_hash=lambda wc: spec_hash(pc.evaluation_spec(config, run_of(wc), wc.task), ALOE_SPEC),
         seed=config["seed"],
     log:
         "logs/aloe/{model}/{task}/{method}/{run}.log",
@@ -104,8 +113,8 @@ rule aloe:
         runtime=480,
         gpu=uses_gpu(),
     shell:
-        "python {params.script} --checkpoint results/train/{wildcards.model}/{wildcards.task}/"
-        "{wildcards.method}/{wildcards.run} --conversations {input.conversations} "
+        "python {params.script:q} --checkpoint {params.checkpoint:q} "
+        "--conversations {input.conversations:q} "
         "--aloe {params.aloe:q} --llm {params.llm:q} --generation {params.generation:q} "
         "--chat-template-kwargs {params.chat:q} --run-info {params.info:q} "
         "--config-hash {params.config_hash} --seed {params.seed} --threads {threads} "
@@ -115,18 +124,18 @@ rule aloe:
 rule llm_judge:
     """Personalization and quality scores (G-Eval, appendix D.1) of a checkpoint's own-task generations."""
     input:
-        generations="results/generations/{model}/{task}/{method}/{run}/{task}.jsonl",
+        generations=lambda wc: str(layout.path("generations", run_of(wc), eval_task=wc.task)),
         data=lambda wc: processed(wc.task, "test"),
         llms=llm_models(config["evaluation"].get("llm_judge", {}).get("judge")),
     output:
-        summary="results/judge/{model}/{task}/{method}/{run}.json",
-        per_item="results/judge/{model}/{task}/{method}/{run}.items.jsonl",
+        summary=layout.pattern("judge"),
+        per_item=layout.pattern("judge_items"),
     params:
         script=script("llm_judge"),
-        judge=job_spec(config["evaluation"].get("llm_judge", {}), "models", "methods", "enabled"),
+        judge=JUDGE_SPEC,
         llm=llm_entries(config["evaluation"].get("llm_judge", {}).get("judge")),
         info=lambda wc: run_info(wc),
-        config_hash=CONFIG_HASH,
+        config_hash=lambda wc: spec_hash(pc.evaluation_spec(config, run_of(wc), wc.task), JUDGE_SPEC),
         seed=config["seed"],
     log:
         "logs/llm_judge/{model}/{task}/{method}/{run}.log",
@@ -142,7 +151,7 @@ rule llm_judge:
         runtime=240,
         gpu=uses_gpu(),
     shell:
-        "python {params.script} --generations {input.generations} --data {input.data} "
+        "python {params.script:q} --generations {input.generations} --data {input.data} "
         "--judge {params.judge:q} --llm {params.llm:q} --run-info {params.info:q} "
         "--config-hash {params.config_hash} --seed {params.seed} --threads {threads} "
         "--out {output.summary} --items {output.per_item} > {log} 2>&1"

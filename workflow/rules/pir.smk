@@ -9,13 +9,14 @@ rule pir_benchmark:
     """PerContrast vs word matching vs LLM-as-judge on persona-QA personal-token identification."""
     input:
         model=lambda wc: model_dir(wc.model),
-        data="data/synthetic/persona_qa.jsonl",
+        data=rules.persona_qa.output[0],
         judge=llm_models(config["pir"].get("judge")),
     output:
-        scores="results/pir/{model}/scores.jsonl",
-        classification="results/pir/{model}/classification.json",
+        scores=layout.pattern("pir_scores"),
+        classification=layout.pattern("pir_classification"),
     params:
         script=script("pir_benchmark"),
+        out=lambda wc, output: os.path.dirname(output.scores),
         threshold=config["pir"]["threshold"],
         counterfactual=config["pir"].get("counterfactual", "removed"),
         variants=" ".join(config["pir"].get("variants", ["removed", "filler", "placebo"])),
@@ -37,26 +38,27 @@ rule pir_benchmark:
         runtime=240,
         gpu=uses_gpu(),
     shell:
-        "python {params.script} --model {input.model} --data {input.data} "
+        "python {params.script:q} --model {input.model} --data {input.data} "
         "--threshold {params.threshold} --counterfactual {params.counterfactual} "
         "--variants {params.variants} --dev-fraction {params.dev_fraction} --seed {params.seed} {params.boot} "
         "--judge {params.judge:q} --threads {threads} "
-        "--out results/pir/{wildcards.model} > {log} 2>&1"
+        "--out {params.out:q} > {log} 2>&1"
 
 
 rule pir_figures:
     """Figure 4 (P/R/F1 per method), figure 5 (PIR histogram) and the figure-2 token heat-map."""
     input:
-        expand("results/pir/{model}/{f}", model=config["pir"]["models"], f=["scores.jsonl", "classification.json"]),
+        expand(rules.pir_benchmark.output, model=config["pir"]["models"]),
     output:
         report(
-            expand("results/figures/{figure}.png", figure=PIR_FIGURES + PIR_PR_FIGURE),
+            expand(layout.pattern("figure"), figure=PIR_FIGURES + PIR_PR_FIGURE),
             category="PIR benchmark",
             caption="../report/pir_figures.rst",
         ),
     params:
         script=script("pir_figures"),
-        pir=expand("results/pir/{model}", model=config["pir"]["models"]),
+        pir=expand(layout.pattern("pir_dir"), model=config["pir"]["models"]),
+        out=lambda wc, output: os.path.dirname(output[0]),
     log:
         "logs/pir_figures.log",
     message:
@@ -68,4 +70,4 @@ rule pir_figures:
         mem_mb=2000,
         runtime=10,
     shell:
-        "python {params.script} --pir {params.pir} --out results/figures > {log} 2>&1"
+        "python {params.script:q} --pir {params.pir:q} --out {params.out:q} > {log} 2>&1"

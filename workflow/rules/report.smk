@@ -12,13 +12,14 @@ rule tables:
         models=[model_dir(m) for m in config["models"]],
     output:
         report(
-            expand("results/tables/{table}.{ext}", table=TABLE_FILES, ext=("csv", "md", "tex")),
+            expand(layout.pattern("table"), table=TABLE_FILES, ext=("csv", "md", "tex")),
             category="Tables",
             caption="../report/tables.rst",
         ),
     params:
         script=script("make_tables"),
-        config=as_json(config),
+        config=REPORT_CONFIG,
+        out=lambda wc, output: os.path.dirname(output[0]),
     log:
         "logs/tables.log",
     message:
@@ -30,7 +31,7 @@ rule tables:
         mem_mb=4000,
         runtime=30,
     shell:
-        "python {params.script} --config {params.config:q} --out results/tables > {log} 2>&1"
+        "python {params.script:q} --config {params.config:q} --out {params.out:q} > {log} 2>&1"
 
 
 rule claims:
@@ -40,11 +41,11 @@ rule claims:
         pir=pir_inputs(),
         aloe=aloe_inputs(),
     output:
-        md=report("results/claims.md", category="Claims", caption="../report/claims.rst"),
-        json="results/claims.json",
+        md=report(layout.pattern("claims_md"), category="Claims", caption="../report/claims.rst"),
+        json=layout.pattern("claims_json"),
     params:
         script=script("make_claims"),
-        config=as_json(config),
+        config=REPORT_CONFIG,
     log:
         "logs/claims.log",
     message:
@@ -56,7 +57,7 @@ rule claims:
         mem_mb=2000,
         runtime=30,
     shell:
-        "python {params.script} --config {params.config:q} --out {output.md} "
+        "python {params.script:q} --config {params.config:q} --out {output.md} "
         "--json {output.json} > {log} 2>&1"
 
 
@@ -69,7 +70,7 @@ rule figures:
     output:
         [
             report(
-                f"results/figures/{figure}.png",
+                layout.pattern("figure").format(figure=figure),
                 category="Figures",
                 subcategory="Training and transfer",
                 caption=f"../report/{figure}.rst",
@@ -78,7 +79,8 @@ rule figures:
         ],
     params:
         script=script("make_figures"),
-        config=as_json(config),
+        config=REPORT_CONFIG,
+        out=lambda wc, output: os.path.dirname(output[0]),
     log:
         "logs/figures.log",
     message:
@@ -90,20 +92,20 @@ rule figures:
         mem_mb=4000,
         runtime=30,
     shell:
-        "python {params.script} --config {params.config:q} --out results/figures > {log} 2>&1"
+        "python {params.script:q} --config {params.config:q} --out {params.out:q} > {log} 2>&1"
 
 
 rule index:
     """results/index.md: one line per table and figure, with the command that regenerates it."""
     input:
         claims=rules.claims.output.md,
-        tables=expand("results/tables/{table}.md", table=TABLE_FILES),
-        figures=expand("results/figures/{figure}.png", figure=PIR_FIGURES + FIGURES),
+        tables=expand(layout.pattern("table"), table=TABLE_FILES, ext="md"),
+        figures=expand(layout.pattern("figure"), figure=PIR_FIGURES + FIGURES),
     output:
-        "results/index.md",
+        layout.pattern("index"),
     params:
         script=script("make_index"),
-        config=as_json(config),
+        config=REPORT_CONFIG,
         configfile=CONFIGFILE or "config.yaml",
     log:
         "logs/index.log",
@@ -116,5 +118,5 @@ rule index:
         mem_mb=1000,
         runtime=5,
     shell:
-        "python {params.script} --config {params.config:q} --configfile {params.configfile:q} "
+        "python {params.script:q} --config {params.config:q} --configfile {params.configfile:q} "
         "--claims {input.claims} --tables {input.tables} --figures {input.figures} --out {output} > {log} 2>&1"

@@ -6,11 +6,11 @@ rule persona_qa:
     input:
         llm_models(config.get("persona_qa", {}).get("generator")),
     output:
-        "data/synthetic/persona_qa.jsonl",
+        layout.pattern("persona_qa"),
     params:
         script=script("persona_qa"),
         spec=as_json(config.get("persona_qa", {})),
-        llm=as_json(config.get("llm", {})),
+        llm=llm_entries(config.get("persona_qa", {}).get("generator")),
         seed=config["seed"],
     log:
         "logs/persona_qa.log",
@@ -23,5 +23,5 @@ rule persona_qa:
         mem_mb=4000,
         runtime=120,
     shell:
-        "python {params.script} --spec {params.spec:q} --llm {params.llm:q} --cache-dir results/llm_cache "
+        "python {params.script:q} --spec {params.spec:q} --llm {params.llm:q} --cache-dir results/llm_cache "
         "--seed {params.seed} --out {output} > {log} 2>&1"

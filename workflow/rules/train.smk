@@ -7,11 +7,11 @@ rule train:
         model=lambda wc: model_dir(wc.model),
         data=lambda wc: processed(wc.task, "train"),
     output:
-        done="results/train/{model}/{task}/{method}/{run}/done.json",
+        done=layout.pattern("run_done"),
     params:
         script=script("train"),
         launcher=lambda wc, resources: launcher(resources.gpu),
-        run_dir="results/train/{model}/{task}/{method}/{run}",
+        run_dir=lambda wc, output: os.path.dirname(output.done),
         training=lambda wc: as_json(pc.run_training_spec(config, run_of(wc))),
         batch_size=lambda wc: pc.run_batch_size(config, run_of(wc)),
         chat=chat_kwargs,
@@ -30,7 +30,7 @@ rule train:
         runtime=720,
         gpu=uses_gpu(),
     shell:
-        "{params.launcher} {params.script} --model {input.model} --data {input.data} "
+        "{params.launcher} {params.script:q} --model {input.model} --data {input.data} "
         "--method {wildcards.method} --run {wildcards.run} --training {params.training:q} "
         "--batch-size {params.batch_size} --chat-template-kwargs {params.chat:q} "
         "--seed {params.seed} --threads {threads} --out {params.run_dir} > {log} 2>&1"

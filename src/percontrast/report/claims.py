@@ -17,7 +17,6 @@ their verdict describes this run, not the paper's setting.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -28,10 +27,12 @@ from typing import Any
 import numpy as np
 
 from percontrast import config as pc
+from percontrast.io import read_jsonl
 from percontrast.metrics import example_scores
 from percontrast.report.compare import paper_results
 from percontrast.report.gains import bootstrap_settings, comparison
-from percontrast.report.tables import Results, Table, _label
+from percontrast.report.results import Results, label, read_result
+from percontrast.report.tables import Table
 from percontrast.stats import (
     Estimate,
     aligned_scores,
@@ -208,13 +209,13 @@ class Evidence:
         if not path.is_file():
             self._table.missing.append(str(path))
             return None
-        return json.loads(path.read_text())
+        return read_result(path)
 
     def jsonl_file(self, path: Path) -> list[dict] | None:
         if not path.is_file():
             self._table.missing.append(str(path))
             return None
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        return read_jsonl(path)
 
     def distribution(self, samples: Sequence[Sequence[float]], statistic: Callable):
         """One independent test set's bootstrap distribution; each call draws from its own
@@ -244,7 +245,7 @@ def average_gain_claims(ev: Evidence, metric: str, name: str) -> list[Claim]:
     out = []
     for model in cfg["models"]:
         c = Claim(f"table1_avg_{metric}_{model}", "table1",
-                  f"PerCE > CE on average {name} over the tasks ({_label(cfg, 'model', model)}, "
+                  f"PerCE > CE on average {name} over the tasks ({label(cfg, 'model', model)}, "
                   "best LR per method)", "Table 1", paper_average_gain(metric), "%")
         with ev.claim(c):
             ce = [ev.best(model, t, "ce") for t in cfg["tasks"]]
@@ -263,7 +264,7 @@ def task_gain_claims(ev: Evidence) -> list[Claim]:
     for model in cfg["models"]:
         c = Claim(f"table1_prw_ptw_over_pag_{model}", "table1",
                   "PerCE's gain over CE is larger on PRW and PTW than on PAG (ROUGE-L, "
-                  f"{_label(cfg, 'model', model)})", "Table 1", paper_task_gains(), "pts")
+                  f"{label(cfg, 'model', model)})", "Table 1", paper_task_gains(), "pts")
         out.append(c)
         if not all(k in by_label for k in ("PAG", "PRW", "PTW")):
             c.note = "needs the three LongLaMP-type tasks (PAG, PRW, PTW) in `tasks`"
@@ -290,7 +291,7 @@ def lr_variance_claims(ev: Evidence) -> list[Claim]:
         c = Claim(f"table2_lr_variance_{model}", "table2",
                   "PerCE is less sensitive to the learning rate than CE: CE's ROUGE-L variance "
                   f"over the LR grid minus PerCE's, x1e-4, mean over tasks "
-                  f"({_label(cfg, 'model', model)}, {len(lrs)} LRs)", "Table 2",
+                  f"({label(cfg, 'model', model)}, {len(lrs)} LRs)", "Table 2",
                   paper_lr_variance(), "x1e-4")
         out.append(c)
         if len(lrs) < 2:
@@ -328,7 +329,7 @@ def cross_task_claims(ev: Evidence) -> list[Claim]:
     for model in models or cfg["models"][:1]:
         c = Claim(f"table3_off_diagonal_{model}", "table3",
                   "PerCE >= CE when trained on one task and evaluated on another (ROUGE-L "
-                  f"difference off the diagonal, {_label(cfg, 'model', model)})",
+                  f"difference off the diagonal, {label(cfg, 'model', model)})",
                   "Tables 3 and 8", paper_cross_task(), "ROUGE-L")
         out.append(c)
         if not models or len(cfg["tasks"]) < 2:
@@ -365,7 +366,7 @@ def aloe_claims(ev: Evidence) -> list[Claim]:
     for model in dict.fromkeys([r.model for r in runs] or cfg["models"][:1]):
         c = Claim(f"table4_aloe_{model}", "table4",
                   "PerCE > CE in ALOE multi-turn conversations (judge score 1-5, rounds "
-                  f"k=6..10, {_label(cfg, 'model', model)})", "Tables 4 and 9", paper_aloe(),
+                  f"k=6..10, {label(cfg, 'model', model)})", "Tables 4 and 9", paper_aloe(),
                   "score")
         out.append(c)
         if not runs:
@@ -399,7 +400,7 @@ def pir_claims(ev: Evidence) -> list[Claim]:
     cf = cfg["pir"].get("counterfactual", "removed")
     out = []
     for model in cfg["pir"]["models"]:
-        where = f"persona {cf} in the counterfactual, {_label(cfg, 'model', model)}"
+        where = f"persona {cf} in the counterfactual, {label(cfg, 'model', model)}"
         claims = {
             "f1": Claim(f"figure4_pir_f1_{model}", "figure4",
                         "PerContrast identifies personal tokens better than word matching "
@@ -471,11 +472,11 @@ def marker_claims(ev: Evidence) -> list[Claim]:
     out = []
     for model in cfg["models"]:
         for task in [*cfg["tasks"], None]:
-            where = (_label(cfg, "task", task) if task else "all tasks, each weighted equally")
+            where = (label(cfg, "task", task) if task else "all tasks, each weighted equally")
             c = Claim(f"markers_recall_{model}_{task or 'all'}", "markers",
                       "PerCE's generations reproduce more of the user's profile-visible personal "
                       f"markers than CE's (marker recall, {where}, "
-                      f"{_label(cfg, 'model', model)})", "this project (demo ground truth)",
+                      f"{label(cfg, 'model', model)})", "this project (demo ground truth)",
                       "— (LongLaMP has no token-level ground truth)", "pts")
             out.append(c)
             tasks = cfg["tasks"] if task is None else [task]

@@ -17,7 +17,6 @@ model on 4 demo records stands in for Qwen3-4B on LongLaMP.
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,11 +26,15 @@ from typing import Any, NamedTuple
 import yaml
 
 from percontrast import config as pc
+from percontrast import layout
+from percontrast.methods import LABELS, METHODS
+from percontrast.report import results as rs
 from percontrast.report import tables as tb
-from percontrast.report.tables import METHOD_LABELS, Results, Table, _gain, _label, _mean
+from percontrast.report.results import Results
+from percontrast.report.tables import METHOD_LABELS, Table
 
 PAPER_RESULTS = Path(__file__).with_name("paper_results.yaml")
-METHOD_ORDER = ["CE", "LossCE", "EntCE", "PerCE"]
+METHOD_ORDER = [LABELS[m] for m in METHODS]
 # Paper keys (as typed in the YAML) -> the labels the reproduced tables print.
 NAMES = {"rouge_l": "ROUGE-L", "meteor": "METEOR", "personalization": "Personalization",
          "quality": "Quality", "mean": "Mean", "variance_x1e-4": "Variance x1e-4",
@@ -148,7 +151,7 @@ def _paper_cells(spec: Spec) -> dict[str, Cells]:
 def _gain_of(kind: str | None, new: Any, old: Any) -> str | None:
     if kind == "absolute":
         return None if new is None or old is None else f"{new - old:+.2f}"
-    return _gain(new, old)
+    return rs.point_gain(new, old)
 
 
 def _block(spec: Spec, paper_model: str | None, paper: Cells, ours: Ours | None
@@ -180,7 +183,7 @@ def _block(spec: Spec, paper_model: str | None, paper: Cells, ours: Ours | None
 def config_notes(cfg: dict[str, Any]) -> list[str]:
     """What produced our side, at what scale, next to the paper's scale."""
     data, setup = cfg["data"], paper_results()["setup"]
-    labels = ", ".join(_label(cfg, "model", m) for m in cfg["models"])
+    labels = ", ".join(rs.label(cfg, "model", m) for m in cfg["models"])
     return [f"This run: config `{cfg['run_name']}` ({cfg.get('description') or 'no description'})"
             f"; models {labels}; n_train {data.get('n_train')} / n_test {data.get('n_test')} "
             f"per task, top-{data.get('top_k')} {data.get('retriever')} retrieval. The paper: "
@@ -259,13 +262,13 @@ def _read_runs(cfg: dict[str, Any], runs: list[pc.TrainRun], path_of: Callable,
     runs listed even when none of its files exist yet."""
     out: dict[str, Ours] = {}
     for run in runs:
-        ours = out.setdefault(run.model, Ours(run.model, _label(cfg, "model", run.model), {}))
+        ours = out.setdefault(run.model, Ours(run.model, rs.label(cfg, "model", run.model), {}))
         path = path_of(run)
         if not path.is_file():
             missing.append(run.path)
             continue
-        task, method = _label(cfg, "task", run.task), METHOD_LABELS[run.method]
-        for key, value in cells_of(json.loads(path.read_text())).items():
+        task, method = rs.label(cfg, "task", run.task), METHOD_LABELS[run.method]
+        for key, value in cells_of(rs.read_result(path)).items():
             ours.cells[(task, norm(key), method)] = value
     return list(out.values())
 
@@ -336,7 +339,7 @@ def table6_vs_paper(cfg, root, data_root="data") -> Table:
     model = cfg["models"][0]
     cells = {(norm(row[0]), norm(column)): value for row in base.rows
              for column, value in zip(base.header[1:], row[1:], strict=True)}
-    return compare(cfg, SPECS["table6"], [Ours(model, _label(cfg, "model", model), cells)],
+    return compare(cfg, SPECS["table6"], [Ours(model, rs.label(cfg, "model", model), cells)],
                    base.missing)
 
 
@@ -352,7 +355,7 @@ def table7_vs_paper(cfg, root) -> Table:
     def show(value) -> str | None:
         return value if value is None or isinstance(value, str) else pc.fmt_num(value)
 
-    batch = ", ".join(f"{_label(cfg, 'model', m)}: "
+    batch = ", ".join(f"{rs.label(cfg, 'model', m)}: "
                       f"{cfg['model_registry'][m].get('batch_size', tr['batch_size'])}"
                       for m in cfg["models"])
     epochs = pc.fmt_num(tr["epochs"]) + (f" (max_steps {tr['max_steps']})"
@@ -387,13 +390,13 @@ def table10_vs_paper(cfg, root) -> Table:
                       Results(cfg, root).judge_path,
                       lambda found: {k: found.get(k) for k in ("personalization", "quality")},
                       missing)
-    tasks = [_label(cfg, "task", x) for x in cfg["tasks"]]
+    tasks = [rs.label(cfg, "task", x) for x in cfg["tasks"]]
     for o in ours:
         for metric in ("Personalization", "Quality"):
             for method in METHOD_LABELS.values():
                 values = [o.cells.get((task, metric, method)) for task in tasks]
                 if any(v is not None for v in values):
-                    o.cells[("Average", metric, method)] = _mean(values)
+                    o.cells[("Average", metric, method)] = rs.mean_or_none(values)
     return compare(cfg, SPECS["table10"], ours, missing)
 
 
@@ -420,14 +423,14 @@ def table_pir_vs_paper(cfg, root) -> Table:
     matching's recall and F1 (figure 4's bars are an image)."""
     ours, missing = [], []
     for model in cfg["pir"]["models"]:
-        path = Path(root) / "pir" / model / "classification.json"
-        found = json.loads(path.read_text()) if path.is_file() else {}
+        path = layout.in_results("pir_classification", root, model=model)
+        found = rs.read_result(path) or {}
         if not found:
             missing.append(str(path))
         cells = {(norm(method), norm(metric)): found[method][metric]
                  for method in ("percontrast", "word_matching", "llm_judge")
                  if found.get(method) for metric in ("precision", "recall", "f1")}
-        ours.append(Ours(model, _label(cfg, "model", model), cells))
+        ours.append(Ours(model, rs.label(cfg, "model", model), cells))
     t = compare(cfg, SPECS["table_pir"], ours, missing)
     threshold = paper_results()["meta"]["pir"]["threshold"]
     t.notes.append(f"PerContrast labels a token personal when PIR > {threshold:g} (paper); "

@@ -23,6 +23,8 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
 
+from percontrast.methods import LABELS  # noqa: E402
+
 METHOD_LABELS = {"percontrast": "PerContrast (PIR)", "word_matching": "Word matching",
                  "llm_judge": "LLM-as-judge"}
 METHOD_COLORS = {"percontrast": "#d1495b", "word_matching": "#8d99ae", "llm_judge": "#00798c"}
@@ -154,7 +156,7 @@ def pir_heatmap(answers: Sequence[Sequence[dict]], path: str | os.PathLike,
 # absent (or None / empty): the figure draws what exists and says "no data yet" where nothing does,
 # so the report can be rendered at any point of a long pipeline.
 
-LOSS_LABELS = {"ce": "CE", "lossce": "LossCE", "entce": "EntCE", "perce": "PerCE"}
+LOSS_LABELS = LABELS
 LOSS_COLORS = {"ce": "#5b6c8f", "lossce": "#e9a23b", "entce": "#2a9d8f", "perce": "#d1495b"}
 LOSS_STYLES = {"perce": "-", "ce": "--", "lossce": ":", "entce": "-."}
 TASK_COLORS = ("#264653", "#e76f51", "#2a9d8f", "#8338ec", "#e9c46a", "#6a994e", "#3a86ff")

@@ -17,7 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from percontrast import config as pc
+from percontrast.methods import LABELS
 from percontrast.report.gains import Gain, gain, notation
+from percontrast.report.results import Results  # noqa: F401  (part of this module's API)
+from percontrast.report.results import label as _label
+from percontrast.report.results import mean_or_none as _mean
+from percontrast.report.results import point_gain as _gain
 
 DASH = "—"
 
@@ -107,76 +112,7 @@ class Table:
 
 # --------------------------------------------------------------------------- reading results
 
-class Results:
-    """Reads metrics files of the config's runs under a results root, remembering misses."""
-
-    def __init__(self, cfg: dict[str, Any], root: str | os.PathLike = "results"):
-        self.cfg, self.root = cfg, Path(root)
-
-    def _json(self, path: Path) -> dict | None:
-        return json.loads(path.read_text()) if path.is_file() else None
-
-    def aloe_path(self, run: pc.TrainRun) -> Path:
-        return self.root / "aloe" / run.path / "scores.json"
-
-    def judge_path(self, run: pc.TrainRun) -> Path:
-        return self.root / "judge" / f"{run.path}.json"
-
-    def read(self, path: Path, run: pc.TrainRun, table: Table) -> dict | None:
-        """A per-run results file, or None with the run listed as missing in ``table``."""
-        found = self._json(path)
-        if found is None:
-            table.missing.append(run.path)
-        return found
-
-    def metrics(self, run: pc.TrainRun, eval_task: str, table: Table) -> dict | None:
-        """A run's metrics on ``eval_task``; for a main run with several training seeds
-        (``training.seeds``) on its own task, the seeds' files averaged (per example too)."""
-        from percontrast.metrics import average_over_seeds
-
-        runs = pc.seed_runs(self.cfg, run) if eval_task == run.task else [run]
-        found = []
-        for each in runs:
-            path = self.root / "metrics" / each.path / f"{eval_task}.json"
-            found.append(self._json(path))
-            if found[-1] is None:
-                table.missing.append(f"{each.path}/{eval_task}")
-        if any(f is None for f in found):
-            return None
-        return average_over_seeds(found, source=str(self.root / "metrics" / run.path))
-
-    def best_lr_run(self, model: str, task: str, method: str, table: Table
-                    ) -> tuple[pc.TrainRun | None, dict | None]:
-        """The grid LR with the best own-task ROUGE-L (how the paper's table 1 was filled),
-        among the full-scale runs when the config has pipeline-scale ones (a one-step run at
-        another LR is no candidate for the headline table)."""
-        tr = self.cfg["training"]
-        best = (None, None)
-        grid = [pc.TrainRun(model, task, method, lr, *tr["clip"])
-                for lr in pc.grid_learning_rates(self.cfg, method)]
-        for run in [r for r in grid if pc.is_full_scale(self.cfg, r)] or grid:
-            m = self.metrics(run, task, table)
-            if m is not None and (best[1] is None or m["rouge_l"] > best[1]["rouge_l"]):
-                best = (run, m)
-        return best
-
-
-def _label(cfg, kind: str, name: str) -> str:
-    registry = cfg["model_registry"] if kind == "model" else cfg["task_registry"]
-    return registry.get(name, {}).get("label", name)
-
-
-def _gain(new: float | None, old: float | None) -> str | None:
-    if new is None or old is None or old == 0:
-        return None
-    return f"{(new - old) / old * 100:+.2f}%"
-
-
-def _mean(values: list[float | None]) -> float | None:
-    return statistics.fmean(values) if values and all(v is not None for v in values) else None
-
-
-METHOD_LABELS = {"ce": "CE", "lossce": "LossCE", "entce": "EntCE", "perce": "PerCE"}
+METHOD_LABELS = LABELS
 
 
 def _add_gain_row(table: Table, prefix: list[Any], per_method: dict[str, list]) -> None:

@@ -1,0 +1,114 @@
+"""Editing the config reruns only what the edit changes.
+
+Each case takes a copy of a finished tiny DAG (the session's ``tiny_run``), edits one setting and
+asks Snakemake what it would do (``--summary``: every output, whether it exists, whether it is
+planned). A planned output that already exists is a rerun: only the rules the edit really
+affects may have one. Adding a learning rate must not retrain the finished runs (the defect that
+once threw away every run: ``train`` received the whole ``training`` section as a param).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import TINY_CONFIG, snakemake
+
+REPORT = {"tables", "claims", "figures", "index"}
+
+
+def plan(directory: Path, cfg: dict) -> tuple[set[str], set[str]]:
+    """(rules that would rerun an existing output, rules that would make a new one)."""
+    path = directory / "edited.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    result = snakemake("--configfile", str(path), "--summary", cwd=directory, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = list(csv.DictReader(io.StringIO(result.stdout[result.stdout.index("output_file"):]),
+                               delimiter="\t"))
+    assert rows, result.stdout[-2000:]
+    planned = [r for r in rows if r["plan"] == "update pending"]
+    reruns = {r["rule"] for r in planned if r["status"] != "missing"}
+    new = {r["rule"] for r in planned if r["status"] == "missing"}
+    return reruns, new
+
+
+def _add_lr(cfg):
+    cfg["training"]["learning_rates"].append(2.0e-3)
+
+
+def _add_method(cfg):
+    cfg["evaluation"]["cross_task_methods"] = ["ce", "perce", "lossce"]
+    cfg["evaluation"]["llm_judge"]["methods"] = ["ce", "perce", "entce"]
+
+
+def _add_task(cfg):
+    cfg["tasks"].append("lamp4")
+
+
+def _add_clip(cfg):
+    cfg["training"]["clip_grid"]["clip_max"].append(3.0)
+
+
+def _add_llm(cfg):
+    cfg["llm"]["remote"] = {"backend": "openai", "model": "some-model",
+                            "base_url": "http://127.0.0.1:9/v1"}
+
+
+def _retitle(cfg):
+    cfg["report"]["title"] = "another title"
+
+
+def _longer_generations(cfg):
+    cfg["generation"]["max_new_tokens"] += 4
+
+
+# edit -> (rules allowed to rerun an existing output, new rules that must be planned)
+CASES: dict[str, tuple[Callable[[dict], None], set[str], set[str]]] = {
+    "add a learning rate": (_add_lr, REPORT, {"train", "generate", "score"}),
+    "add a method": (_add_method, REPORT, {"generate", "score", "llm_judge"}),
+    "add a task": (_add_task, REPORT, {"train", "generate", "score", "aloe"}),
+    "add a clip_grid point": (_add_clip, REPORT, {"train", "generate", "score"}),
+    "add an llm entry": (_add_llm, set(), set()),
+    "change report.title": (_retitle, REPORT, set()),
+    "change generation.max_new_tokens": (
+        _longer_generations, REPORT | {"generate", "score", "llm_judge", "aloe"}, set()),
+}
+
+
+@pytest.fixture
+def finished(tiny_run, tmp_path) -> Path:
+    """A private copy of the finished tiny DAG (outputs, logs and Snakemake's metadata)."""
+    assert tiny_run.result.returncode == 0, tiny_run.result.stderr[-3000:]
+    copy_ = tmp_path / "run"
+    shutil.copytree(tiny_run.directory, copy_, symlinks=True)
+    return copy_
+
+
+@pytest.mark.slow
+def test_the_finished_dag_has_nothing_to_rerun(finished):
+    reruns, new = plan(finished, yaml.safe_load(TINY_CONFIG.read_text()))
+    assert reruns == set() and new == set()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("edit", list(CASES))
+def test_an_edit_reruns_only_what_it_changes(finished, edit):
+    change, may_rerun, must_add = CASES[edit]
+    cfg = copy.deepcopy(yaml.safe_load(TINY_CONFIG.read_text()))
+    change(cfg)
+    reruns, new = plan(finished, cfg)
+    assert reruns <= may_rerun, f"{edit}: reruns finished {sorted(reruns - may_rerun)} jobs"
+    assert must_add <= new, f"{edit}: plans no new {sorted(must_add - new)} jobs"
+    if edit == "add an llm entry":
+        assert reruns == set() and new == set()
+    if edit == "change generation.max_new_tokens":  # generation and what reads it rerun
+        assert {"generate", "score"} <= reruns and "train" not in reruns
+    if edit == "change report.title":
+        assert reruns and "train" not in new
