@@ -75,6 +75,13 @@ def test_schema_errors_name_the_key(repo, mutate, message):
      "training.full_scale_tasks[0]: 'lamp4' is not in tasks"),
     (lambda c: c["training"].update(methods=["ce", "perce"], full_scale_methods=["lossce"]),
      "training.full_scale_methods[0]: 'lossce' is not in training.methods"),
+    (lambda c: c["pir"].__setitem__("models", []), "pir.models: needs at least one model"),
+    (lambda c: c["evaluation"]["llm_judge"].pop("judge"),
+     "evaluation.llm_judge.judge: required when llm_judge is enabled"),
+    (lambda c: c["evaluation"]["aloe"].pop("user_simulator"),
+     "evaluation.aloe.user_simulator: required when aloe is enabled"),
+    (lambda c: c["evaluation"]["aloe"].pop("judge"),
+     "evaluation.aloe.judge: required when aloe is enabled"),
 ])
 def test_cross_reference_errors_name_the_key(repo, mutate, message):
     cfg = _raw(repo, "config.yaml")

@@ -91,6 +91,8 @@ def test_lint_is_clean(tmp_path):
      "Additional properties are not allowed ('learning_rate' was unexpected)"),
     (lambda c: c["data"].__setitem__("n_train", "many"), "'many' is not of type 'integer'"),
     (lambda c: c.__setitem__("models", ["qwen9"]), "models[0]: model 'qwen9' is not in"),
+    (lambda c: c["evaluation"]["llm_judge"].pop("judge"),
+     "evaluation.llm_judge.judge: required when llm_judge is enabled"),
 ])
 def test_a_bad_config_fails_before_any_job_naming_the_key(tmp_path, edit, message):
     cfg = yaml.safe_load((REPO / "configs/tiny.yaml").read_text())
@@ -100,6 +102,9 @@ def test_a_bad_config_fails_before_any_job_naming_the_key(tmp_path, edit, messag
     result = snakemake("--cores", "1", "--configfile", str(bad), cwd=tmp_path)
     assert result.returncode != 0
     assert message in result.stderr + result.stdout
+    # the key path and the message come first, not after a dump of the schema
+    error = next(line for line in result.stderr.splitlines() if "invalid config" in line)
+    assert message in error and result.stderr.count("\n") < 40
     assert not (tmp_path / "data").exists() and not (tmp_path / "results").exists()
 
 

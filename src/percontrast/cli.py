@@ -60,9 +60,13 @@ def run(main) -> None:
     from percontrast.config import ConfigError
     from percontrast.io import DataError
 
+    expected: tuple[type[BaseException], ...] = (DataError, ConfigError, FileNotFoundError)
     try:
         main()
-    except (DataError, ConfigError, FileNotFoundError) as err:
+    except Exception as err:
+        llm = sys.modules.get("percontrast.llm")  # an LLMError needs the module imported
+        if not isinstance(err, expected + ((llm.LLMError,) if llm else ())):
+            raise
         logging.getLogger("percontrast").error("%s", err)
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)

@@ -126,6 +126,9 @@ def check_config(cfg: dict[str, Any]) -> None:
 
     model_names(cfg["models"], "models")
     task_names(cfg["tasks"], "tasks", LONGLAMP_TYPES + LAMP_TYPES + ("dialogue",))
+    _need(bool(cfg["pir"]["models"]), "pir.models",
+          "needs at least one model: the PIR benchmark (figures 2, 4, 5, table_pir and its claim) "
+          "is part of every run")
     model_names(cfg["pir"]["models"], "pir.models")
     llm_name(cfg["pir"].get("judge"), "pir.judge")
 
@@ -169,8 +172,10 @@ def check_config(cfg: dict[str, Any]) -> None:
         for i, task in enumerate(aloe.get("tasks", [])):
             _need(task in cfg["tasks"], f"evaluation.aloe.tasks[{i}]",
                   f"{task!r} is not in tasks {cfg['tasks']}")
-        llm_name(aloe.get("user_simulator"), "evaluation.aloe.user_simulator")
-        llm_name(aloe.get("judge"), "evaluation.aloe.judge")
+        for role in ("user_simulator", "judge"):
+            _need(not aloe.get("models") or aloe.get(role) is not None,
+                  f"evaluation.aloe.{role}", "required when aloe is enabled (name an llm entry)")
+            llm_name(aloe.get(role), f"evaluation.aloe.{role}")
         if aloe.get("source") == "files":
             for key in ("profile_path", "personality_path"):
                 _need(key in aloe, f"evaluation.aloe.{key}", "required when source is files")
@@ -180,6 +185,8 @@ def check_config(cfg: dict[str, Any]) -> None:
     task_names(qa.get("train_tasks", []), "evaluation.general_qa.train_tasks")
     judge = ev.get("llm_judge", {})
     if judge.get("enabled"):
+        _need(not judge.get("models") or judge.get("judge") is not None,
+              "evaluation.llm_judge.judge", "required when llm_judge is enabled (name an llm entry)")
         llm_name(judge.get("judge"), "evaluation.llm_judge.judge")
         model_names(judge.get("models", []), "evaluation.llm_judge.models")
 

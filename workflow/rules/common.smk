@@ -15,11 +15,13 @@ from percontrast import layout  # noqa: E402
 from percontrast.methods import wildcard_pattern  # noqa: E402
 from percontrast.report.compare import companions_of  # noqa: E402
 
-validate(config, schema="../schemas/config.schema.yaml")
-try:
+try:  # the key path and the message first, in one line (Snakemake's own message prints the
+    # whole schema before them); then Snakemake's validate, the workflows' convention
+    pc.validate_schema(config)
     pc.check_config(config)
 except pc.ConfigError as err:
     raise WorkflowError(f"invalid config: {err}")
+validate(config, schema=str(pc.SCHEMA_PATH))
 
 # the --configfile the user named (for the commands results/index.md prints), if any
 CONFIGFILE = next((os.path.relpath(f) for f in getattr(workflow, "overwrite_configfiles", None)
