@@ -86,6 +86,23 @@ def test_lint_is_clean(tmp_path):
     assert "Congratulations, your workflow is in a good condition!" in result.stdout + result.stderr
 
 
+def test_rules_are_snakefmt_formatted():
+    """The Snakemake style the workflow anchors follow (config in pyproject.toml)."""
+    result = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "workflow"], cwd=REPO,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_workflow_catalog_and_report_description_exist():
+    """The Snakemake workflow catalog's usage file and the report's front page."""
+    catalog = yaml.safe_load((REPO / ".snakemake-workflow-catalog.yml").read_text())
+    assert catalog["usage"]["report"] is True
+    assert "--configfile" in catalog["usage"]["mandatory-flags"]["desc"]
+    snakefile = SNAKEFILE.read_text()
+    assert 'report: "report/workflow.rst"' in snakefile
+    assert (REPO / "workflow" / "report" / "workflow.rst").stat().st_size > 200
+
+
 @pytest.mark.parametrize("edit, message", [
     (lambda c: c["training"].__setitem__("learning_rate", 1e-5),
      "Additional properties are not allowed ('learning_rate' was unexpected)"),

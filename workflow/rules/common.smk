@@ -24,8 +24,9 @@ except pc.ConfigError as err:
 validate(config, schema=str(pc.SCHEMA_PATH))
 
 # the --configfile the user named (for the commands results/index.md prints), if any
-CONFIGFILE = next((os.path.relpath(f) for f in getattr(workflow, "overwrite_configfiles", None)
-                   or []), None)
+CONFIGFILE = next(
+    (os.path.relpath(f) for f in getattr(workflow, "overwrite_configfiles", None) or []), None
+)
 RUNS = pc.train_runs(config)
 EVALS = pc.evaluations(config)
 METHOD_PATTERN = wildcard_pattern()
@@ -86,8 +87,9 @@ def job_spec(section, *drop):
 
 def run_info(wc, **extra):
     """model / train_task / method / run of a job, recorded in the files it writes (JSON)."""
-    return as_json({"model": wc.model, "train_task": wc.task, "method": wc.method,
-                    "run": wc.run, **extra})
+    return as_json(
+        {"model": wc.model, "train_task": wc.task, "method": wc.method, "run": wc.run, **extra}
+    )
 
 
 def run_of(wc):
@@ -145,11 +147,15 @@ def metrics_path(run, eval_task):
 
 # ---------------------------------------------------------------- targets
 
-TABLES = [f"table{n}" for n in (1, 2, 3, 4, 5, 6, 7, 10, 11, 12)] + ["table_pir", "table_markers"]  # 8, 9 in 3, 4
+TABLES = [f"table{n}" for n in (1, 2, 3, 4, 5, 6, 7, 10, 11, 12)] + [
+    "table_pir",
+    "table_markers",
+]  # 8, 9 in 3, 4
 # each paper table's paper-vs-reproduction companion (percontrast.report.compare), unless
 # turned off; the marker table is this project's own and has none
-TABLE_FILES = TABLES + (companions_of(TABLES)
-                        if config.get("report", {}).get("paper_comparison", True) else [])
+TABLE_FILES = TABLES + (
+    companions_of(TABLES) if config.get("report", {}).get("paper_comparison", True) else []
+)
 PIR_FIGURES = ["figure2_pir_heatmap", "figure4_pir_classification", "figure5_pir_histogram"]
 FIGURES = [
     "training_curves",
@@ -163,7 +169,9 @@ FIGURES = [
 def data_targets():
     out = [model_dir(m) for m in pc.all_models(config)]
     for task in pc.all_tasks(config):
-        splits = ["test"] if config["task_registry"][task]["type"] in pc.QA_TYPES else ["train", "test"]
+        splits = (
+            ["test"] if config["task_registry"][task]["type"] in pc.QA_TYPES else ["train", "test"]
+        )
         out += [processed(task, split) for split in splits]
     out.append(layout.pattern("persona_qa"))
     if config["evaluation"].get("aloe", {}).get("enabled"):
@@ -185,6 +193,7 @@ def all_targets():
 
 
 # ---------------------------------------------------------------- rule inputs
+
 
 def metrics_inputs():
     return sorted(metrics_path(run, task) for run, tasks in EVALS.items() for task in tasks)

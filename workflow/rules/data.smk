@@ -5,22 +5,22 @@ rule prepare_model:
     """Materialise a registry model once: GGUF -> safetensors, tiny -> random init, hub -> pinned commit."""
     output:
         directory(layout.pattern("model")),
-    params:
-        script=script("prepare_model"),
-        spec=lambda wc: as_json(model_spec(wc.model)),
-        seed=config["seed"],
     log:
         "logs/prepare_model/{model}.log",
     benchmark:
         "benchmarks/prepare_model/{model}.tsv"
-    message:
-        "Preparing model {wildcards.model}"
     conda:
         "../../envs/gpu.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
+    params:
+        script=script("prepare_model"),
+        spec=lambda wc: as_json(model_spec(wc.model)),
+        seed=config["seed"],
+    message:
+        "Preparing model {wildcards.model}"
     shell:
         "python {params.script:q} --name {wildcards.model} --spec {params.spec:q} "
         "--seed {params.seed} --out {output} > {log} 2>&1"
@@ -30,21 +30,21 @@ rule load_task:
     """Load a task from its source (demo, LongLaMP, LaMP, SPC, HotpotQA, DROP) and sample n records."""
     output:
         layout.pattern("interim"),
-    params:
-        script=script("load_task"),
-        spec=lambda wc: as_json(config["task_registry"][wc.task]),
-        n=lambda wc: config["data"]["n_train" if wc.split == "train" else "n_test"],
-        seed=config["seed"],
     log:
         "logs/load_task/{task}_{split}.log",
-    message:
-        "Loading and sampling {wildcards.task} ({wildcards.split})"
     conda:
         "../../envs/cpu.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
+    params:
+        script=script("load_task"),
+        spec=lambda wc: as_json(config["task_registry"][wc.task]),
+        n=lambda wc: config["data"]["n_train" if wc.split == "train" else "n_test"],
+        seed=config["seed"],
+    message:
+        "Loading and sampling {wildcards.task} ({wildcards.split})"
     shell:
         "python {params.script:q} --task {wildcards.task} --spec {params.spec:q} "
         "--split {wildcards.split} --n {params.n} --seed {params.seed} --out {output} > {log} 2>&1"
@@ -56,20 +56,20 @@ rule retrieve:
         rules.load_task.output[0],
     output:
         layout.pattern("processed"),
-    params:
-        script=script("retrieve"),
-        k=config["data"]["top_k"],
-        retriever=config["data"]["retriever"],
     log:
         "logs/retrieve/{task}_{split}.log",
-    message:
-        "Retrieving top-{params.k} profile entries for {wildcards.task} ({wildcards.split}) with {params.retriever}"
     conda:
         "../../envs/cpu.yaml"
     threads: model_threads()
     resources:
         mem_mb=4000,
         runtime=60,
+    params:
+        script=script("retrieve"),
+        k=config["data"]["top_k"],
+        retriever=config["data"]["retriever"],
+    message:
+        "Retrieving top-{params.k} profile entries for {wildcards.task} ({wildcards.split}) with {params.retriever}"
     shell:
         "python {params.script:q} --input {input} --k {params.k} "
         "--retriever {params.retriever:q} --out {output} > {log} 2>&1"
@@ -79,21 +79,27 @@ rule aloe_conversations:
     """The ALOE benchmark's profile x personality pairs (or their demo stand-ins)."""
     output:
         layout.pattern("aloe_conversations"),
-    params:
-        script=script("aloe_conversations"),
-        spec=only(config["evaluation"].get("aloe", {}), "source", "profile_path",
-                  "personality_path", "n_profiles", "n_personalities"),
-        seed=config["seed"],
     log:
         "logs/aloe_conversations.log",
-    message:
-        "Preparing ALOE conversations"
     conda:
         "../../envs/cpu.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        script=script("aloe_conversations"),
+        spec=only(
+            config["evaluation"].get("aloe", {}),
+            "source",
+            "profile_path",
+            "personality_path",
+            "n_profiles",
+            "n_personalities",
+        ),
+        seed=config["seed"],
+    message:
+        "Preparing ALOE conversations"
     shell:
         "python {params.script:q} --spec {params.spec:q} --seed {params.seed} "
         "--out {output} > {log} 2>&1"

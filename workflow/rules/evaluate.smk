@@ -3,8 +3,9 @@
 # what one ALOE / judge job computes with: its section without the keys that pick the runs
 # (models, methods, tasks, enabled) and the llm entries it names (see llm_entries)
 ALOE_SPEC = job_spec(config["evaluation"].get("aloe", {}), "models", "methods", "tasks", "enabled")
-JUDGE_SPEC = job_spec(config["evaluation"].get("llm_judge", {}), "models", "methods", "tasks",
-                      "enabled")
+JUDGE_SPEC = job_spec(
+    config["evaluation"].get("llm_judge", {}), "models", "methods", "tasks", "enabled"
+)
 
 
 rule generate:
@@ -14,6 +15,17 @@ rule generate:
         data=lambda wc: processed(wc.eval_task, "test"),
     output:
         layout.pattern("generations"),
+    log:
+        "logs/generate/{model}/{task}/{method}/{run}/{eval_task}.log",
+    benchmark:
+        "benchmarks/generate/{model}/{task}/{method}/{run}/{eval_task}.tsv"
+    conda:
+        "../../envs/gpu.yaml"
+    threads: model_threads()
+    resources:
+        mem_mb=16000,
+        runtime=240,
+        gpu=uses_gpu(),
     params:
         script=script("generate"),
         checkpoint=lambda wc, input: os.path.dirname(input.done),
@@ -22,19 +34,8 @@ rule generate:
         limit=eval_limit,
         chat=chat_kwargs,
         seed=config["seed"],
-    log:
-        "logs/generate/{model}/{task}/{method}/{run}/{eval_task}.log",
-    benchmark:
-        "benchmarks/generate/{model}/{task}/{method}/{run}/{eval_task}.tsv"
     message:
         "Generating {wildcards.eval_task} with {wildcards.model}/{wildcards.task}/{wildcards.method}/{wildcards.run}"
-    conda:
-        "../../envs/gpu.yaml"
-    threads: model_threads()
-    resources:
-        mem_mb=16000,
-        runtime=240,
-        gpu=uses_gpu(),
     shell:
         "python {params.script:q} --checkpoint {params.checkpoint:q} --data {input.data:q} "
         "--generation {params.generation:q} "
@@ -50,24 +51,24 @@ rule score:
         data=lambda wc: processed(wc.eval_task, "test"),
     output:
         layout.pattern("metrics"),
-    params:
-        script=script("score"),
-        info=lambda wc: run_info(wc, eval_task=wc.eval_task),
-        limit=eval_limit,
-        config_hash=lambda wc: spec_hash(pc.evaluation_spec(config, run_of(wc), wc.eval_task)),
-        seed=lambda wc: pc.run_seed(config, run_of(wc)),
     log:
         "logs/score/{model}/{task}/{method}/{run}/{eval_task}.log",
     benchmark:
         "benchmarks/score/{model}/{task}/{method}/{run}/{eval_task}.tsv"
-    message:
-        "Scoring {wildcards.eval_task} generations of {wildcards.model}/{wildcards.task}/{wildcards.method}/{wildcards.run}"
     conda:
         "../../envs/cpu.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
+    params:
+        script=script("score"),
+        info=lambda wc: run_info(wc, eval_task=wc.eval_task),
+        limit=eval_limit,
+        config_hash=lambda wc: spec_hash(pc.evaluation_spec(config, run_of(wc), wc.eval_task)),
+        seed=lambda wc: pc.run_seed(config, run_of(wc)),
+    message:
+        "Scoring {wildcards.eval_task} generations of {wildcards.model}/{wildcards.task}/{wildcards.method}/{wildcards.run}"
     shell:
         "python {params.script:q} --generations {input.generations} --data {input.data} "
         "--run-info {params.info:q} --config-hash {params.config_hash} --seed {params.seed} "
@@ -86,6 +87,17 @@ rule aloe:
     output:
         scores=layout.pattern("aloe_scores"),
         transcripts=layout.pattern("aloe_transcripts"),
+    log:
+        "logs/aloe/{model}/{task}/{method}/{run}.log",
+    benchmark:
+        "benchmarks/aloe/{model}/{task}/{method}/{run}.tsv"
+    conda:
+        "../../envs/gpu.yaml"
+    threads: model_threads()
+    resources:
+        mem_mb=16000,
+        runtime=480,
+        gpu=uses_gpu(),
     params:
         script=script("aloe"),
         checkpoint=lambda wc, input: os.path.dirname(input.done),
@@ -99,19 +111,8 @@ rule aloe:
         info=lambda wc: run_info(wc),
         config_hash=lambda wc: spec_hash(pc.evaluation_spec(config, run_of(wc), wc.task), ALOE_SPEC),
         seed=config["seed"],
-    log:
-        "logs/aloe/{model}/{task}/{method}/{run}.log",
-    benchmark:
-        "benchmarks/aloe/{model}/{task}/{method}/{run}.tsv"
     message:
         "ALOE conversations with {wildcards.model}/{wildcards.task}/{wildcards.method}/{wildcards.run}"
-    conda:
-        "../../envs/gpu.yaml"
-    threads: model_threads()
-    resources:
-        mem_mb=16000,
-        runtime=480,
-        gpu=uses_gpu(),
     shell:
         "python {params.script:q} --checkpoint {params.checkpoint:q} "
         "--conversations {input.conversations:q} "
@@ -130,19 +131,10 @@ rule llm_judge:
     output:
         summary=layout.pattern("judge"),
         per_item=layout.pattern("judge_items"),
-    params:
-        script=script("llm_judge"),
-        judge=JUDGE_SPEC,
-        llm=llm_entries(config["evaluation"].get("llm_judge", {}).get("judge")),
-        info=lambda wc: run_info(wc),
-        config_hash=lambda wc: spec_hash(pc.evaluation_spec(config, run_of(wc), wc.task), JUDGE_SPEC),
-        seed=config["seed"],
     log:
         "logs/llm_judge/{model}/{task}/{method}/{run}.log",
     benchmark:
         "benchmarks/llm_judge/{model}/{task}/{method}/{run}.tsv"
-    message:
-        "LLM-as-judge on {wildcards.model}/{wildcards.task}/{wildcards.method}/{wildcards.run}"
     conda:
         "../../envs/gpu.yaml"
     threads: model_threads()
@@ -150,6 +142,17 @@ rule llm_judge:
         mem_mb=16000,
         runtime=240,
         gpu=uses_gpu(),
+    params:
+        script=script("llm_judge"),
+        judge=JUDGE_SPEC,
+        llm=llm_entries(config["evaluation"].get("llm_judge", {}).get("judge")),
+        info=lambda wc: run_info(wc),
+        config_hash=lambda wc: spec_hash(
+            pc.evaluation_spec(config, run_of(wc), wc.task), JUDGE_SPEC
+        ),
+        seed=config["seed"],
+    message:
+        "LLM-as-judge on {wildcards.model}/{wildcards.task}/{wildcards.method}/{wildcards.run}"
     shell:
         "python {params.script:q} --generations {input.generations} --data {input.data} "
         "--judge {params.judge:q} --llm {params.llm:q} --run-info {params.info:q} "

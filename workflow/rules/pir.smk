@@ -14,22 +14,10 @@ rule pir_benchmark:
     output:
         scores=layout.pattern("pir_scores"),
         classification=layout.pattern("pir_classification"),
-    params:
-        script=script("pir_benchmark"),
-        out=lambda wc, output: os.path.dirname(output.scores),
-        threshold=config["pir"]["threshold"],
-        counterfactual=config["pir"].get("counterfactual", "removed"),
-        variants=" ".join(config["pir"].get("variants", ["removed", "filler", "placebo"])),
-        dev_fraction=config["pir"].get("dev_fraction", 0.3),
-        boot=" ".join(f"--{k.replace('_', '-')} {v}" for k, v in config.get("report", {}).get("bootstrap", {}).items() if k in ("n_resamples", "confidence")),
-        seed=config["seed"],
-        judge=lambda wc: as_json(config.get("llm", {}).get(config["pir"].get("judge"), {})),
     log:
         "logs/pir_benchmark/{model}.log",
     benchmark:
         "benchmarks/pir_benchmark/{model}.tsv"
-    message:
-        "PIR benchmark with {wildcards.model} (threshold {params.threshold}, counterfactuals {params.variants})"
     conda:
         "../../envs/gpu.yaml"
     threads: model_threads()
@@ -37,6 +25,22 @@ rule pir_benchmark:
         mem_mb=16000,
         runtime=240,
         gpu=uses_gpu(),
+    params:
+        script=script("pir_benchmark"),
+        out=lambda wc, output: os.path.dirname(output.scores),
+        threshold=config["pir"]["threshold"],
+        counterfactual=config["pir"].get("counterfactual", "removed"),
+        variants=" ".join(config["pir"].get("variants", ["removed", "filler", "placebo"])),
+        dev_fraction=config["pir"].get("dev_fraction", 0.3),
+        boot=" ".join(
+            f"--{k.replace('_', '-')} {v}"
+            for k, v in config.get("report", {}).get("bootstrap", {}).items()
+            if k in ("n_resamples", "confidence")
+        ),
+        seed=config["seed"],
+        judge=lambda wc: as_json(config.get("llm", {}).get(config["pir"].get("judge"), {})),
+    message:
+        "PIR benchmark with {wildcards.model} (threshold {params.threshold}, counterfactuals {params.variants})"
     shell:
         "python {params.script:q} --model {input.model} --data {input.data} "
         "--threshold {params.threshold} --counterfactual {params.counterfactual} "
@@ -55,19 +59,19 @@ rule pir_figures:
             category="PIR benchmark",
             caption="../report/pir_figures.rst",
         ),
-    params:
-        script=script("pir_figures"),
-        pir=expand(layout.pattern("pir_dir"), model=config["pir"]["models"]),
-        out=lambda wc, output: os.path.dirname(output[0]),
     log:
         "logs/pir_figures.log",
-    message:
-        "Drawing the PIR benchmark figures"
     conda:
         "../../envs/cpu.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        script=script("pir_figures"),
+        pir=expand(layout.pattern("pir_dir"), model=config["pir"]["models"]),
+        out=lambda wc, output: os.path.dirname(output[0]),
+    message:
+        "Drawing the PIR benchmark figures"
     shell:
         "python {params.script:q} --pir {params.pir:q} --out {params.out:q} > {log} 2>&1"

@@ -16,20 +16,20 @@ rule tables:
             category="Tables",
             caption="../report/tables.rst",
         ),
-    params:
-        script=script("make_tables"),
-        config=REPORT_CONFIG,
-        out=lambda wc, output: os.path.dirname(output[0]),
     log:
         "logs/tables.log",
-    message:
-        "Rendering tables"
     conda:
         "../../envs/cpu.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
+    params:
+        script=script("make_tables"),
+        config=REPORT_CONFIG,
+        out=lambda wc, output: os.path.dirname(output[0]),
+    message:
+        "Rendering tables"
     shell:
         "python {params.script:q} --config {params.config:q} --out {params.out:q} > {log} 2>&1"
 
@@ -43,19 +43,19 @@ rule claims:
     output:
         md=report(layout.pattern("claims_md"), category="Claims", caption="../report/claims.rst"),
         json=layout.pattern("claims_json"),
-    params:
-        script=script("make_claims"),
-        config=REPORT_CONFIG,
     log:
         "logs/claims.log",
-    message:
-        "Computing the claims verdicts"
     conda:
         "../../envs/cpu.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
+    params:
+        script=script("make_claims"),
+        config=REPORT_CONFIG,
+    message:
+        "Computing the claims verdicts"
     shell:
         "python {params.script:q} --config {params.config:q} --out {output.md} "
         "--json {output.json} > {log} 2>&1"
@@ -77,20 +77,20 @@ rule figures:
             )
             for figure in FIGURES
         ],
-    params:
-        script=script("make_figures"),
-        config=REPORT_CONFIG,
-        out=lambda wc, output: os.path.dirname(output[0]),
     log:
         "logs/figures.log",
-    message:
-        "Drawing figures"
     conda:
         "../../envs/cpu.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
+    params:
+        script=script("make_figures"),
+        config=REPORT_CONFIG,
+        out=lambda wc, output: os.path.dirname(output[0]),
+    message:
+        "Drawing figures"
     shell:
         "python {params.script:q} --config {params.config:q} --out {params.out:q} > {log} 2>&1"
 
@@ -103,20 +103,20 @@ rule index:
         figures=expand(layout.pattern("figure"), figure=PIR_FIGURES + FIGURES),
     output:
         layout.pattern("index"),
-    params:
-        script=script("make_index"),
-        config=REPORT_CONFIG,
-        configfile=CONFIGFILE or "config.yaml",
     log:
         "logs/index.log",
-    message:
-        "Writing results/index.md"
     conda:
         "../../envs/cpu.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        script=script("make_index"),
+        config=REPORT_CONFIG,
+        configfile=CONFIGFILE or "config.yaml",
+    message:
+        "Writing results/index.md"
     shell:
         "python {params.script:q} --config {params.config:q} --configfile {params.configfile:q} "
         "--claims {input.claims} --tables {input.tables} --figures {input.figures} --out {output} > {log} 2>&1"

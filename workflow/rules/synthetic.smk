@@ -7,21 +7,21 @@ rule persona_qa:
         llm_models(config.get("persona_qa", {}).get("generator")),
     output:
         layout.pattern("persona_qa"),
-    params:
-        script=script("persona_qa"),
-        spec=as_json(config.get("persona_qa", {})),
-        llm=llm_entries(config.get("persona_qa", {}).get("generator")),
-        seed=config["seed"],
     log:
         "logs/persona_qa.log",
-    message:
-        "Building the persona-QA set ({params.spec})"
     conda:
         "../../envs/cpu.yaml"
     threads: model_threads()
     resources:
         mem_mb=4000,
         runtime=120,
+    params:
+        script=script("persona_qa"),
+        spec=as_json(config.get("persona_qa", {})),
+        llm=llm_entries(config.get("persona_qa", {}).get("generator")),
+        seed=config["seed"],
+    message:
+        "Building the persona-QA set ({params.spec})"
     shell:
         "python {params.script:q} --spec {params.spec:q} --llm {params.llm:q} --cache-dir results/llm_cache "
         "--seed {params.seed} --out {output} > {log} 2>&1"

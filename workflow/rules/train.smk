@@ -8,6 +8,17 @@ rule train:
         data=lambda wc: processed(wc.task, "train"),
     output:
         done=layout.pattern("run_done"),
+    log:
+        "logs/train/{model}/{task}/{method}/{run}.log",
+    benchmark:
+        "benchmarks/train/{model}/{task}/{method}/{run}.tsv"
+    conda:
+        "../../envs/gpu.yaml"
+    threads: model_threads()
+    resources:
+        mem_mb=16000,
+        runtime=720,
+        gpu=uses_gpu(),
     params:
         script=script("train"),
         launcher=lambda wc, resources: launcher(resources.gpu),
@@ -16,19 +27,8 @@ rule train:
         batch_size=lambda wc: pc.run_batch_size(config, run_of(wc)),
         chat=chat_kwargs,
         seed=lambda wc: pc.run_seed(config, run_of(wc)),
-    log:
-        "logs/train/{model}/{task}/{method}/{run}.log",
-    benchmark:
-        "benchmarks/train/{model}/{task}/{method}/{run}.tsv"
     message:
         "Training {wildcards.model} on {wildcards.task} with {wildcards.method} ({wildcards.run})"
-    conda:
-        "../../envs/gpu.yaml"
-    threads: model_threads()
-    resources:
-        mem_mb=16000,
-        runtime=720,
-        gpu=uses_gpu(),
     shell:
         "{params.launcher} {params.script:q} --model {input.model} --data {input.data} "
         "--method {wildcards.method} --run {wildcards.run} --training {params.training:q} "
