@@ -163,6 +163,19 @@ def test_aloe_real():
                             n_personalities=8)
 
 
+def test_aloe_conversations_dispatch_on_the_source(shared_data):
+    from percontrast.data.aloe import aloe_conversations
+    from percontrast.data.demo import generate_aloe_like
+
+    files = {"source": "files", "profile_path": str(ALOE / "profile_eval.jsonl"),
+             "personality_path": str(ALOE / "personality_eval.jsonl"),
+             "n_profiles": 2, "n_personalities": 3}
+    rows = aloe_conversations(files, seed=0)
+    assert [r["id"] for r in rows] == ["p00-s0", "p00-s1", "p00-s2", "p01-s0", "p01-s1", "p01-s2"]
+    demo = aloe_conversations({"source": "demo", "n_profiles": 2, "n_personalities": 3}, seed=5)
+    assert demo == generate_aloe_like(2, 3, 5) and len(demo) == 6
+
+
 def test_aloe_odd_lines(tmp_path):
     f = tmp_path / "p.jsonl"
     f.write_text('"a"\n\n["b", "c"]\n"d""e"\n"f", "g"\n')

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from percontrast.io import DataError
 
@@ -68,3 +69,16 @@ def load_aloe_benchmark(profile_path: str | os.PathLike, personality_path: str |
                         f"has {len(personalities)} personalities, {n_personalities} needed")
     return [{"id": f"p{i:02d}-s{j}", "profile": profiles[i], "personality": personalities[j]}
             for i in range(n_profiles) for j in range(n_personalities)]
+
+
+def aloe_conversations(spec: dict[str, Any], seed: int) -> list[dict[str, str]]:
+    """The profile x personality pairs ALOE talks through (``evaluation.aloe``): from the
+    benchmark's files (``source: files``) or the demo stand-ins (``source: demo``). The one
+    place that dispatches on the source."""
+    n_profiles, n_personalities = spec.get("n_profiles", 20), spec.get("n_personalities", 5)
+    if spec.get("source", "demo") == "files":
+        return load_aloe_benchmark(spec["profile_path"], spec["personality_path"],
+                                   n_profiles=n_profiles, n_personalities=n_personalities)
+    from percontrast.data.demo import generate_aloe_like
+
+    return generate_aloe_like(n_profiles, n_personalities, seed)
