@@ -221,3 +221,19 @@ def test_a_log_line_damaged_before_the_end_is_an_error_naming_file_and_line(tmp_
     path.write_text('{"step": 1, "loss": 1.0}\n{"step": 2, "lo\n{"step": 3, "loss": 1.0}\n')
     with pytest.raises(DataError, match=r"log\.jsonl, line 2"):
         _read_log(path)
+
+
+def test_a_run_killed_after_its_last_step_reports_the_whole_runs_loss(tiny_dir, reference,
+                                                                      tmp_path):
+    """Resumed from its final checkpoint, a run trains no step in its last session (the Trainer,
+    resumed mid-epoch at max_steps, would take a 7th); its loss is still the whole run's."""
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        run_training(tiny_dir, make_records(8), out, training=TRAINING, callbacks=[CrashAt(6)],
+                     **RUN)
+    summary = run_training(tiny_dir, make_records(8), out, training=TRAINING, **RUN)
+    assert summary["resumed_from"] == "checkpoint-6" and summary["global_step"] == 6
+    assert_same_model(out, reference[1])  # no 7th step past max_steps
+    assert summary["train_loss_this_session"] == 0.0
+    assert summary["train_loss"] == pytest.approx(reference[0]["train_loss"], rel=1e-4)
+    assert log_steps(out) == [1, 2, 3, 4, 5, 6]

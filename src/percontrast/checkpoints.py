@@ -145,6 +145,35 @@ def checkpoint_problem(checkpoint: str | Path, identity: dict[str, Any]) -> str 
     return None
 
 
+#: Files of a checkpoint that are training state, not the model ``save_model`` wrote there.
+_STATE_FILES = ("optimizer.pt", "scheduler.pt", "scaler.pt", "trainer_state.json",
+                "training_args.bin", RECORD)
+
+
+def _model_files(checkpoint: Path) -> list[Path]:
+    return [p for p in checkpoint.iterdir() if p.is_file() and p.name not in _STATE_FILES
+            and not re.match(r"^rng_state(_\d+)?\.pth$", p.name)]
+
+
+def is_final_checkpoint(checkpoint: str | Path) -> bool:
+    """Whether ``checkpoint`` (a sound one) was saved at the last training step and holds the
+    whole model (``config.json`` and safetensors weights, not FSDP shards)."""
+    checkpoint = Path(checkpoint)
+    state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+    names = {p.name for p in _model_files(checkpoint)}
+    whole = "config.json" in names and any(n.endswith(".safetensors") for n in names)
+    return whole and 0 < state.get("max_steps", 0) <= state["global_step"]
+
+
+def copy_model_files(checkpoint: str | Path, dest: str | Path) -> None:
+    """Copy the model ``save_model`` wrote into ``checkpoint`` (weights, config, tokenizer) to
+    ``dest``, leaving the optimizer, scheduler, RNG and trainer state behind."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in _model_files(Path(checkpoint)):
+        shutil.copy2(path, dest / path.name)
+
+
 @dataclass
 class Choice:
     """Result of :func:`choose_checkpoint`: where to resume (or ``None``) and what was skipped."""
@@ -193,6 +222,6 @@ class CheckpointRecordCallback(TrainerCallback):
         from accelerate import PartialState
 
         PartialState().wait_for_everyone()  # other ranks may still write shards / RNG states
-        if state.is_world_process_zero:
-            folder = Path(args.output_dir) / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}"
+        folder = Path(args.output_dir) / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}"
+        if state.is_world_process_zero and folder.is_dir():
             write_record(folder, self.identity)

@@ -406,9 +406,13 @@ def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, m
     resumes only from a complete checkpoint of the same identity (see
     :mod:`percontrast.checkpoints`) and otherwise starts fresh, saying why.
     """
+    from transformers import TrainerState
+
     from percontrast.checkpoints import (
         CheckpointRecordCallback,
         choose_checkpoint,
+        copy_model_files,
+        is_final_checkpoint,
         remove_skipped,
         run_identity,
     )
@@ -444,15 +448,26 @@ def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, m
     trainer.accelerator.wait_for_everyone()
     last = choice.resume_from
     resumed_step = trainer_state_step(last) if last else 0
+    # Killed after its last step: the Trainer, resumed there mid-epoch, would take one step past
+    # max_steps; the checkpoint already holds the final model, so nothing is trained again.
+    final = last is not None and is_final_checkpoint(last)
     started = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=str(last) if last else None)
+    if final:
+        log.info("%s is the end of training: finishing from it", last)
+        state, session_loss = TrainerState.load_from_json(str(last / "trainer_state.json")), 0.0
+    else:
+        result = trainer.train(resume_from_checkpoint=str(last) if last else None)
+        state, session_loss = trainer.state, result.training_loss
     elapsed = time.perf_counter() - started
 
     # save_model is collective (it gathers FSDP / DeepSpeed shards); rank 0 finalises the folder
     staging = out_dir / ".model.staging"
     if trainer.is_world_process_zero():
         shutil.rmtree(staging, ignore_errors=True)  # left over by a run killed while saving
-    trainer.save_model(str(staging))
+        if final:
+            copy_model_files(last, staging)
+    if not final:
+        trainer.save_model(str(staging))
     if not trainer.is_world_process_zero():
         return {}
     (staging / "training_args.bin").unlink(missing_ok=True)  # a pickle; nothing should load it
@@ -466,15 +481,15 @@ def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, m
     if not keep_checkpoints:
         shutil.rmtree(ckpt_dir, ignore_errors=True)
     truncated = sum(1 for p in pairs if p.truncated)
-    global_step = trainer.state.global_step
+    global_step = state.global_step
     summary = {
         "method": method, "learning_rate": lr, "clip": list(clip), "seed": seed,
         "batch_size": batch_size, "per_device_batch_size": args.per_device_train_batch_size,
         "gradient_accumulation_steps": args.gradient_accumulation_steps,
-        "global_step": global_step, "epochs": trainer.state.epoch,
-        "train_loss": whole_run_loss(trainer.state.log_history, resumed_step,
-                                     result.training_loss, global_step),
-        "train_loss_this_session": result.training_loss, "n_examples": len(pairs),
+        "global_step": global_step, "epochs": state.epoch,
+        "train_loss": whole_run_loss(state.log_history, resumed_step, session_loss,
+                                     global_step),
+        "train_loss_this_session": session_loss, "n_examples": len(pairs),
         "n_truncated": truncated, "resumed_from": last.name if last else None,
         "resumed_step": resumed_step, "skipped_checkpoints": choice.skipped,
         "train_seconds_this_session": elapsed, "precision": "bf16" if args.bf16 else "fp32",
