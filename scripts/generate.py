@@ -5,13 +5,8 @@ from pathlib import Path
 
 from percontrast.cli import json_arg, run, seed_everything, set_threads, setup
 from percontrast.data.records import read_records
+from percontrast.generation_file import generation_rows
 from percontrast.io import write_jsonl
-
-
-def persona_text(messages: list[dict[str, str]]) -> str:
-    """The system prompt the model saw (task instruction + the persona as fitted into the
-    budget): what marker recall counts as visible to the model (percontrast.markers)."""
-    return "\n".join(m["content"] for m in messages if m["role"] == "system")
 
 
 def main() -> None:
@@ -62,10 +57,7 @@ def main() -> None:
                        max_new_tokens=cfg["max_new_tokens"], batch_size=cfg.get("batch_size", 8),
                        seed=args.seed, chat_template_kwargs=args.chat_template_kwargs,
                        progress=True)
-    write_jsonl(args.out, ({"id": r.id, "task": r.task, "output": g.text,
-                            "reference": r.reference, "n_tokens": g.n_tokens,
-                            "finished": g.finished, "prompt_persona": persona_text(m)}
-                           for r, g, m in zip(records, results, conversations, strict=True)))
+    write_jsonl(args.out, generation_rows(records, results, conversations))
     log.info("%d generations (%.1f tokens/s) -> %s", len(results), results.tokens_per_second,
              args.out)
 

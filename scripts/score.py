@@ -4,30 +4,8 @@ import argparse
 
 from percontrast.cli import json_arg, run, setup
 from percontrast.data.records import QA_TASK_TYPES, read_records
-from percontrast.io import DataError, iter_jsonl, write_json
-
-
-def read_generations(path: str, records) -> tuple[list[str], list[str | None]]:
-    """Outputs in the order of ``records`` (every record needs exactly one generation), and the
-    persona text each prompt showed (``prompt_persona``; None in files that lack it)."""
-    outputs: dict[str, str] = {}
-    shown: dict[str, str | None] = {}
-    for line, row in iter_jsonl(path):
-        if not isinstance(row, dict) or not isinstance(row.get("id"), str):
-            raise DataError(path, "missing id", line=line, field="id")
-        if not isinstance(row.get("output"), str):
-            raise DataError(path, f"record {row['id']!r}: output must be a string", line=line,
-                            field="output")
-        if row["id"] in outputs:
-            raise DataError(path, f"duplicate generation for record {row['id']!r}", line=line,
-                            field="id")
-        outputs[row["id"]] = row["output"]
-        shown[row["id"]] = row.get("prompt_persona")
-    missing = [r.id for r in records if r.id not in outputs]
-    if missing:
-        raise DataError(path, f"no generation for {len(missing)} test record(s), e.g. "
-                        f"{missing[0]!r}", field="id")
-    return [outputs[r.id] for r in records], [shown[r.id] for r in records]
+from percontrast.generation_file import read_generations
+from percontrast.io import DataError, write_json
 
 
 def main() -> None:

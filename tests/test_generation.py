@@ -214,3 +214,25 @@ def test_bad_arguments(tiny_model):
         generate(model, tok, CONVS, max_new_tokens=0)
     with pytest.raises(ValueError, match="seeds"):
         generate(model, tok, CONVS, seed=[1, 2])
+
+
+def test_the_generations_file_round_trips_and_names_its_faults(tmp_path):
+    from types import SimpleNamespace
+
+    from percontrast.generation_file import generation_rows, read_generations
+    from percontrast.io import DataError, write_jsonl
+
+    records = [SimpleNamespace(id=f"r{i}", task="review", reference=f"ref {i}") for i in range(3)]
+    results = [SimpleNamespace(text=f"out {i}", n_tokens=2, finished=True) for i in range(3)]
+    prompts = [[{"role": "system", "content": f"persona {i}"}, {"role": "user", "content": "q"}]
+               for i in range(3)]
+    path = tmp_path / "g.jsonl"
+    write_jsonl(path, reversed(list(generation_rows(records, results, prompts))))
+    outputs, shown = read_generations(path, records)  # back in the records' order
+    assert outputs == ["out 0", "out 1", "out 2"] and shown == ["persona 0", "persona 1",
+                                                                "persona 2"]
+    with pytest.raises(DataError, match="no generation for 1 test record"):
+        read_generations(path, [*records, SimpleNamespace(id="r9")])
+    path.write_text('{"id": "r0", "output": "a"}\n{"id": "r0", "output": "b"}\n')
+    with pytest.raises(DataError, match=r"g.jsonl.*line 2.*duplicate generation"):
+        read_generations(path, records)
