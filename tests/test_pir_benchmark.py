@@ -268,3 +268,32 @@ def test_evaluate_reports_variants_baselines_kinds_and_differences():
     assert d["f1_removed_minus_word_matching_lemma"]["b"] == "removed"
     with pytest.raises(ValueError, match="not among the variants"):
         evaluate(tokens, threshold=1.0, counterfactual="placebo", variants=["removed"])
+
+
+def test_run_benchmark_scores_every_counterfactual_with_one_forward_each(tiny_model, monkeypatch):
+    import percontrast.pir as pir_module
+    from percontrast.data.demo import generate_persona_qa
+
+    model, tok = tiny_model
+    rows = generate_persona_qa(8, seed=0, verbatim_share=0.5)
+    calls = []
+    real = pir_module.score_sequences
+    monkeypatch.setattr(pir_module, "score_sequences",
+                        lambda *a, **k: calls.append(len(a[1])) or real(*a, **k))
+    tokens, cls = run_benchmark(model, tok, rows, counterfactual="filler", batch_size=4,
+                                seed=0, boot={"n_resamples": 50})
+    assert calls == [4] * 8  # 2 batches x (persona + removed, filler, placebo)
+    assert {"pir_removed", "pir_filler", "pir_placebo"} <= set(tokens[0])
+    assert all(t["pir"] == t["pir_filler"] and t["percontrast"] == (t["pir_filler"] > 1.0)
+               for t in tokens)
+    assert all(t["pir"] == pytest.approx(t["logp_with"] - t["logp_without"]) for t in tokens)
+    assert any(t["pir_removed"] != t["pir_filler"] for t in tokens)  # different contexts
+    assert {t["kind"] for t in tokens if t["gold"]} == {"verbatim", "paraphrase"}
+    assert all(t["kind"] is None for t in tokens if not t["gold"])
+    assert cls["split"] == {"dev": 2, "test": 6} and cls["counterfactual"] == "filler"
+    assert set(cls["variants"]) == {"filler", "removed", "placebo"}
+    assert cls["word_matching"]["n_tokens"] == len(tokens) and "word_matching_lemma" in cls
+    assert cls["baselines"]["word_matching"]["recall_by_kind"]["paraphrase"]["recall"] == 0.0
+    # 8 answers: below stats.MIN_EXAMPLES, so values without intervals, never a crash
+    d = cls["differences"]["f1_filler_minus_word_matching"]
+    assert d["low"] is None and d["n"] == 8
