@@ -264,3 +264,18 @@ def test_real_samples_run_through_the_whole_dag(tmp_path, shared_data):
     assert (tmp_path / "results/index.md").stat().st_size > 0
     aloe = [json.loads(line) for line in (tmp_path / targets[4]).read_text().splitlines()]
     assert [a["id"] for a in aloe] == ["p00-s0", "p00-s1"]
+
+
+def test_a_clone_whose_path_has_spaces_runs(tmp_path):
+    """Every rule quotes the script path and the paths it derives (a space used to break all)."""
+    import shutil
+
+    clone = tmp_path / "my clone"
+    for part in ("workflow", "scripts", "src", "envs", "configs"):
+        shutil.copytree(REPO / part, clone / part, ignore=shutil.ignore_patterns("__pycache__"))
+    cmd = [sys.executable, "-m", "snakemake", "data/processed/review/train.jsonl", "-s",
+           str(clone / "workflow" / "Snakefile"), "-d", str(clone), "--cores", "1",
+           "--configfile", str(clone / "configs/tiny.yaml")]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=clone)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert read_records(clone / "data/processed/review/train.jsonl")
