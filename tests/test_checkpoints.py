@@ -231,9 +231,12 @@ def test_a_run_killed_after_its_last_step_reports_the_whole_runs_loss(tiny_dir, 
     with pytest.raises(KeyboardInterrupt):
         run_training(tiny_dir, make_records(8), out, training=TRAINING, callbacks=[CrashAt(6)],
                      **RUN)
+    with open(out / "log.jsonl", "a") as fh:
+        fh.write('{"step": 6, "train_runti')  # killed while logging the end of training
     summary = run_training(tiny_dir, make_records(8), out, training=TRAINING, **RUN)
     assert summary["resumed_from"] == "checkpoint-6" and summary["global_step"] == 6
     assert_same_model(out, reference[1])  # no 7th step past max_steps
     assert summary["train_loss_this_session"] == 0.0
     assert summary["train_loss"] == pytest.approx(reference[0]["train_loss"], rel=1e-4)
     assert log_steps(out) == [1, 2, 3, 4, 5, 6]
+    assert (out / "log.jsonl").read_text().endswith("}\n")  # the torn line is gone

@@ -181,7 +181,12 @@ class PerCETrainer(Trainer):
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if "loss" in logs:  # training logs: add this window's token-weight statistics
-            logs.update(self._stats.flush())
+            # every process logs (the Trainer gathers the loss first), so the statistics can be
+            # summed over processes: rank 0 alone saw only its share of the batch
+            acc = self.accelerator
+            reduce = None if acc.num_processes == 1 else (
+                lambda t: acc.reduce(t.to(acc.device), reduction="sum").cpu())
+            logs.update(self._stats.flush(reduce))
         super().log(logs, start_time)
 
 
@@ -244,8 +249,25 @@ class _StepStats:
                 out[f"pir_{group}_mean"] = pir_sum / n_pir
         return out
 
-    def flush(self) -> dict[str, float]:
+    def _sum_over_processes(self, reduce) -> None:
+        """Replace every counter by its sum over processes (one collective for all of them)."""
+        flat = [self.n, self.w_sum, self.at_min, self.at_max, self.nll_sum, self.pir_sum,
+                self.tokens, float(self.saw_markers),
+                *(v for g in self.GROUPS for v in self.groups[g])]
+        total = reduce(torch.tensor(flat, dtype=torch.float64)).tolist()
+        n, self.w_sum, self.at_min, self.at_max, self.nll_sum, self.pir_sum, tokens, saw = \
+            total[:8]
+        self.n, self.tokens, self.saw_markers = round(n), round(tokens), saw > 0
+        for i, group in enumerate(self.GROUPS):
+            g_n, w_sum, n_pir, pir_sum = total[8 + 4 * i:12 + 4 * i]
+            self.groups[group] = [round(g_n), w_sum, round(n_pir), pir_sum]
+
+    def flush(self, reduce=None) -> dict[str, float]:
+        """This window's means; ``reduce`` (sum a float64 tensor over processes) makes them the
+        means over every process's tokens, and tokens/s the throughput of all processes."""
         elapsed = time.perf_counter() - self.t0
+        if reduce is not None:
+            self._sum_over_processes(reduce)
         n = max(self.n, 1)
         out = {"weight_mean": self.w_sum / n, "frac_clip_min": self.at_min / n,
                "frac_clip_max": self.at_max / n, "nll": self.nll_sum / n,
@@ -270,10 +292,15 @@ class JsonlLogCallback(TrainerCallback):
         self._last_time: float | None = None
         self._last_step = 0
 
-    def on_train_begin(self, args, state, control, **kwargs):
-        if self.path.exists() and state.is_world_process_zero:
-            keep = [row for row in _read_log(self.path) if row.get("step", 0) <= state.global_step]
+    def trim(self, step: int) -> None:
+        """Keep the rows up to ``step`` (the step training continues from)."""
+        if self.path.exists():
+            keep = [row for row in _read_log(self.path) if row.get("step", 0) <= step]
             write_text(self.path, "".join(json.dumps(row) + "\n" for row in keep))
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            self.trim(state.global_step)
         self._last_time, self._last_step = time.perf_counter(), state.global_step
 
     def on_log(self, args, state, control, logs=None, **kwargs):
@@ -437,12 +464,13 @@ def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, m
     args = training_arguments(training, ckpt_dir, method=method, lr=lr, clip=clip,
                               batch_size=batch_size, seed=seed, device=device,
                               world_size=world_size)
+    run_log = JsonlLogCallback(out_dir / "log.jsonl")
     trainer = PerCETrainer(model=model, args=args, train_dataset=pairs,
                            data_collator=PairCollator(tokenizer.pad_token_id),
                            processing_class=tokenizer,
-                           callbacks=[JsonlLogCallback(out_dir / "log.jsonl"),
-                                      CheckpointRecordCallback(identity), *callbacks])
-    choice = choose_checkpoint(ckpt_dir, identity)  # every process chooses the same
+                           callbacks=[run_log, CheckpointRecordCallback(identity), *callbacks])
+    choice = choose_checkpoint(ckpt_dir, identity)  # every process chooses the same...
+    trainer.accelerator.wait_for_everyone()  # ...before any checkpoint is removed
     if trainer.is_world_process_zero():
         remove_skipped(ckpt_dir, choice)
     trainer.accelerator.wait_for_everyone()
@@ -466,6 +494,7 @@ def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, m
         shutil.rmtree(staging, ignore_errors=True)  # left over by a run killed while saving
         if final:
             copy_model_files(last, staging)
+            run_log.trim(resumed_step)
     if not final:
         trainer.save_model(str(staging))
     if not trainer.is_world_process_zero():
