@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from percontrast import config as pc
+from percontrast import layout
 from percontrast.report.claims import (
     CONTRADICTED,
     HOLDS,
@@ -43,7 +44,7 @@ def test_verdict_from_the_interval_alone():
 
 
 def write_metrics(root, run, task, rows):
-    path = root / "metrics" / run.path / f"{task}.json"
+    path = layout.in_results("metrics", root, run, eval_task=task)
     path.parent.mkdir(parents=True, exist_ok=True)
     mean = {k: float(np.nanmean([r[k] for r in rows])) for k in rows[0] if k != "id"}
     path.write_text(json.dumps({**mean, "n_marker_recall": len(rows), "examples": rows}))
@@ -120,7 +121,7 @@ def test_pir_claim_from_token_rows(cfg, tmp_path):
             rows.append({"id": f"q{a}", "gold": gold,
                          "percontrast": gold or (i == 3 and a % 5 == 0),
                          "word_matching": gold and i == 0})
-    path = tmp_path / "pir" / "tiny-llama" / "scores.jsonl"
+    path = layout.in_results("pir_scores", tmp_path, model="tiny-llama")
     path.parent.mkdir(parents=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     claim = by_id(build_claims(cfg, tmp_path))["figure4_pir_f1_tiny-llama"]

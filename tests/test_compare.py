@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from percontrast import config as pc
+from percontrast import layout
 from percontrast.report import compare as cmp
 from percontrast.report.tables import DASH
 from tests.test_tables import put
@@ -206,7 +207,8 @@ def test_table4_reads_aloe_scores_and_gains_are_absolute(cfg, tmp_path):
 def test_table10_reads_judge_scores_and_averages_them(cfg, tmp_path):
     for task, score in (("abstract", 40.0), ("review", 60.0), ("topic", 80.0)):
         for method in ("ce", "perce"):
-            path = tmp_path / "judge" / f"{pc.main_run(cfg, 'tiny-llama', task, method).path}.json"
+            run = pc.main_run(cfg, "tiny-llama", task, method)
+            path = layout.in_results("judge", tmp_path, run)
             path.parent.mkdir(parents=True, exist_ok=True)
             bonus = 10.0 if method == "perce" else 0.0
             path.write_text(json.dumps({"personalization": score + bonus, "quality": 50.0}))
@@ -232,7 +234,7 @@ def test_table11_table12_and_pir(cfg, tmp_path):
     t12 = cmp.table12_vs_paper(cfg, tmp_path)
     assert paper_and_ours(t12, "PTW", "0.8", "2")[1::2] == (0.2118, 0.42)
     assert paper_and_ours(t12, "PTW", "0.2", "8")[1::2] == (0.2091, None)
-    path = tmp_path / "pir" / "tiny-llama" / "classification.json"
+    path = layout.in_results("pir_classification", tmp_path, model="tiny-llama")
     path.parent.mkdir(parents=True)
     prf = {"precision": 0.5, "recall": 0.25, "f1": 1 / 3, "n_tokens": 10}
     path.write_text(json.dumps({"percontrast": prf, "word_matching": prf, "threshold": 1.0}))

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from percontrast import config as pc
+from percontrast import layout
 from percontrast.report import figures, results
 
 FIGURES = ("training_curves", "estep_markers", "lr_robustness", "cross_task_heatmap",
@@ -89,18 +90,18 @@ def fake_results(cfg, root, keep=lambda i: True) -> None:
         if not keep(i):
             continue
         if run.lr == tr["main_learning_rate"]:
-            log = root / "train" / run.path / "log.jsonl"
+            log = layout.in_results("run_log", root, run)
             log.parent.mkdir(parents=True, exist_ok=True)
             log.write_text("".join(json.dumps(r) + "\n" for r in log_rows(run.method)))
         for task in tasks:
             score = 0.2 + 0.01 * i + (0.03 if run.method == "perce" else 0) - 0.05 * (
                 task != run.task)
-            write_json(root / "metrics" / run.path / f"{task}.json",
+            write_json(layout.in_results("metrics", root, run, eval_task=task),
                        {"rouge_l": score, "meteor": score / 2})
     for j, run in enumerate(pc.aloe_runs(cfg)):
         if keep(j):
             rows = per_round(run.method, null_round=3 if j == 0 else None)
-            write_json(root / "aloe" / run.path / "scores.json",
+            write_json(layout.in_results("aloe_scores", root, run),
                        {"model": run.model, "train_task": run.task, "method": run.method,
                         "run": run.run_id, "per_round": rows, "summary": {"average": 3.0}})
 

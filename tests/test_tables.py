@@ -8,6 +8,7 @@ import re
 import pytest
 
 from percontrast import config as pc
+from percontrast import layout
 from percontrast.report.gains import Gain
 from percontrast.report.tables import BUILDERS, DASH, table1, table2, table3, table12
 
@@ -22,7 +23,7 @@ def put(root, run: pc.TrainRun, task: str, examples: list[dict] | None = None, *
     if examples is None:
         examples = [{"id": f"{task}-{k}", **{m: v for m, v in metrics.items()
                                              if isinstance(v, (int, float))}} for k in range(12)]
-    path = root / "metrics" / run.path / f"{task}.json"
+    path = layout.in_results("metrics", root, run, eval_task=task)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({**metrics, "examples": examples}))
 
@@ -121,7 +122,7 @@ def test_table4_aloe_rounds_and_gain_as_score_difference(cfg, tmp_path):
     perce = next(r for r in runs if r.method == "perce" and r.task == ce.task)
     rounds = cfg["evaluation"]["aloe"]["rounds"]
     for run, base in ((ce, 2.0), (perce, 2.5)):
-        path = tmp_path / "aloe" / run.path / "scores.json"
+        path = layout.in_results("aloe_scores", tmp_path, run)
         path.parent.mkdir(parents=True)
         summary = {f"k={k}": base + 0.1 * k for k in range(1, rounds + 1)}
         summary["average"] = base
@@ -140,7 +141,7 @@ def test_table4_aloe_rounds_and_gain_as_score_difference(cfg, tmp_path):
 def test_table10_judge_scores_with_percent_gain(cfg, tmp_path):
     runs = pc.judge_runs(cfg)
     for run in runs:
-        path = tmp_path / "judge" / f"{run.path}.json"
+        path = layout.in_results("judge", tmp_path, run)
         path.parent.mkdir(parents=True, exist_ok=True)
         value = 60.0 if run.method == "perce" else 50.0
         path.write_text(json.dumps({"personalization": value, "quality": value + 20}))
@@ -238,7 +239,7 @@ def test_a_bad_metrics_file_is_named_and_the_old_tables_stay(cfg, tmp_path, cont
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     assert len(before) >= 3 * len(names)
     run = pc.main_run(cfg, "tiny-llama", "review", "ce")
-    bad = results / "metrics" / run.path / "review.json"
+    bad = layout.in_results("metrics", results, run, eval_task="review")
     bad.parent.mkdir(parents=True)
     bad.write_text(content)
     with pytest.raises(DataError, match=message) as err:

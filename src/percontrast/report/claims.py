@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from percontrast import config as pc
+from percontrast import layout
 from percontrast.io import read_jsonl
 from percontrast.metrics import example_scores
 from percontrast.report.compare import paper_results
@@ -378,7 +379,7 @@ def aloe_claims(ev: Evidence) -> list[Claim]:
                 for method in ("ce", "perce"):
                     run = pc.main_run(cfg, model, task, method)
                     ev._note_scale(run, task)
-                    rows = ev.jsonl_file(ev.root / "aloe" / run.path / "conversations.jsonl")
+                    rows = ev.jsonl_file(layout.in_results("aloe_transcripts", ev.root, run))
                     maps.setdefault(task, []).append(
                         None if rows is None else _conversation_scores(rows,
                                                                        aloe.get("rounds", 10)))
@@ -419,7 +420,7 @@ def pir_claims(ev: Evidence) -> list[Claim]:
         found: dict[str, Any] = {}
         for key, c in claims.items():
             with ev.claim(c):
-                tokens = ev.jsonl_file(ev.root / "pir" / model / "scores.jsonl")
+                tokens = ev.jsonl_file(layout.in_results("pir_scores", ev.root, model=model))
                 if not tokens:
                     continue
                 found = found or claim_estimates(tokens, counterfactual=cf, boot=ev.boot)
