@@ -95,3 +95,35 @@ def test_table_pir_lists_every_counterfactual_and_both_word_matching_rules(repo,
     assert (exact[7], exact[8], lemma[8]) == (1.0, 0.0, 1.0)  # recall verbatim / paraphrase
     assert by["PerContrast (PIR > 1, persona removed)"][5] == pytest.approx(
         cls["variants"]["removed"]["average_precision"])
+
+
+def test_pir_figures_draw_the_pr_curves(repo, tmp_path):
+    import subprocess
+    import sys
+
+    from percontrast.pir_benchmark import evaluate, prf
+
+    rows = token_rows()
+    for r in rows:
+        r.update(token="x", pir_filler=r["pir"] - 1.0,
+                 llm_judge=r["gold"] and r["kind"] == "verbatim")
+    gold = [r["gold"] for r in rows]
+    cls = {m: prf([bool(r[m]) for r in rows], gold)
+           for m in ("percontrast", "word_matching", "llm_judge")}
+    cls.update(threshold=1.0, **evaluate(
+        rows, threshold=1.0, counterfactual="removed", variants=["removed", "filler"],
+        boot={"n_resamples": 50}))
+    pir_dir = tmp_path / "pir" / "m"
+    pir_dir.mkdir(parents=True)
+    (pir_dir / "classification.json").write_text(json.dumps(cls))
+    (pir_dir / "scores.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    old = tmp_path / "pir" / "old"  # written before threshold-free metrics: an empty panel
+    old.mkdir()
+    (old / "classification.json").write_text(json.dumps(
+        {k: cls[k] for k in ("percontrast", "word_matching", "threshold")}))
+    out = tmp_path / "figures"
+    done = subprocess.run([sys.executable, str(repo / "scripts" / "pir_figures.py"), "--pir",
+                           str(pir_dir), str(old), "--out", str(out)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (out / "figure4_pir_pr_curves.png").stat().st_size > 20_000
