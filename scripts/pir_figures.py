@@ -27,7 +27,7 @@ def pr_curves(results: dict[str, dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     with plt.rc_context(figures.STYLE):
-        fig, axes = plt.subplots(1, len(results), figsize=(5.0 * len(results), 4.2),
+        fig, axes = plt.subplots(1, len(results), figsize=(5.6 * len(results), 4.6),
                                  squeeze=False)
         for ax, (model, cls) in zip(axes[0], results.items(), strict=True):
             variants, baselines = cls.get("variants", {}), cls.get("baselines", {})
@@ -58,10 +58,10 @@ def pr_curves(results: dict[str, dict], path: Path) -> None:
             ax.set_ylim(0, 1.05)
             ax.set_xlabel("recall (personal tokens found)")
             ax.set_ylabel("precision")
-            ax.set_title(f"{model}: PIR as a token classifier\n(o PIR > {cls['threshold']:g}, "
-                         f"x dev-chosen threshold on test answers; {cls.get('n_answers', '?')} "
-                         "answers)", fontsize=9)
-            ax.legend(fontsize=7, loc="lower left")
+            ax.set_title(f"{model}: PIR as a token classifier ({cls.get('n_answers', '?')} "
+                         f"answers)\no PIR > {cls['threshold']:g}, x dev-chosen threshold "
+                         "(test answers)", fontsize=9)
+            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1)
         figures._save(fig, path)
 
 
