@@ -193,3 +193,23 @@ def test_the_schema_and_the_workflow_take_the_method_list_from_its_one_owner(rep
     bad["training"]["methods"].append("dpo")
     with pytest.raises(pc.ConfigError, match="training.methods"):
         pc.validate_schema(bad)
+
+
+@pytest.mark.slow
+def test_an_installed_wheel_carries_the_schema(repo, tmp_path):
+    """A wheel install (no workflow/ folder) still validates configs: the schema and the paper's
+    published numbers are package data, and workflow/schemas/ links to the same file."""
+    import subprocess
+    import sys
+    import zipfile
+
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+                            "--no-build-isolation", "-q", "-w", str(tmp_path), str(repo)],
+                           capture_output=True, text=True, timeout=300)
+    assert build.returncode == 0, build.stderr[-2000:]
+    wheel = next(tmp_path.glob("percontrast-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "percontrast/schemas/config.schema.yaml" in names
+    assert "percontrast/report/paper_results.yaml" in names
+    assert pc.SCHEMA_PATH.is_relative_to(repo / "src" / "percontrast")
+    assert (repo / "workflow/schemas/config.schema.yaml").resolve() == pc.SCHEMA_PATH

@@ -1,9 +1,9 @@
 """Typed view of the validated pipeline config, and the run grid every stage derives from it.
 
-The JSON schema (workflow/schemas/config.schema.yaml) checks shapes and types; :func:`check_config`
-adds what a schema cannot say (a model named in ``models`` must exist in ``model_registry``, the
-main learning rate must be in the grid...). Both run before any job starts, and both name the
-offending key.
+The JSON schema (percontrast/schemas/config.schema.yaml, linked from workflow/schemas/) checks
+shapes and types; :func:`check_config` adds what a schema cannot say (a model named in
+``models`` must exist in ``model_registry``, the main learning rate must be in the grid...).
+Both run before any job starts, and both name the offending key.
 
 Which training runs exist, and which checkpoint is evaluated on which task, is decided here and
 only here: the Snakefile, the scripts and the report all call :func:`train_runs` /
@@ -26,7 +26,9 @@ import yaml
 from percontrast.data.records import QA_TASK_TYPES
 from percontrast.methods import METHODS  # noqa: F401  (re-exported: pc.METHODS)
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+# Package data, so an installed wheel validates configs too; workflow/schemas/ links to it (the
+# Snakemake workflows' convention) and the workflow validates against this same file.
+SCHEMA_PATH = Path(__file__).resolve().with_name("schemas") / "config.schema.yaml"
 LONGLAMP_TYPES = ("abstract_generation", "product_review", "topic_writing")
 LAMP_TYPES = ("news_headline", "scholarly_title", "tweet_paraphrase")
 QA_TYPES = QA_TASK_TYPES
@@ -186,7 +188,8 @@ def check_config(cfg: dict[str, Any]) -> None:
     judge = ev.get("llm_judge", {})
     if judge.get("enabled"):
         _need(not judge.get("models") or judge.get("judge") is not None,
-              "evaluation.llm_judge.judge", "required when llm_judge is enabled (name an llm entry)")
+              "evaluation.llm_judge.judge",
+              "required when llm_judge is enabled (name an llm entry)")
         llm_name(judge.get("judge"), "evaluation.llm_judge.judge")
         model_names(judge.get("models", []), "evaluation.llm_judge.models")
 
