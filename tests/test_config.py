@@ -151,6 +151,10 @@ def test_a_runs_training_spec_holds_only_what_determines_it(repo):
     assert pc.evaluation_limit(cfg, run, "topic") == 3  # cross-task
     assert pc.evaluation_limit(cfg, baseline, "review") == 3
     assert pc.evaluation_generation(cfg, baseline, "review")["max_new_tokens"] == 4
+    # the PIR counterfactual PerCE trains with is part of the spec, unless it is the paper's
+    assert "counterfactual" not in pc.run_training_spec(cfg, run)
+    cfg["pir"]["counterfactual"] = "placebo"
+    assert pc.run_training_spec(cfg, run)["counterfactual"] == "placebo"
 
 
 def test_training_seeds_make_sibling_main_runs(repo):

@@ -180,3 +180,22 @@ def test_training_arguments_read_warmup_ratio_as_a_ratio(tmp_path):
     with pytest.raises(ValueError, match=r"warmup_ratio must be in \[0, 1\), got 4"):
         args(warmup_ratio=4)
     assert args(save_steps=7).save_steps == 7
+
+
+def test_perce_trains_with_the_configured_counterfactual(tiny_dir, tmp_path):
+    """config pir.counterfactual reaches training (through the run's spec): another user's
+    persona as the counterfactual gives other PIR, so other weights and another model (clip
+    [0, 5]: a random-init model's PIR is near 0, and [0.8, 5] would weigh every token 0.8)."""
+    logs, weights = {}, {}
+    for cf in ("removed", "placebo"):
+        out = tmp_path / cf
+        training = {**TRAINING, "max_steps": 2} | ({"counterfactual": cf} if cf != "removed"
+                                                   else {})
+        run_training(tiny_dir, make_records(4), out, method="perce", lr=1e-2, clip=(0.0, 5.0),
+                     training=training, batch_size=2, seed=0)
+        logs[cf] = [json.loads(line)["pir_mean"] for line in
+                    (out / "log.jsonl").read_text().splitlines() if '"loss"' in line]
+        weights[cf] = load_prepared(out / "model", device="cpu")[0].state_dict()
+    assert logs["removed"][0] != pytest.approx(logs["placebo"][0], abs=1e-6)
+    assert any(not torch.equal(weights["removed"][k], weights["placebo"][k])
+               for k in weights["removed"])

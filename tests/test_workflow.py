@@ -18,7 +18,8 @@ REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "workflow" / "Snakefile"
 TABLE_NAMES = [f"table{n}" for n in (1, 2, 3, 4, 5, 6, 7, 10, 11, 12)] + ["table_pir",
                                                                          "table_markers"]
-PIR_FIGURES = ["figure2_pir_heatmap", "figure4_pir_classification", "figure5_pir_histogram"]
+PIR_FIGURES = ["figure2_pir_heatmap", "figure4_pir_classification", "figure4_pir_pr_curves",
+               "figure5_pir_histogram"]
 
 
 def snakemake(*args: str, cwd: Path, timeout: int = 120) -> subprocess.CompletedProcess:

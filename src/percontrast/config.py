@@ -376,6 +376,9 @@ def run_training_spec(cfg: dict[str, Any], run: TrainRun) -> dict[str, Any]:
     if not is_full_scale(cfg, run):
         spec.update({k: v for k, v in tr["pipeline_scale"].items()
                      if k in ("max_steps", "epochs")})
+    counterfactual = cfg["pir"].get("counterfactual", "removed")
+    if counterfactual != "removed":  # absent = the paper's, so default runs keep their spec
+        spec["counterfactual"] = counterfactual
     return spec
 
 

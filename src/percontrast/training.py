@@ -446,7 +446,7 @@ def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, m
     from percontrast.io import atomic_dir, read_json, write_json
     from percontrast.models import MANIFEST, load_prepared
     from percontrast.pir import PairCollator
-    from percontrast.prompts import encode_record
+    from percontrast.prompts import encode_records
 
     out_dir = Path(out_dir)
     if not records:
@@ -458,8 +458,11 @@ def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, m
                             chat_template_kwargs=chat_template_kwargs)
     model, tokenizer = load_prepared(model_dir, device="cpu")
     max_length = training.get("max_length")
-    pairs = [encode_record(tokenizer, r, max_length=max_length,
-                           chat_template_kwargs=chat_template_kwargs) for r in records]
+    # the persona-free forward of PerCE (and of PIR tracking) uses the configured counterfactual
+    # (config pir.counterfactual, carried in the run's spec when not the paper's "removed")
+    pairs = encode_records(tokenizer, records, max_length=max_length,
+                           chat_template_kwargs=chat_template_kwargs,
+                           counterfactual=training.get("counterfactual", "removed"), seed=seed)
     world_size = int(os.environ.get("WORLD_SIZE", "1"))  # set by accelerate launch / torchrun
     args = training_arguments(training, ckpt_dir, method=method, lr=lr, clip=clip,
                               batch_size=batch_size, seed=seed, device=device,

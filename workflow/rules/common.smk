@@ -156,7 +156,12 @@ TABLES = [f"table{n}" for n in (1, 2, 3, 4, 5, 6, 7, 10, 11, 12)] + [
 TABLE_FILES = TABLES + (
     companions_of(TABLES) if config.get("report", {}).get("paper_comparison", True) else []
 )
-PIR_FIGURES = ["figure2_pir_heatmap", "figure4_pir_classification", "figure5_pir_histogram"]
+PIR_FIGURES = [
+    "figure2_pir_heatmap",
+    "figure4_pir_classification",
+    "figure4_pir_pr_curves",
+    "figure5_pir_histogram",
+]
 FIGURES = [
     "training_curves",
     "estep_markers",

@@ -1,9 +1,5 @@
 # PIR token-classification benchmark (paper appendix A, figures 4 and 5).
 
-# The PR curves of PIR per counterfactual (scripts/pir_figures.py); a list so that rule all can
-# take it too, kept here until common.smk's PIR_FIGURES lists it.
-PIR_PR_FIGURE = [] if "figure4_pir_pr_curves" in PIR_FIGURES else ["figure4_pir_pr_curves"]
-
 
 rule pir_benchmark:
     """PerContrast vs word matching vs LLM-as-judge on persona-QA personal-token identification."""
@@ -55,7 +51,7 @@ rule pir_figures:
         expand(rules.pir_benchmark.output, model=config["pir"]["models"]),
     output:
         report(
-            expand(layout.pattern("figure"), figure=PIR_FIGURES + PIR_PR_FIGURE),
+            expand(layout.pattern("figure"), figure=PIR_FIGURES),
             category="PIR benchmark",
             caption="../report/pir_figures.rst",
         ),

@@ -37,6 +37,9 @@ FIGURES = {
                                   "(paper figure 4)",
     "figure5_pir_histogram": "PIR distribution of personal vs. other tokens with the threshold "
                              "(paper figure 5)",
+    "figure4_pir_pr_curves": "precision-recall curves of PIR as a personal-token classifier, one "
+                             "per counterfactual, with the operating points of PIR > threshold, "
+                             "the dev-chosen threshold, word matching and the LLM judge",
     "training_curves": "loss, mean token weight and share of clipped tokens per training step, "
                        "main learning rate",
     "estep_markers": "the online E-step on ground truth: mean PIR and mean token weight of the "
@@ -88,8 +91,7 @@ def build_index(cfg: dict[str, Any], tables: list[str | os.PathLike],
     lines += ["", "## Figures", "", "| figure | what it shows | rebuild |", "|---|---|---|"]
     for path in map(Path, figures):
         rel = os.path.relpath(path, out_dir)
-        rule = "pir_figures" if path.stem in ("figure2_pir_heatmap", "figure4_pir_classification",
-                                              "figure5_pir_histogram") else "figures"
+        rule = "pir_figures" if path.stem.startswith("figure") else "figures"
         lines.append(f"| [{path.stem}]({rel}) | {describe(path.stem)} | "
                      f"`snakemake --cores all{cf} --forcerun {rule} {path}` |")
     lines += ["", "`snakemake --report report.html` bundles the same tables and figures with "
