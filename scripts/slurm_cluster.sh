@@ -3,8 +3,8 @@
 # this host is controller and compute node. munged, slurmctld and slurmd run with their own key,
 # config, state and logs under one folder; outside it only munge's default socket (/run/munge) and
 # slurmd's configless cache link (/run/slurm/conf) appear, and `down` removes both.
-#   sudo scripts/slurm_cluster.sh up      # prints `export SLURM_CONF=...`; waits until sinfo says idle
-#   sudo scripts/slurm_cluster.sh down    # cancels jobs, stops the three daemons, keeps the logs
+#   sudo scripts/slurm_cluster.sh up    # waits until sinfo says idle, prints export SLURM_CONF=...
+#   sudo scripts/slurm_cluster.sh down  # cancels jobs, stops the three daemons, keeps the logs
 #   scripts/slurm_cluster.sh status
 # Needs root and Debian's packages: apt-get install -y slurm-wlm munge (22.05 on Debian 12).
 # SLURM_CLUSTER_DIR (default /tmp/percontrast-slurm) holds everything; slurm.conf is written there.

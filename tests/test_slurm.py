@@ -94,7 +94,9 @@ def _strip_timing(obj):
 @pytest.mark.slow
 @pytest.mark.timeout(1800)  # includes building tiny_run when this is the session's first user
 def test_tiny_targets_through_slurm_equal_the_local_run(slurm_cluster, tiny_run, tmp_path):
-    assert tiny_run.result.returncode == 0, "the local tiny run failed: nothing to compare with"
+    # the local run's own checks are test_workflow's; here it only has to hold these outputs
+    missing = [rel for rel in IDENTICAL if not (tiny_run.directory / rel).exists()]
+    assert not missing, f"the local tiny run lacks {missing}: {tiny_run.result.stderr[-3000:]}"
     sinfo = subprocess.run(["sinfo", "-h", "-o", "%P %T %c"], capture_output=True, text=True,
                            env=slurm_cluster, check=True)
     assert sinfo.stdout.split()[1] == "idle", sinfo.stdout
