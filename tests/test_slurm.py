@@ -135,6 +135,7 @@ def test_tiny_targets_through_slurm_equal_the_local_run(slurm_cluster, tiny_run,
 def test_paper_sizes_layer_on_the_slurm_profile(tmp_path):
     """profiles/slurm/paper adds partitions and multi-GPU training to profiles/slurm: the train job
     then asks for 8 GPUs and its command is accelerate launch with the FSDP config."""
+    pytest.importorskip("snakemake_executor_plugin_slurm", reason="pip install -e '.[slurm]'")
     result = snakemake("-n", "-p", "--executor", "slurm", "--profile",
                        str(REPO / "profiles" / "slurm"), "--workflow-profile",
                        str(REPO / "profiles" / "slurm" / "paper"), "--configfile",
