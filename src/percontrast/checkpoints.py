@@ -157,11 +157,13 @@ def _model_files(checkpoint: Path) -> list[Path]:
 
 def is_final_checkpoint(checkpoint: str | Path) -> bool:
     """Whether ``checkpoint`` (a sound one) was saved at the last training step and holds the
-    whole model (``config.json`` and safetensors weights, not FSDP shards)."""
+    whole model (``config.json`` and safetensors weights, not FSDP shards) or, for a LoRA run,
+    the whole adapter (``adapter_config.json`` and ``adapter_model.safetensors``)."""
     checkpoint = Path(checkpoint)
     state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
     names = {p.name for p in _model_files(checkpoint)}
-    whole = "config.json" in names and any(n.endswith(".safetensors") for n in names)
+    whole = ("config.json" in names and any(n.endswith(".safetensors") for n in names)) or \
+        {"adapter_config.json", "adapter_model.safetensors"} <= names
     return whole and 0 < state.get("max_steps", 0) <= state["global_step"]
 
 

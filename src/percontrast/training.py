@@ -444,6 +444,7 @@ def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, m
         run_identity,
     )
     from percontrast.io import atomic_dir, read_json, write_json
+    from percontrast.lora import apply_lora, load_adapter_weights, lora_settings, save_merged
     from percontrast.models import MANIFEST, load_prepared
     from percontrast.pir import PairCollator
     from percontrast.prompts import encode_records
@@ -457,6 +458,9 @@ def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, m
                             method=method, lr=lr, clip=clip, batch_size=batch_size, seed=seed,
                             chat_template_kwargs=chat_template_kwargs)
     model, tokenizer = load_prepared(model_dir, device="cpu")
+    # training.lora: the Trainer (and PerCE's persona-free forward) get the adapted model
+    lora = lora_settings(training)
+    model = apply_lora(model, training, seed=seed)
     max_length = training.get("max_length")
     # the persona-free forward of PerCE (and of PIR tracking) uses the configured counterfactual
     # (config pir.counterfactual, carried in the run's spec when not the paper's "removed")
@@ -496,16 +500,23 @@ def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, m
     if trainer.is_world_process_zero():
         shutil.rmtree(staging, ignore_errors=True)  # left over by a run killed while saving
         if final:
-            copy_model_files(last, staging)
             run_log.trim(resumed_step)
-    if not final:
+            if lora:  # the checkpoint holds the adapter: put it back on the wrapped model
+                load_adapter_weights(trainer.model, last)
+            else:
+                copy_model_files(last, staging)
+    if lora:  # merged model for every consumer, adapter in model/adapter/ (percontrast.lora)
+        if trainer.is_world_process_zero():
+            save_merged(trainer.model, tokenizer, staging)
+    elif not final:
         trainer.save_model(str(staging))
     if not trainer.is_world_process_zero():
         return {}
     (staging / "training_args.bin").unlink(missing_ok=True)  # a pickle; nothing should load it
     write_json(staging / MANIFEST, {**base_manifest, "weights": "local",
                                     "trained_from": str(model_dir), "method": method,
-                                    "learning_rate": lr, "clip": list(clip)})
+                                    "learning_rate": lr, "clip": list(clip),
+                                    **({"lora": lora} if lora else {})})
     with atomic_dir(out_dir / "model") as tmp:
         for item in staging.iterdir():
             item.rename(tmp / item.name)

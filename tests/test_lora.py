@@ -1,0 +1,177 @@
+"""LoRA training (``training.lora``): trains, saves a model every consumer loads, resumes after a
+kill, generates; PerCE's counterfactual forward runs through the adapter; bad targets are named."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from percontrast import training as training_mod
+from percontrast.generation import generate
+from percontrast.lora import ADAPTER_DIR, apply_lora, linear_module_names
+from percontrast.models import load_prepared, prepare_model
+from percontrast.pir import PairCollator
+from percontrast.prompts import encode_record
+from percontrast.training import PerCETrainer, run_training, training_arguments
+from tests.test_training import CrashAt, make_records
+
+TINY = {"source": "tiny", "architecture": "llama", "hidden_size": 32, "intermediate_size": 64,
+        "num_layers": 1, "num_heads": 2, "num_kv_heads": 1, "dtype": "float32"}
+LORA = {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj", "down_proj"]}
+TRAINING = {"epochs": 1, "max_steps": 4, "per_device_batch_size": 2, "max_length": 256,
+            "warmup_ratio": 0.0, "save_steps": 2, "logging_steps": 1, "precision": "fp32",
+            "lora": LORA}
+RUN = dict(method="perce", lr=5e-2, clip=(0.8, 5.0), batch_size=2, seed=0)
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    return prepare_model("tiny", TINY, tmp_path_factory.mktemp("m") / "tiny", seed=0)
+
+
+@pytest.fixture(scope="module")
+def lora_run(tiny_dir, tmp_path_factory):
+    """One uninterrupted LoRA run (4 steps): the reference of the resume test."""
+    out = tmp_path_factory.mktemp("lora") / "run"
+    return out, run_training(tiny_dir, make_records(8), out, training=TRAINING, **RUN)
+
+
+def state(model) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def test_a_lora_run_trains_saves_a_merged_model_and_the_adapter(tiny_dir, lora_run):
+    out, summary = lora_run
+    assert summary["global_step"] == 4
+    base, _ = load_prepared(tiny_dir, device="cpu")
+    model, tok = load_prepared(out / "model", device="cpu")  # what generate/aloe/judge call
+    assert type(model).__name__ == "LlamaForCausalLM"
+    assert not any("lora" in k for k in model.state_dict())  # merged: a plain model
+    after, before = state(model), state(base)
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    # only the adapted projections moved; embeddings, norms and the rest stay the base's
+    assert changed == {"model.layers.0.self_attn.q_proj.weight",
+                       "model.layers.0.self_attn.v_proj.weight",
+                       "model.layers.0.mlp.down_proj.weight"}
+    # the kept adapter reproduces the merged weights on the base: W + (alpha / r) * B @ A
+    adapter = load_file(out / "model" / ADAPTER_DIR / "adapter_model.safetensors")
+    config = json.loads((out / "model" / ADAPTER_DIR / "adapter_config.json").read_text())
+    assert config["r"] == 4 and config["lora_alpha"] == 8
+    prefix = "base_model.model.model.layers.0.self_attn.q_proj"
+    delta = adapter[f"{prefix}.lora_B.weight"] @ adapter[f"{prefix}.lora_A.weight"] * (8 / 4)
+    name = "model.layers.0.self_attn.q_proj.weight"
+    torch.testing.assert_close(after[name], before[name] + delta, atol=1e-6, rtol=1e-5)
+    manifest = json.loads((out / "model" / "percontrast_model.json").read_text())
+    assert manifest["lora"]["target_modules"] == LORA["target_modules"]
+    # and it generates
+    gens = generate(model, tok, [[{"role": "user", "content": "Review item 3."}]],
+                    temperature=0.0, max_new_tokens=5, batch_size=1)
+    assert len(gens) == 1 and 1 <= gens[0].n_tokens <= 5
+
+
+def test_a_killed_lora_run_resumes_to_the_same_weights(tiny_dir, lora_run, tmp_path):
+    ref, _ = lora_run
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        run_training(tiny_dir, make_records(8), out, training=TRAINING, callbacks=[CrashAt(2)],
+                     **RUN)
+    ckpt = out / "checkpoints" / "checkpoint-2"
+    assert (ckpt / "adapter_model.safetensors").is_file() and not (out / "done.json").exists()
+    summary = run_training(tiny_dir, make_records(8), out, training=TRAINING, **RUN)
+    assert summary["resumed_from"] == "checkpoint-2" and summary["global_step"] == 4
+    a, b = state(load_prepared(out / "model")[0]), state(load_prepared(ref / "model")[0])
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], atol=1e-6, rtol=1e-5, msg=name)
+    ad_a = load_file(out / "model" / ADAPTER_DIR / "adapter_model.safetensors")
+    ad_b = load_file(ref / "model" / ADAPTER_DIR / "adapter_model.safetensors")
+    for name in ad_b:
+        torch.testing.assert_close(ad_a[name], ad_b[name], atol=1e-6, rtol=1e-5, msg=name)
+
+
+def test_a_lora_run_killed_after_its_last_checkpoint_finishes_from_it(tiny_dir, lora_run,
+                                                                      tmp_path):
+    ref, _ = lora_run
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        run_training(tiny_dir, make_records(8), out, training=TRAINING, callbacks=[CrashAt(4)],
+                     keep_checkpoints=True, **RUN)
+    summary = run_training(tiny_dir, make_records(8), out, training=TRAINING, **RUN)
+    assert summary["resumed_from"] == "checkpoint-4" and summary["global_step"] == 4
+    a, b = state(load_prepared(out / "model")[0]), state(load_prepared(ref / "model")[0])
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], atol=1e-6, rtol=1e-5, msg=name)
+    assert (out / "model" / ADAPTER_DIR / "adapter_model.safetensors").is_file()
+
+
+def test_adding_lora_never_resumes_a_full_fine_tuning_checkpoint(tiny_dir, tmp_path):
+    out = tmp_path / "run"
+    full = {k: v for k, v in TRAINING.items() if k != "lora"}
+    with pytest.raises(KeyboardInterrupt):
+        run_training(tiny_dir, make_records(8), out, training=full, callbacks=[CrashAt(2)],
+                     **RUN)
+    summary = run_training(tiny_dir, make_records(8), out, training=TRAINING, **RUN)
+    assert summary["resumed_from"] is None
+    (skipped,) = summary["skipped_checkpoints"]
+    assert "training.lora: \"<unset>\" ->" in skipped["reason"]
+
+
+def test_perce_counterfactual_forward_goes_through_the_adapter(tiny_dir, tmp_path, monkeypatch):
+    """The persona-free logprobs PerCE weights with are the adapted model's: equal to the base's
+    while the adapter is still zero (step 1), different once it has been trained (step 2+)."""
+    model, tok = load_prepared(tiny_dir, device="cpu")
+    model = apply_lora(model, {"lora": LORA})
+    real = training_mod.counterfactual_logprobs
+    seen = []
+
+    def spy(m, ids, mask, labels):
+        out = real(m, ids, mask, labels)
+        with m.disable_adapter():  # the frozen base on the same batch
+            base = real(m, ids, mask, labels)
+        seen.append((out, base, labels != -100))
+        return out
+
+    monkeypatch.setattr(training_mod, "counterfactual_logprobs", spy)
+    pairs = [encode_record(tok, r) for r in make_records(4)]
+    args = training_arguments({"max_steps": 3, "warmup_ratio": 0.0, "per_device_batch_size": 1,
+                               "precision": "fp32"}, tmp_path, method="perce", lr=0.1,
+                              batch_size=1, seed=0, save_strategy="no")
+    PerCETrainer(model=model, args=args, train_dataset=pairs,
+                 data_collator=PairCollator(tok.pad_token_id)).train()
+    assert len(seen) == 3
+    out, base, mask = seen[0]
+    torch.testing.assert_close(out, base)  # lora_B starts at zero: adapter = identity
+    out, base, mask = seen[-1]
+    assert (out[mask] - base[mask]).abs().max() > 1e-3  # the adapted model, not the base
+
+
+def test_unknown_target_modules_are_named_with_the_available_ones(tiny_dir):
+    model, _ = load_prepared(tiny_dir, device="cpu")
+    with pytest.raises(ValueError) as err:
+        apply_lora(model, {"lora": {"target_modules": ["q_proj", "query_key_value"]}})
+    message = str(err.value)
+    assert "training.lora.target_modules" in message and "query_key_value" in message
+    for name in linear_module_names(model):
+        assert name in message
+    assert "q_proj" in linear_module_names(model) and "lm_head" in linear_module_names(model)
+
+
+def test_the_config_takes_training_lora_and_the_run_spec_carries_it(repo):
+    import yaml
+
+    from percontrast.config import ConfigError, load_config, main_run, run_training_spec
+
+    raw = yaml.safe_load((repo / "configs" / "tiny.yaml").read_text())
+    plain = load_config(repo / "configs" / "tiny.yaml")
+    run = main_run(plain, "tiny-llama", "review", "perce")
+    assert "lora" not in run_training_spec(plain, run)  # absent: full fine-tuning, spec as before
+    cfg = load_config(repo / "configs" / "tiny.yaml",
+                      {"training": {**raw["training"], "lora": {"r": 8}}})
+    assert cfg["training"]["lora"] == {"r": 8, "alpha": 32, "dropout": 0.05,
+                                       "target_modules": "all-linear"}
+    assert run_training_spec(cfg, run)["lora"]["r"] == 8  # in the run's identity
+    with pytest.raises(ConfigError, match="target_modules"):
+        load_config(repo / "configs" / "tiny.yaml",
+                    {"training": {**raw["training"], "lora": {"target_modules": "q_proj"}}})
