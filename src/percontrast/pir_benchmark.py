@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,7 @@ import numpy as np
 
 from percontrast import nlp
 from percontrast.prompts import COUNTERFACTUALS
+from percontrast.spans import keyword_spans
 
 #: Binary baselines, keyed like their token-row fields: the paper's rule first.
 WORD_MATCHING_RULES = {"word_matching": "exact", "word_matching_lemma": "lemma"}
@@ -59,17 +60,6 @@ def answer_tokens(tokenizer, answer: str) -> tuple[list[int], list[AnswerToken]]
             start += 1
         tokens.append(AnswerToken(i, answer[start:end], start, end))
     return list(enc["input_ids"]), tokens
-
-
-def keyword_spans(answer: str, keywords: Iterable[str]) -> list[tuple[int, int]]:
-    """Character spans of every occurrence of each keyword (case-insensitive, word-bounded)."""
-    spans = []
-    for kw in keywords:
-        kw = kw.strip()
-        if kw:
-            pattern = r"(?<!\w)" + re.escape(kw) + r"(?!\w)"
-            spans += [(m.start(), m.end()) for m in re.finditer(pattern, answer, re.IGNORECASE)]
-    return sorted(set(spans))
 
 
 def inside(token: AnswerToken, spans: Sequence[tuple[int, int]]) -> bool:

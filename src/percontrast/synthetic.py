@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from percontrast.pir_benchmark import keyword_spans
+from percontrast.spans import keyword_spans
 
 #: Appendix D.2, verbatim, plus a fixed reply format so replies can be parsed.
 GENERATION_PROMPT = (
