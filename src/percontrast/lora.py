@@ -8,8 +8,8 @@ by :func:`peft.get_peft_model` *before* the Trainer sees it, so everything downs
   the *current adapted* weights, not under the frozen base.
 * Trainer checkpoints of a ``PeftModel`` hold the adapter (``adapter_model.safetensors``) plus the
   optimizer over the adapter's parameters only; the Trainer resumes them itself.
-* The run's final ``model/`` is the adapter **merged** into the base (:func:`save_merged`): a plain
-  safetensors model that :func:`percontrast.models.load_prepared` loads like any other, so
+* The run's final ``model/`` is the adapter **merged** into the base (:func:`merge_adapter`): a
+  plain safetensors model that :func:`percontrast.models.load_prepared` loads like any other, so
   ``generate``, ``aloe`` and ``llm_judge`` need no peft code path and pay no adapter overhead at
   generation time. The adapter itself is kept in ``model/adapter/`` (tens of MB instead of GB) for
   anyone who wants to load it with ``PeftModel.from_pretrained`` on the base model.
@@ -108,24 +108,19 @@ def is_peft_model(model: torch.nn.Module) -> bool:
     return isinstance(model, PeftModel)
 
 
-def load_adapter_weights(model: torch.nn.Module, folder: str | Path) -> None:
-    """Load the adapter saved in ``folder`` (a Trainer checkpoint) into the wrapped ``model``."""
-    from peft import set_peft_model_state_dict
-    from peft.utils import load_peft_weights
+def merge_adapter(model_dir: str | Path, adapter_dir: str | Path, dest: str | Path) -> None:
+    """Write to ``dest`` the prepared base model of ``model_dir`` with the adapter saved in
+    ``adapter_dir`` merged in (a plain transformers model), and its tokenizer.
 
-    result = set_peft_model_state_dict(model, load_peft_weights(str(folder), device="cpu"))
-    missing = [k for k in getattr(result, "missing_keys", []) if "lora_" in k]
-    if missing:
-        raise ValueError(f"{folder}: the adapter lacks {len(missing)} LoRA weights "
-                         f"(e.g. {missing[0]}); it was saved for another training.lora")
+    The adapter is merged into a fresh CPU copy of the base rather than into the trained model:
+    the adapter files are what the Trainer gathered and saved (also from FSDP shards, or from the
+    checkpoint of a run killed after its last step), so one path serves every case, and the
+    trained model is left as it was."""
+    from peft import PeftModel
 
+    from percontrast.models import load_prepared
 
-def save_merged(model: torch.nn.Module, tokenizer, dest: str | Path) -> None:
-    """Write ``model``'s adapter to ``dest/adapter/`` and the merged model (base + adapter, a plain
-    transformers model) with the tokenizer to ``dest``. Merging changes ``model`` in place: call
-    it once training is over."""
-    dest = Path(dest)
-    model.save_pretrained(dest / ADAPTER_DIR, safe_serialization=True)
-    merged = model.merge_and_unload()
+    base, tokenizer = load_prepared(model_dir, device="cpu")
+    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
     merged.save_pretrained(dest, safe_serialization=True)
     tokenizer.save_pretrained(dest)

@@ -444,7 +444,7 @@ def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, m
         run_identity,
     )
     from percontrast.io import atomic_dir, read_json, write_json
-    from percontrast.lora import apply_lora, load_adapter_weights, lora_settings, save_merged
+    from percontrast.lora import ADAPTER_DIR, apply_lora, lora_settings, merge_adapter
     from percontrast.models import MANIFEST, load_prepared
     from percontrast.pir import PairCollator
     from percontrast.prompts import encode_records
@@ -497,22 +497,20 @@ def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, m
 
     # save_model is collective (it gathers FSDP / DeepSpeed shards); rank 0 finalises the folder
     staging = out_dir / ".model.staging"
+    # a LoRA run's model/ is the base with the adapter merged in; model/adapter/ keeps the adapter
+    saved = staging / ADAPTER_DIR if lora else staging
     if trainer.is_world_process_zero():
         shutil.rmtree(staging, ignore_errors=True)  # left over by a run killed while saving
         if final:
+            copy_model_files(last, saved)
             run_log.trim(resumed_step)
-            if lora:  # the checkpoint holds the adapter: put it back on the wrapped model
-                load_adapter_weights(trainer.model, last)
-            else:
-                copy_model_files(last, staging)
-    if lora:  # merged model for every consumer, adapter in model/adapter/ (percontrast.lora)
-        if trainer.is_world_process_zero():
-            save_merged(trainer.model, tokenizer, staging)
-    elif not final:
-        trainer.save_model(str(staging))
+    if not final:
+        trainer.save_model(str(saved))
     if not trainer.is_world_process_zero():
         return {}
-    (staging / "training_args.bin").unlink(missing_ok=True)  # a pickle; nothing should load it
+    (saved / "training_args.bin").unlink(missing_ok=True)  # a pickle; nothing should load it
+    if lora:
+        merge_adapter(model_dir, saved, staging)
     write_json(staging / MANIFEST, {**base_manifest, "weights": "local",
                                     "trained_from": str(model_dir), "method": method,
                                     "learning_rate": lr, "clip": list(clip),
