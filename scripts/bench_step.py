@@ -8,6 +8,8 @@ grad-free forward on the short persona-removed context costs little (target <= 1
 
     python scripts/bench_step.py                          # bundled SmolLM2-135M on CPU
     python scripts/bench_step.py --model qwen3-4b-arch    # random-init Qwen3-4B shape (GPU)
+    python scripts/bench_step.py --lora                   # LoRA (training.lora defaults), to
+                                                          # results/bench/step_lora.json
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ def worker(args) -> dict:
     import torch
     from transformers import TrainerCallback
 
+    from percontrast.lora import apply_lora
     from percontrast.models import build_tiny, load_prepared
     from percontrast.pir import PairCollator
     from percontrast.training import PerCETrainer, training_arguments
@@ -86,6 +89,9 @@ def worker(args) -> dict:
                     "warmup_ratio": 0.0, "logging_steps": 10**9, "track_pir": False,
                     "precision": "bf16" if args.bf16 else "fp32",
                     "gradient_checkpointing": args.gradient_checkpointing}
+        if args.lora:  # the same wrapping as a training run with training.lora
+            training["lora"] = {"r": args.lora_r}
+            model = apply_lora(model, training, seed=args.seed)
         targs = training_arguments(training, tmp, method=args.method, lr=1e-5,
                                    batch_size=args.batch, seed=args.seed,
                                    device="cpu" if args.cpu else None, save_strategy="no")
@@ -110,6 +116,7 @@ def worker(args) -> dict:
         "prompt_tokens_without_persona": without_len,
         "response_tokens": statistics.mean(len(p.response_ids) for p in pairs),
         "device": torch.cuda.get_device_name() if cuda else platform.processor() or "cpu",
+        "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
     }
 
 
@@ -129,16 +136,22 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=2048)
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast")
     parser.add_argument("--gradient-checkpointing", action="store_true")
+    parser.add_argument("--lora", action="store_true",
+                        help="train a LoRA adapter (training.lora defaults: all linear layers)")
+    parser.add_argument("--lora-r", type=int, default=16, help="LoRA rank with --lora")
     parser.add_argument("--cpu", action="store_true", help="stay on CPU even with a GPU")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model-dir", default="data/models/smollm2-135m",
                         help="prepared bundled model (made here if missing)")
-    parser.add_argument("--out", default="results/bench/step.json")
+    parser.add_argument("--out", help="default: results/bench/step.json, step_lora.json with "
+                        "--lora")
     parser.add_argument("--method", help=argparse.SUPPRESS)  # worker mode
     args = parser.parse_args()
     if args.steps <= args.warmup:
         parser.error("--steps must exceed --warmup (at least one measured step)")
+    if args.out is None:
+        args.out = "results/bench/step_lora.json" if args.lora else "results/bench/step.json"
 
     if args.method:  # a worker: one method, result as JSON on the last stdout line
         print(json.dumps(worker(args)))
@@ -151,6 +164,8 @@ def main() -> None:
                       args.model_dir)
     # Methods run in rotating order over the repeats (ce, perce / perce, ce / ...): on a shared
     # machine the position in the sequence shifts step times by ~10%, more than the effect.
+    from percontrast.lora import lora_settings
+
     runs: dict[str, list[dict]] = {m: [] for m in args.methods}
     for rep in range(args.repeats):
         shift = rep % len(args.methods)
@@ -182,6 +197,7 @@ def main() -> None:
         "model": args.model, "batch": args.batch, "steps": args.steps, "warmup": args.warmup,
         "repeats": args.repeats,
         "bf16": args.bf16, "gradient_checkpointing": args.gradient_checkpointing,
+        "lora": lora_settings({"lora": {"r": args.lora_r}}) if args.lora else None,
         "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
         "methods": results,
     }

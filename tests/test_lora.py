@@ -175,3 +175,22 @@ def test_the_config_takes_training_lora_and_the_run_spec_carries_it(repo):
     with pytest.raises(ConfigError, match="target_modules"):
         load_config(repo / "configs" / "tiny.yaml",
                     {"training": {**raw["training"], "lora": {"target_modules": "q_proj"}}})
+
+
+def test_lora_with_gradient_checkpointing_trains_every_adapter(tiny_dir, tmp_path):
+    """Checkpointed blocks see the frozen embeddings' outputs, which need no grad: with reentrant
+    checkpointing their adapters would silently stay at zero (transformers 5's default
+    checkpointing does not have that trap; this guards it)."""
+    model, tok = load_prepared(tiny_dir, device="cpu")
+    training = {"max_steps": 1, "warmup_ratio": 0.0, "per_device_batch_size": 2,
+                "precision": "fp32", "gradient_checkpointing": True, "lora": LORA}
+    model = apply_lora(model, training)
+    args = training_arguments(training, tmp_path, method="perce", lr=1e-2, batch_size=2, seed=0,
+                              save_strategy="no")
+    PerCETrainer(model=model, args=args, train_dataset=[encode_record(tok, r)
+                                                        for r in make_records(2)],
+                 data_collator=PairCollator(tok.pad_token_id)).train()
+    b_weights = {k: v for k, v in model.state_dict().items() if "lora_B" in k}
+    assert len(b_weights) == 3
+    for name, weight in b_weights.items():
+        assert weight.abs().max() > 0, name  # moved off its zero init: it got a gradient

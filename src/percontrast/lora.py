@@ -95,10 +95,6 @@ def apply_lora(model: torch.nn.Module, training: dict[str, Any], *, seed: int = 
     with torch.random.fork_rng(devices=[]):  # leaves the caller's RNG stream untouched
         torch.manual_seed(seed)
         peft_model = get_peft_model(model, config)
-    if training.get("gradient_checkpointing"):
-        # the frozen embeddings give checkpointed blocks inputs without grad; without this the
-        # adapter of every checkpointed layer would get no gradient
-        peft_model.enable_input_require_grads()
     return peft_model
 
 
