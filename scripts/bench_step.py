@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-METHODS = ("ce", "lossce", "entce", "perce")
+from percontrast.methods import METHODS
 
 #: Random-init model shapes for GPU runs (no hub needed). Qwen3-4B: 36 layers, 2560 hidden,
 #: 9728 FFN, 32 heads / 8 KV heads, head_dim 128, vocab 151,936, tied embeddings.

@@ -5,6 +5,7 @@ import argparse
 from percontrast.cli import json_arg, run, seed_everything, set_threads, setup
 from percontrast.config import parse_run_id
 from percontrast.data.records import read_split
+from percontrast.methods import METHODS
 from percontrast.training import run_training
 
 
@@ -12,7 +13,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", required=True, help="prepared model folder (data/models/NAME)")
     parser.add_argument("--data", required=True, help="training records (JSONL)")
-    parser.add_argument("--method", required=True, choices=["ce", "lossce", "entce", "perce"])
+    parser.add_argument("--method", required=True, choices=METHODS)
     parser.add_argument("--run", required=True, help="run id lr<lr>_clip<min>-<max>")
     parser.add_argument("--training", type=json_arg, required=True, help="training config (JSON)")
     parser.add_argument("--batch-size", type=int, required=True, help="global batch size")

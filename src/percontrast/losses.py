@@ -29,6 +29,7 @@ from __future__ import annotations
 import torch
 
 from percontrast.methods import METHODS
+
 DEFAULT_CLIP = (0.8, 5.0)
 
 
