@@ -13,22 +13,30 @@ import copy
 import csv
 import io
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import TINY_CONFIG, snakemake
+from tests.conftest import REPO, TINY_CONFIG, snakemake
 
 REPORT = {"tables", "claims", "figures", "index"}
 
 
-def plan(directory: Path, cfg: dict) -> tuple[set[str], set[str]]:
+def plan(directory: Path, cfg: dict, snakefile: Path | None = None) -> tuple[set[str], set[str]]:
     """(rules that would rerun an existing output, rules that would make a new one)."""
     path = directory / "edited.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    result = snakemake("--configfile", str(path), "--summary", cwd=directory, timeout=300)
+    args = ("--configfile", str(path), "--summary")
+    if snakefile is None:
+        result = snakemake(*args, cwd=directory, timeout=300)
+    else:
+        result = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(snakefile), "-d",
+                                 str(directory), *args], capture_output=True, text=True,
+                                timeout=300, cwd=directory)
     assert result.returncode == 0, result.stderr[-3000:]
     rows = list(csv.DictReader(io.StringIO(result.stdout[result.stdout.index("output_file"):]),
                                delimiter="\t"))
@@ -94,6 +102,17 @@ def finished(tiny_run, tmp_path) -> Path:
 @pytest.mark.slow
 def test_the_finished_dag_has_nothing_to_rerun(finished):
     reruns, new = plan(finished, yaml.safe_load(TINY_CONFIG.read_text()))
+    assert reruns == set() and new == set()
+
+
+@pytest.mark.slow
+def test_a_moved_clone_reruns_nothing(finished, tmp_path):
+    """The scripts' folder is not a param: the same workflow from another place plans nothing."""
+    moved = tmp_path / "moved clone"
+    for part in ("workflow", "scripts", "src", "envs"):
+        shutil.copytree(REPO / part, moved / part, ignore=shutil.ignore_patterns("__pycache__"))
+    reruns, new = plan(finished, yaml.safe_load(TINY_CONFIG.read_text()),
+                       snakefile=moved / "workflow" / "Snakefile")
     assert reruns == set() and new == set()
 
 

@@ -41,9 +41,11 @@ wildcard_constraints:
     run=r"lr[0-9.e+-]+_clip[0-9.e+-]+-[0-9.e+-]+(_seed[0-9]+)?",
 
 
-def script(name):
-    """Absolute path of scripts/{name}.py, so rules run from any working directory."""
-    return str(Path(workflow.basedir).parent / "scripts" / f"{name}.py")
+# The scripts' folder, which the shell commands read from the environment ("$PERCONTRAST_SCRIPTS")
+# rather than from a param: a clone moved elsewhere must not change any job's params, or
+# Snakemake would rerun every finished job. Every Snakemake process (local, or the one a cluster
+# job starts) parses this file and sets it; it is not an `envvars:` the user must provide.
+os.environ.update(PERCONTRAST_SCRIPTS=str(Path(workflow.basedir).parent / "scripts"))
 
 
 def as_json(obj):

@@ -16,13 +16,12 @@ rule prepare_model:
         mem_mb=4000,
         runtime=60,
     params:
-        script=script("prepare_model"),
         spec=lambda wc: as_json(model_spec(wc.model)),
         seed=config["seed"],
     message:
         "Preparing model {wildcards.model}"
     shell:
-        "python {params.script:q} --name {wildcards.model} --spec {params.spec:q} "
+        'python "$PERCONTRAST_SCRIPTS/prepare_model.py" --name {wildcards.model} --spec {params.spec:q} '
         "--seed {params.seed} --out {output} > {log} 2>&1"
 
 
@@ -39,14 +38,13 @@ rule load_task:
         mem_mb=4000,
         runtime=60,
     params:
-        script=script("load_task"),
         spec=lambda wc: as_json(config["task_registry"][wc.task]),
         n=lambda wc: config["data"]["n_train" if wc.split == "train" else "n_test"],
         seed=config["seed"],
     message:
         "Loading and sampling {wildcards.task} ({wildcards.split})"
     shell:
-        "python {params.script:q} --task {wildcards.task} --spec {params.spec:q} "
+        'python "$PERCONTRAST_SCRIPTS/load_task.py" --task {wildcards.task} --spec {params.spec:q} '
         "--split {wildcards.split} --n {params.n} --seed {params.seed} --out {output} > {log} 2>&1"
 
 
@@ -65,13 +63,12 @@ rule retrieve:
         mem_mb=4000,
         runtime=60,
     params:
-        script=script("retrieve"),
         k=config["data"]["top_k"],
         retriever=config["data"]["retriever"],
     message:
         "Retrieving top-{params.k} profile entries for {wildcards.task} ({wildcards.split}) with {params.retriever}"
     shell:
-        "python {params.script:q} --input {input} --k {params.k} "
+        'python "$PERCONTRAST_SCRIPTS/retrieve.py" --input {input} --k {params.k} '
         "--retriever {params.retriever:q} --out {output} > {log} 2>&1"
 
 
@@ -88,7 +85,6 @@ rule aloe_conversations:
         mem_mb=1000,
         runtime=10,
     params:
-        script=script("aloe_conversations"),
         spec=only(
             config["evaluation"].get("aloe", {}),
             "source",
@@ -101,5 +97,5 @@ rule aloe_conversations:
     message:
         "Preparing ALOE conversations"
     shell:
-        "python {params.script:q} --spec {params.spec:q} --seed {params.seed} "
+        'python "$PERCONTRAST_SCRIPTS/aloe_conversations.py" --spec {params.spec:q} --seed {params.seed} '
         "--out {output} > {log} 2>&1"

@@ -27,7 +27,6 @@ rule generate:
         runtime=240,
         gpu=uses_gpu(),
     params:
-        script=script("generate"),
         checkpoint=lambda wc, input: os.path.dirname(input.done),
         generation=lambda wc: as_json(pc.evaluation_generation(config, run_of(wc), wc.eval_task)),
         max_prompt=config["generation"].get("max_prompt_tokens", config["training"]["max_length"]),
@@ -37,7 +36,7 @@ rule generate:
     message:
         "Generating {wildcards.eval_task} with {wildcards.model}/{wildcards.task}/{wildcards.method}/{wildcards.run}"
     shell:
-        "python {params.script:q} --checkpoint {params.checkpoint:q} --data {input.data:q} "
+        'python "$PERCONTRAST_SCRIPTS/generate.py" --checkpoint {params.checkpoint:q} --data {input.data:q} '
         "--generation {params.generation:q} "
         "--max-prompt-tokens {params.max_prompt} --limit {params.limit} "
         "--chat-template-kwargs {params.chat:q} --seed {params.seed} --threads {threads} "
@@ -62,7 +61,6 @@ rule score:
         mem_mb=2000,
         runtime=30,
     params:
-        script=script("score"),
         info=lambda wc: run_info(wc, eval_task=wc.eval_task),
         limit=eval_limit,
         config_hash=lambda wc: spec_hash(pc.evaluation_spec(config, run_of(wc), wc.eval_task)),
@@ -70,7 +68,7 @@ rule score:
     message:
         "Scoring {wildcards.eval_task} generations of {wildcards.model}/{wildcards.task}/{wildcards.method}/{wildcards.run}"
     shell:
-        "python {params.script:q} --generations {input.generations} --data {input.data} "
+        'python "$PERCONTRAST_SCRIPTS/score.py" --generations {input.generations} --data {input.data} '
         "--run-info {params.info:q} --config-hash {params.config_hash} --seed {params.seed} "
         "--limit {params.limit} --out {output} > {log} 2>&1"
 
@@ -99,7 +97,6 @@ rule aloe:
         runtime=480,
         gpu=uses_gpu(),
     params:
-        script=script("aloe"),
         checkpoint=lambda wc, input: os.path.dirname(input.done),
         aloe=ALOE_SPEC,
         llm=llm_entries(
@@ -114,7 +111,7 @@ rule aloe:
     message:
         "ALOE conversations with {wildcards.model}/{wildcards.task}/{wildcards.method}/{wildcards.run}"
     shell:
-        "python {params.script:q} --checkpoint {params.checkpoint:q} "
+        'python "$PERCONTRAST_SCRIPTS/aloe.py" --checkpoint {params.checkpoint:q} '
         "--conversations {input.conversations:q} "
         "--aloe {params.aloe:q} --llm {params.llm:q} --generation {params.generation:q} "
         "--chat-template-kwargs {params.chat:q} --run-info {params.info:q} "
@@ -143,7 +140,6 @@ rule llm_judge:
         runtime=240,
         gpu=uses_gpu(),
     params:
-        script=script("llm_judge"),
         judge=JUDGE_SPEC,
         llm=llm_entries(config["evaluation"].get("llm_judge", {}).get("judge")),
         info=lambda wc: run_info(wc),
@@ -154,7 +150,7 @@ rule llm_judge:
     message:
         "LLM-as-judge on {wildcards.model}/{wildcards.task}/{wildcards.method}/{wildcards.run}"
     shell:
-        "python {params.script:q} --generations {input.generations} --data {input.data} "
+        'python "$PERCONTRAST_SCRIPTS/llm_judge.py" --generations {input.generations} --data {input.data} '
         "--judge {params.judge:q} --llm {params.llm:q} --run-info {params.info:q} "
         "--config-hash {params.config_hash} --seed {params.seed} --threads {threads} "
         "--out {output.summary} --items {output.per_item} > {log} 2>&1"

@@ -22,7 +22,6 @@ rule pir_benchmark:
         runtime=240,
         gpu=uses_gpu(),
     params:
-        script=script("pir_benchmark"),
         out=lambda wc, output: os.path.dirname(output.scores),
         threshold=config["pir"]["threshold"],
         counterfactual=config["pir"].get("counterfactual", "removed"),
@@ -38,7 +37,7 @@ rule pir_benchmark:
     message:
         "PIR benchmark with {wildcards.model} (threshold {params.threshold}, counterfactuals {params.variants})"
     shell:
-        "python {params.script:q} --model {input.model} --data {input.data} "
+        'python "$PERCONTRAST_SCRIPTS/pir_benchmark.py" --model {input.model} --data {input.data} '
         "--threshold {params.threshold} --counterfactual {params.counterfactual} "
         "--variants {params.variants} --dev-fraction {params.dev_fraction} --seed {params.seed} {params.boot} "
         "--judge {params.judge:q} --threads {threads} "
@@ -64,10 +63,9 @@ rule pir_figures:
         mem_mb=2000,
         runtime=10,
     params:
-        script=script("pir_figures"),
         pir=expand(layout.pattern("pir_dir"), model=config["pir"]["models"]),
         out=lambda wc, output: os.path.dirname(output[0]),
     message:
         "Drawing the PIR benchmark figures"
     shell:
-        "python {params.script:q} --pir {params.pir:q} --out {params.out:q} > {log} 2>&1"
+        'python "$PERCONTRAST_SCRIPTS/pir_figures.py" --pir {params.pir:q} --out {params.out:q} > {log} 2>&1'

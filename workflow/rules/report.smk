@@ -25,13 +25,12 @@ rule tables:
         mem_mb=4000,
         runtime=30,
     params:
-        script=script("make_tables"),
         config=REPORT_CONFIG,
         out=lambda wc, output: os.path.dirname(output[0]),
     message:
         "Rendering tables"
     shell:
-        "python {params.script:q} --config {params.config:q} --out {params.out:q} > {log} 2>&1"
+        'python "$PERCONTRAST_SCRIPTS/make_tables.py" --config {params.config:q} --out {params.out:q} > {log} 2>&1'
 
 
 rule claims:
@@ -52,12 +51,11 @@ rule claims:
         mem_mb=2000,
         runtime=30,
     params:
-        script=script("make_claims"),
         config=REPORT_CONFIG,
     message:
         "Computing the claims verdicts"
     shell:
-        "python {params.script:q} --config {params.config:q} --out {output.md} "
+        'python "$PERCONTRAST_SCRIPTS/make_claims.py" --config {params.config:q} --out {output.md} '
         "--json {output.json} > {log} 2>&1"
 
 
@@ -86,13 +84,12 @@ rule figures:
         mem_mb=4000,
         runtime=30,
     params:
-        script=script("make_figures"),
         config=REPORT_CONFIG,
         out=lambda wc, output: os.path.dirname(output[0]),
     message:
         "Drawing figures"
     shell:
-        "python {params.script:q} --config {params.config:q} --out {params.out:q} > {log} 2>&1"
+        'python "$PERCONTRAST_SCRIPTS/make_figures.py" --config {params.config:q} --out {params.out:q} > {log} 2>&1'
 
 
 rule index:
@@ -112,11 +109,10 @@ rule index:
         mem_mb=1000,
         runtime=5,
     params:
-        script=script("make_index"),
         config=REPORT_CONFIG,
         configfile=CONFIGFILE or "config.yaml",
     message:
         "Writing results/index.md"
     shell:
-        "python {params.script:q} --config {params.config:q} --configfile {params.configfile:q} "
+        'python "$PERCONTRAST_SCRIPTS/make_index.py" --config {params.config:q} --configfile {params.configfile:q} '
         "--claims {input.claims} --tables {input.tables} --figures {input.figures} --out {output} > {log} 2>&1"

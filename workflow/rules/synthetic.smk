@@ -16,12 +16,11 @@ rule persona_qa:
         mem_mb=4000,
         runtime=120,
     params:
-        script=script("persona_qa"),
         spec=as_json(config.get("persona_qa", {})),
         llm=llm_entries(config.get("persona_qa", {}).get("generator")),
         seed=config["seed"],
     message:
         "Building the persona-QA set ({params.spec})"
     shell:
-        "python {params.script:q} --spec {params.spec:q} --llm {params.llm:q} --cache-dir results/llm_cache "
+        'python "$PERCONTRAST_SCRIPTS/persona_qa.py" --spec {params.spec:q} --llm {params.llm:q} --cache-dir results/llm_cache '
         "--seed {params.seed} --out {output} > {log} 2>&1"

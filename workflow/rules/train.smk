@@ -20,7 +20,6 @@ rule train:
         runtime=720,
         gpu=uses_gpu(),
     params:
-        script=script("train"),
         launcher=lambda wc, resources: launcher(resources.gpu),
         run_dir=lambda wc, output: os.path.dirname(output.done),
         training=lambda wc: as_json(pc.run_training_spec(config, run_of(wc))),
@@ -30,7 +29,7 @@ rule train:
     message:
         "Training {wildcards.model} on {wildcards.task} with {wildcards.method} ({wildcards.run})"
     shell:
-        "{params.launcher} {params.script:q} --model {input.model} --data {input.data} "
+        '{params.launcher} "$PERCONTRAST_SCRIPTS/train.py" --model {input.model} --data {input.data} '
         "--method {wildcards.method} --run {wildcards.run} --training {params.training:q} "
         "--batch-size {params.batch_size} --chat-template-kwargs {params.chat:q} "
         "--seed {params.seed} --threads {threads} --out {params.run_dir} > {log} 2>&1"
