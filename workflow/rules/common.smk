@@ -23,9 +23,18 @@ except pc.ConfigError as err:
     raise WorkflowError(f"invalid config: {err}")
 validate(config, schema=str(pc.SCHEMA_PATH))
 
+
+def shown_path(path):
+    """A path as results/index.md prints it: relative inside the working directory, else
+    absolute, so the same config file reads the same wherever the run folder is."""
+    path = os.path.abspath(path)
+    inside = os.path.commonpath([path, os.getcwd()]) == os.getcwd()
+    return os.path.relpath(path) if inside else path
+
+
 # the --configfile the user named (for the commands results/index.md prints), if any
 CONFIGFILE = next(
-    (os.path.relpath(f) for f in getattr(workflow, "overwrite_configfiles", None) or []), None
+    (shown_path(f) for f in getattr(workflow, "overwrite_configfiles", None) or []), None
 )
 RUNS = pc.train_runs(config)
 EVALS = pc.evaluations(config)
