@@ -128,9 +128,12 @@ def test_train_rule_builds_its_launcher_from_the_gpu_resource(tmp_path):
         out = result.stdout + result.stderr
         assert result.returncode == 0, out[-3000:]
         commands[gpus] = next(line.removeprefix("Shell command: ") for line in out.splitlines()
-                              if str(SCRIPT) in line)
-    assert commands[1].startswith(f"python {SCRIPT} ")
+                              if "/train.py" in line)
+    # the scripts' folder comes from the environment the workflow sets (not a param)
+    script = '"$PERCONTRAST_SCRIPTS/train.py"'
+    assert SCRIPT == REPO / "scripts" / "train.py" and SCRIPT.is_file()
+    assert commands[1].startswith(f"python {script} ")
     fsdp = REPO / "envs" / "accelerate_fsdp.yaml"
     assert commands[4].startswith(
-        f"accelerate launch --config_file {fsdp} --num_processes 4 {SCRIPT} ")
+        f"accelerate launch --config_file {fsdp} --num_processes 4 {script} ")
     assert shutil.which("accelerate"), "the launcher the rule builds must be on PATH"
