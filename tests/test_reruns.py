@@ -24,6 +24,8 @@ import yaml
 from tests.conftest import REPO, TINY_CONFIG, snakemake
 
 REPORT = {"tables", "claims", "figures", "index"}
+# the first test of a session builds tiny_run (the whole DAG) inside its own time limit
+pytestmark = pytest.mark.timeout(1800)
 
 
 def plan(directory: Path, cfg: dict | None, snakefile: Path | None = None

@@ -127,6 +127,7 @@ def test_a_bad_config_fails_before_any_job_naming_the_key(tmp_path, edit, messag
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # includes building tiny_run when this is the session's first user
 def test_tiny_profile_runs_the_whole_implemented_dag(tiny_run):
     tmp_path, result = tiny_run.directory, tiny_run.result
     assert result.returncode == 0, result.stderr[-5000:]
