@@ -76,6 +76,17 @@ def no_data_calls(monkeypatch):
 
 
 TINY_CONFIG = REPO / "configs" / "tiny.yaml"
+# the smallest random-init Llama the training tests fine-tune (prepared once per session)
+TINY = {"source": "tiny", "architecture": "llama", "hidden_size": 32, "intermediate_size": 64,
+        "num_layers": 1, "num_heads": 2, "num_kv_heads": 1, "dtype": "float32"}
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory) -> Path:
+    """TINY prepared as a model folder (read-only for the tests that train from it)."""
+    from percontrast.models import prepare_model
+
+    return prepare_model("tiny", TINY, tmp_path_factory.mktemp("m") / "tiny", seed=0)
 
 
 def snakemake(*args: str, cwd: Path, timeout: int = 120) -> subprocess.CompletedProcess:

@@ -22,11 +22,6 @@ RUN = {"method": "perce", "lr": 1e-3, "clip": (0.8, 5.0), "batch_size": 2, "seed
 
 
 @pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    return prepare_model("tiny", TINY, tmp_path_factory.mktemp("m") / "tiny", seed=0)
-
-
-@pytest.fixture(scope="module")
 def reference(tiny_dir, tmp_path_factory):
     """An uninterrupted 6-step run: what every resumed run must end as."""
     out = tmp_path_factory.mktemp("ref") / "run"

@@ -12,24 +12,17 @@ from safetensors.torch import load_file
 from percontrast import training as training_mod
 from percontrast.generation import generate
 from percontrast.lora import ADAPTER_DIR, apply_lora, linear_module_names
-from percontrast.models import load_prepared, prepare_model
+from percontrast.models import load_prepared
 from percontrast.pir import PairCollator
 from percontrast.prompts import encode_record
 from percontrast.training import PerCETrainer, run_training, training_arguments
 from tests.test_training import CrashAt, make_records
 
-TINY = {"source": "tiny", "architecture": "llama", "hidden_size": 32, "intermediate_size": 64,
-        "num_layers": 1, "num_heads": 2, "num_kv_heads": 1, "dtype": "float32"}
 LORA = {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj", "down_proj"]}
 TRAINING = {"epochs": 1, "max_steps": 4, "per_device_batch_size": 2, "max_length": 256,
             "warmup_ratio": 0.0, "save_steps": 2, "logging_steps": 1, "precision": "fp32",
             "lora": LORA}
 RUN = dict(method="perce", lr=5e-2, clip=(0.8, 5.0), batch_size=2, seed=0)
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    return prepare_model("tiny", TINY, tmp_path_factory.mktemp("m") / "tiny", seed=0)
 
 
 @pytest.fixture(scope="module")

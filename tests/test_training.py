@@ -9,13 +9,11 @@ import torch
 from transformers import TrainerCallback, TrainingArguments
 
 from percontrast.data.records import Record
-from percontrast.models import load_prepared, prepare_model
+from percontrast.models import load_prepared
 from percontrast.pir import PairCollator
 from percontrast.prompts import encode_record
 from percontrast.training import PerCETrainer, run_training
-
-TINY = {"source": "tiny", "architecture": "llama", "hidden_size": 32, "intermediate_size": 64,
-        "num_layers": 1, "num_heads": 2, "num_kv_heads": 1, "dtype": "float32"}
+from tests.conftest import TINY  # noqa: F401  (imported from here by other test modules)
 
 
 def make_records(n: int = 4) -> list[Record]:
@@ -29,11 +27,6 @@ def make_records(n: int = 4) -> list[Record]:
             profile=[f"{opener} my dog {pet} and I live in {town}.",
                      f"{opener} {pet} chewed the last one, {town} weather again."]))
     return out
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    return prepare_model("tiny", TINY, tmp_path_factory.mktemp("m") / "tiny", seed=0)
 
 
 def one_sgd_step(tiny_dir, tmp_path, pairs, per_device, accum, method="perce"):
