@@ -26,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from percontrast import layout
 from percontrast.methods import METHODS
 
 #: Random-init model shapes for GPU runs (no hub needed). Qwen3-4B: 36 layers, 2560 hidden,
@@ -151,7 +152,7 @@ def main() -> None:
     if args.steps <= args.warmup:
         parser.error("--steps must exceed --warmup (at least one measured step)")
     if args.out is None:
-        args.out = "results/bench/step_lora.json" if args.lora else "results/bench/step.json"
+        args.out = str(layout.path("bench_step_lora" if args.lora else "bench_step"))
 
     if args.method:  # a worker: one method, result as JSON on the last stdout line
         print(json.dumps(worker(args)))

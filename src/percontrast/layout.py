@@ -26,7 +26,6 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "processed": (DATA, "processed/{task}/{split}.jsonl"),
     "persona_qa": (DATA, "synthetic/persona_qa.jsonl"),
     "aloe_conversations": (DATA, "processed/aloe/conversations.jsonl"),
-    "run_dir": (RESULTS, "train/{model}/{task}/{method}/{run}"),
     "run_done": (RESULTS, "train/{model}/{task}/{method}/{run}/done.json"),
     "run_log": (RESULTS, "train/{model}/{task}/{method}/{run}/log.jsonl"),
     "generations": (RESULTS, "generations/{model}/{task}/{method}/{run}/{eval_task}.jsonl"),
@@ -44,6 +43,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "claims_json": (RESULTS, "claims.json"),
     "index": (RESULTS, "index.md"),
     "bench_step": (RESULTS, "bench/step.json"),
+    "bench_step_lora": (RESULTS, "bench/step_lora.json"),
 }
 
 

@@ -454,7 +454,7 @@ def cost_claims(ev: Evidence) -> list[Claim]:
               "one extra grad-free forward on the persona-free prompt (96 vs 1364 prompt "
               "tokens, table 6)", "ratio", direction=-1)
     with ev.claim(c):
-        bench = ev.json_file(ev.root / "bench" / "step.json")
+        bench = ev.json_file(layout.in_results("bench_step", ev.root))
         if bench is None:
             c.note = ("run `python scripts/bench_step.py --methods ce perce` (a benchmark, not "
                       "a DAG job)")

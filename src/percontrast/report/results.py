@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from percontrast import config as pc
 from percontrast import layout
-from percontrast.io import DataError, read_json
+from percontrast.io import DataError, read_json, read_jsonl
 
 if TYPE_CHECKING:  # tables imports this module
     from percontrast.report.tables import Table
@@ -136,8 +136,6 @@ class Results:
 def _run_log(root: Path, run: pc.TrainRun) -> list[dict]:
     """A run's training log rows; [] while it does not exist. A log that does not parse (still
     being written, read from a notebook) is skipped with a warning: curves are best effort."""
-    from percontrast.io import read_jsonl
-
     path = layout.in_results("run_log", root, run)
     if not path.is_file():
         return []
