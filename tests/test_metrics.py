@@ -294,3 +294,16 @@ def test_hotpot_sample_own_reference_is_exact():
     out = M.qa_scores([r.reference for r in records], records)
     assert out == {"em": 100.0, "f1": 100.0, "n": len(records), "n_empty": 0,
                    "per_example": {"em": [100.0] * len(records), "f1": [100.0] * len(records)}}
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", " \u200b\u200c\u200d\ufeff ", "\u2060\u00ad",
+                                       "\u3000\u00a0\u2028", "\u180e", "\u200e\u200f\u202a"])
+def test_invisible_text_is_empty(invisible):
+    # issue 20 item 9: a zero-width space passed the empty-reference check and scored 0
+    assert M._is_empty(invisible)
+    with pytest.raises(ValueError, match="reference 1 is empty"):
+        M.rouge_l(["a", "b"], ["a", invisible])
+    res = M.rouge_l(["a b", invisible], ["a b", "some reference"])
+    assert res.n_empty == 1 and res.per_sample[1] == 0.0
+    for visible in ("a\u200b", "\u00e9", "\uff21", "\u200b\u0915", "0"):
+        assert not M._is_empty(visible), repr(visible)

@@ -38,6 +38,7 @@ import functools
 import math
 import re
 import string
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -78,8 +79,21 @@ class MetricResult:
     n_empty: int
 
 
+#: Unicode categories that draw nothing: controls, format characters, surrogates, separators.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"})
+#: Default-ignorable code points that are not format characters (Cf): the combining grapheme
+#: joiner, Hangul fillers, variation selectors. They render as nothing.
+_IGNORABLE = frozenset("\u034f\u115f\u1160\u3164\uffa0") | frozenset(
+    map(chr, [*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)]))
+
+
 def _is_empty(text: str) -> bool:
-    return not text.strip()
+    """No visible character after Unicode normalisation (NFKC): whitespace, controls, format
+    characters (zero-width space, joiners, BOM, soft hyphen, direction marks) and other
+    default-ignorable code points do not count, so ``"\u200b"`` is as empty as ``""``."""
+    return all(ch.isspace() or ch in _IGNORABLE
+               or unicodedata.category(ch) in _INVISIBLE_CATEGORIES
+               for ch in unicodedata.normalize("NFKC", text))
 
 
 def _check_pairs(predictions: Sequence[Any], references: Sequence[Any], *,
@@ -99,7 +113,8 @@ def _check_pairs(predictions: Sequence[Any], references: Sequence[Any], *,
         if not isinstance(ref, str):
             raise TypeError(f"{what} {i}: expected a string, got {type(ref).__name__}")
         if _is_empty(ref):
-            raise ValueError(f"{what} {i} is empty: an empty reference cannot be scored")
+            raise ValueError(f"{what} {i} is empty (no visible character): an empty reference "
+                             "cannot be scored")
 
 
 def _score_pairs(predictions: Sequence[str], references: Sequence[str],
