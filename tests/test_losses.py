@@ -84,3 +84,93 @@ def test_bad_arguments_fail_clearly():
         token_weights("perce", logp)
     with pytest.raises(ValueError, match="clip min"):
         token_weights("ce", logp, clip=(5.0, 0.8))
+
+
+# ------------------------------------------------- issue 20 items 4-5: shapes and non-finite values
+
+@pytest.mark.parametrize("cf_shape", [(1, 5), (5,), (2, 1), (2, 6), (3, 2, 5)])
+def test_counterfactual_of_another_shape_is_an_error_naming_both(cf_shape):
+    logp = -torch.rand(2, 5)
+    shape = "x".join(map(str, cf_shape))
+    with pytest.raises(ValueError, match=rf"2x5.*{shape}|{shape}.*2x5"):
+        perce_loss(logp, -torch.rand(*cf_shape))
+    with pytest.raises(ValueError, match="logp_counterfactual"):
+        token_weights("perce", logp, logp_counterfactual=-torch.rand(*cf_shape))
+
+
+def test_mask_logits_and_entropy_of_another_shape_are_errors():
+    logp = -torch.rand(2, 5)
+    with pytest.raises(ValueError, match="mask"):
+        token_weights("ce", logp, mask=torch.ones(1, 5, dtype=torch.bool))
+    with pytest.raises(ValueError, match="mask"):
+        weighted_ce(logp, torch.ones(2, 5), torch.ones(5, dtype=torch.bool))
+    with pytest.raises(ValueError, match="weights"):
+        weighted_ce(logp, torch.ones(1, 5))
+    with pytest.raises(ValueError, match="entropy"):
+        token_weights("entce", logp, entropy=torch.rand(2, 1))
+    with pytest.raises(ValueError, match="logits"):
+        token_weights("entce", logp, logits=torch.rand(2, 4, 7))
+
+
+def test_a_batch_without_response_tokens_gives_exactly_zero_never_nan(caplog):
+    logp = (-torch.rand(2, 5)).requires_grad_()
+    none = torch.zeros(2, 5)
+    with caplog.at_level("WARNING", logger="percontrast.losses"):
+        loss = perce_loss(logp, logp.detach() - 1, mask=none)
+    assert loss.item() == 0.0 and not torch.isnan(loss)
+    assert "no response token" in caplog.text
+    loss.backward()  # a zero with a graph: the step is a no-op, not a crash
+    assert torch.equal(logp.grad, torch.zeros(2, 5))
+    for n in (0, torch.tensor(0)):
+        assert weighted_ce(logp, torch.ones(2, 5), none, num_items=n).item() == 0.0
+    for method in ("lossce", "entce"):
+        kw = {"logits": torch.randn(2, 5, 3)} if method == "entce" else {}
+        w = token_weights(method, logp, mask=none, **kw)
+        assert torch.equal(w, torch.zeros(2, 5))
+
+
+def test_tokens_but_no_count_is_an_error():
+    logp = -torch.rand(2, 5)
+    with pytest.raises(ValueError, match="num_items"):
+        weighted_ce(logp, torch.ones(2, 5), num_items=0)
+    with pytest.raises(ValueError, match="num_items"):
+        weighted_ce(logp, torch.ones(2, 5), num_items=float("nan"))
+
+
+@pytest.mark.parametrize("where", ["logp", "logp_counterfactual", "logits", "entropy", "weights"])
+def test_non_finite_inputs_raise_naming_what(where):
+    logp = -torch.rand(2, 5)
+    bad = logp.clone()
+    bad[1, 3] = float("nan")
+    if where == "logp":
+        with pytest.raises(ValueError, match="logp.*non-finite|non-finite.*logp"):
+            perce_loss(bad, logp - 1)
+    elif where == "logp_counterfactual":
+        with pytest.raises(ValueError, match="logp_counterfactual"):
+            perce_loss(logp, bad)
+    elif where == "logits":
+        logits = torch.randn(2, 5, 3)
+        logits[0, 0, 0] = float("inf")
+        with pytest.raises(ValueError, match="logits"):
+            token_weights("entce", logp, logits=logits)
+    elif where == "entropy":
+        with pytest.raises(ValueError, match="entropy"):
+            token_weights("entce", logp, entropy=bad.abs())
+    else:
+        with pytest.raises(ValueError, match="weights"):
+            weighted_ce(logp, bad.abs())
+
+
+def test_non_finite_values_at_masked_positions_are_ignored():
+    logp = -torch.rand(1, 4)
+    logp[0, 3] = float("-inf")  # padding: log p of a pad token may be -inf
+    mask = torch.tensor([[True, True, True, False]])
+    assert torch.isfinite(perce_loss(logp, logp - 1, mask=mask))
+
+
+@pytest.mark.parametrize("clip", [(float("nan"), 5.0), (0.8, float("nan")), (0.8, float("inf")),
+                                  (float("-inf"), 5.0)])
+def test_non_finite_clip_bounds_raise(clip):
+    logp = -torch.rand(2, 5)
+    with pytest.raises(ValueError, match="clip"):
+        perce_loss(logp, logp - 1, clip=clip)

@@ -192,3 +192,68 @@ def test_perce_trains_with_the_configured_counterfactual(tiny_dir, tmp_path):
     assert logs["removed"][0] != pytest.approx(logs["placebo"][0], abs=1e-6)
     assert any(not torch.equal(weights["removed"][k], weights["placebo"][k])
                for k in weights["removed"])
+
+
+# --------------------------------------- issue 20 item 5: a batch with no response token, NaN
+
+
+def _trainer(tiny_dir, tmp_path, method):
+    model, tok = load_prepared(tiny_dir, device="cpu")
+    args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none",
+                             save_strategy="no", disable_tqdm=True)
+    trainer = PerCETrainer(model=model, args=args, train_dataset=[],
+                           data_collator=PairCollator(tok.pad_token_id), weighting=method)
+    batch = PairCollator(tok.pad_token_id)([encode_record(tok, r) for r in make_records(2)])
+    return trainer, model, batch
+
+
+@pytest.mark.parametrize("method", ["perce", "lossce", "entce", "ce"])
+@pytest.mark.parametrize("num_items", [None, 0])
+def test_a_batch_without_response_tokens_is_exactly_zero_and_counted(tiny_dir, tmp_path, caplog,
+                                                                     method, num_items):
+    trainer, model, batch = _trainer(tiny_dir, tmp_path, method)
+    batch["shift_labels"] = torch.full_like(batch["shift_labels"], -100)
+    with caplog.at_level("WARNING"):
+        loss = trainer.compute_loss(model, batch, num_items_in_batch=num_items)
+    assert loss.item() == 0.0  # not NaN
+    assert "no response token" in caplog.text
+    logs = trainer._stats.flush()
+    assert logs["empty_batches"] == 1 and logs["response_tokens"] == 0
+    assert all(v == v for v in logs.values())  # no NaN statistic either
+
+
+def test_non_finite_logits_raise_instead_of_a_nan_loss(tiny_dir, tmp_path):
+    trainer, model, batch = _trainer(tiny_dir, tmp_path, "perce")
+    with torch.no_grad():
+        model.get_output_embeddings().weight[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="non-finite"):
+        trainer.compute_loss(model, batch)
+
+
+# ------------------------------------------------- issue 20 item 10: weights honour the umask
+
+
+def _modes(root):
+    return {str(p.relative_to(root)): p.stat().st_mode & 0o777 for p in root.rglob("*")}
+
+
+def test_trained_and_prepared_weights_honour_the_umask(tmp_path):
+    import os
+
+    from percontrast.models import prepare_model
+
+    old = os.umask(0o022)
+    try:
+        model_dir = prepare_model("tiny", TINY, tmp_path / "tiny", seed=0)
+        training = {**TRAINING, "max_steps": 2, "save_steps": 1}
+        run_training(model_dir, make_records(2), tmp_path / "run", method="perce", lr=1e-3,
+                     clip=(0.8, 5.0), training=training, batch_size=2, seed=0,
+                     keep_checkpoints=True)
+    finally:
+        os.umask(old)
+    for root in (model_dir, tmp_path / "run"):
+        modes = _modes(root)
+        assert any(name.endswith("model.safetensors") for name in modes), modes
+        for name, mode in modes.items():
+            want = 0o755 if (root / name).is_dir() else 0o644
+            assert mode == want, f"{root / name}: {oct(mode)}, umask 022 gives {oct(want)}"

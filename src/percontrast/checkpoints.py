@@ -30,7 +30,7 @@ from typing import Any
 from transformers import TrainerCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
-from percontrast.io import write_json
+from percontrast.io import honour_umask, write_json
 
 log = logging.getLogger(__name__)
 
@@ -226,4 +226,5 @@ class CheckpointRecordCallback(TrainerCallback):
         PartialState().wait_for_everyone()  # other ranks may still write shards / RNG states
         folder = Path(args.output_dir) / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}"
         if state.is_world_process_zero and folder.is_dir():
+            honour_umask(folder)  # safetensors writes model.safetensors 0600 whatever the umask
             write_record(folder, self.identity)

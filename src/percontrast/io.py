@@ -27,6 +27,22 @@ def _umask_mode(base: int) -> int:
     return base & ~mask
 
 
+def honour_umask(root: str | os.PathLike) -> None:
+    """Give ``root`` and everything under it the modes a plain ``open`` / ``mkdir`` would under
+    the process umask (0644 / 0755 under umask 022). Some writers create private files whatever
+    the umask (safetensors writes ``model.safetensors`` 0600), so on a shared cluster other
+    accounts could not read a trained model; executable bits are kept, filtered by the umask."""
+    root = Path(root)
+    file_mode, dir_mode = _umask_mode(0o666), _umask_mode(0o777)
+    for path in [root, *root.rglob("*")]:
+        if path.is_symlink():
+            continue
+        st = path.stat()
+        want = dir_mode if path.is_dir() else file_mode | _umask_mode(st.st_mode & 0o111)
+        if st.st_mode & 0o777 != want:
+            os.chmod(path, want)
+
+
 class DataError(ValueError):
     """Bad input data. The message names the file, the record (line) and the field."""
 
@@ -135,13 +151,14 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temp folder beside ``path``; on success replace ``path`` with it.
 
     For outputs that are folders (a saved model): either the whole folder appears, or nothing.
+    Everything in it gets the umask's modes (:func:`honour_umask`), whoever wrote it.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp
-        os.chmod(tmp, _umask_mode(0o777))
+        honour_umask(tmp)
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)

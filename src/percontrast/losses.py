@@ -26,11 +26,57 @@ Tensors are ``[..., T]`` with an optional boolean ``mask`` of the same shape (Fa
 
 from __future__ import annotations
 
+import logging
+import math
+
 import torch
 
 from percontrast.methods import METHODS
 
+log = logging.getLogger(__name__)
+
 DEFAULT_CLIP = (0.8, 5.0)
+
+
+def _shape(t: torch.Tensor) -> str:
+    return "x".join(map(str, t.shape)) or "a scalar"
+
+
+def _check_shape(name: str, t: torch.Tensor, logp: torch.Tensor, *, extra: int = 0) -> None:
+    """``t`` has exactly ``logp``'s shape (plus ``extra`` trailing dims): no broadcasting, which
+    would silently pair one sequence's tokens with another's."""
+    got = tuple(t.shape[:t.dim() - extra]) if extra else tuple(t.shape)
+    if t.dim() != logp.dim() + extra or got != tuple(logp.shape):
+        want = _shape(logp) + ("x V" if extra else "")
+        raise ValueError(f"{name} has shape {_shape(t)} but logp has shape {_shape(logp)}: "
+                         f"{name} must be {want} exactly (one value per response token; "
+                         "shapes are never broadcast)")
+
+
+def _as_mask(mask: torch.Tensor | None, logp: torch.Tensor) -> torch.Tensor | None:
+    if mask is None:
+        return None
+    _check_shape("mask", mask, logp)
+    return mask.bool()
+
+
+def _check_finite(name: str, t: torch.Tensor, mask: torch.Tensor | None) -> None:
+    """Every value of ``t`` at a response position is finite (padding may hold anything)."""
+    values = t if mask is None else t[mask]
+    bad = ~torch.isfinite(values)
+    if bad.any():
+        raise ValueError(f"{name} holds {int(bad.sum())} non-finite value(s) (NaN or inf) at "
+                         "response tokens: the weights and the loss would be NaN; check the "
+                         "model's outputs (overflow in fp16?) and the inputs of this batch")
+
+
+def _check_clip(clip: tuple[float, float]) -> tuple[float, float]:
+    lo, hi = (float(c) for c in clip)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ValueError(f"clip bounds must be finite numbers, got ({lo}, {hi})")
+    if lo > hi:
+        raise ValueError(f"clip min {lo} > clip max {hi}")
+    return lo, hi
 
 
 def _masked_mean(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
@@ -38,7 +84,8 @@ def _masked_mean(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     if mask is None:
         return x.mean(-1, keepdim=True)
     m = mask.to(x.dtype)
-    return (x * m).sum(-1, keepdim=True) / m.sum(-1, keepdim=True).clamp(min=1)
+    return (torch.where(mask, x, 0) * m).sum(-1, keepdim=True) / m.sum(-1, keepdim=True).clamp(
+        min=1)
 
 
 def _entropy_from_logits(logits: torch.Tensor) -> torch.Tensor:
@@ -56,34 +103,44 @@ def token_weights(method: str, logp: torch.Tensor, *,
     """Detached per-token weights for ``method`` (see the module docstring for the formulas).
 
     ``logp``: log-probs of the response tokens with the persona, ``[..., T]``.
-    ``logp_counterfactual``: the same tokens without the persona (``perce``).
+    ``logp_counterfactual``: the same tokens without the persona (``perce``), of the same shape.
     ``logits`` ``[..., T, V]`` or a precomputed ``entropy`` ``[..., T]`` (``entce``).
-    Masked positions get weight 0.
+    Masked positions get weight 0. Shapes must match exactly (never broadcast), and every input
+    must be finite at the response tokens: a NaN or inf raises ``ValueError`` naming it.
     """
-    lo, hi = clip
-    if lo > hi:
-        raise ValueError(f"clip min {lo} > clip max {hi}")
+    lo, hi = _check_clip(clip)
+    mask = _as_mask(mask, logp)
     logp = logp.detach().float()
+    if method not in METHODS:
+        raise ValueError(f"unknown weighting {method!r}; one of {', '.join(METHODS)}")
+    _check_finite("logp", logp, mask)
     if method == "ce":
         w = torch.ones_like(logp)
     elif method == "perce":
         if logp_counterfactual is None:
             raise ValueError("perce weights need logp_counterfactual (the persona-removed pass)")
-        w = (logp - logp_counterfactual.detach().float()).clamp(lo, hi)
+        _check_shape("logp_counterfactual", logp_counterfactual, logp)
+        cf = logp_counterfactual.detach().float()
+        _check_finite("logp_counterfactual", cf, mask)
+        w = (logp - cf).clamp(lo, hi)
     elif method == "lossce":
         loss = -logp
         w = (loss / _masked_mean(loss, mask).clamp(min=1e-8)).clamp(lo, hi)
-    elif method == "entce":
+    else:  # entce
         if entropy is None:
             if logits is None:
                 raise ValueError("entce weights need logits or entropy")
+            _check_shape("logits", logits, logp, extra=1)
+            _check_finite("logits", logits.detach(), mask)
             entropy = _entropy_from_logits(logits.detach())
+        else:
+            _check_shape("entropy", entropy, logp)
         entropy = entropy.detach().float()
+        _check_finite("entropy", entropy, mask)
         w = (entropy / _masked_mean(entropy, mask).clamp(min=1e-8)).clamp(lo, hi)
-    else:
-        raise ValueError(f"unknown weighting {method!r}; one of {', '.join(METHODS)}")
     if mask is not None:
-        w = w * mask.to(w.dtype)
+        w = torch.where(mask, w, 0.0)
+    _check_finite(f"the {method} weights", w, mask)
     return w
 
 
@@ -93,19 +150,38 @@ def weighted_ce(logp: torch.Tensor, weights: torch.Tensor, mask: torch.Tensor | 
 
     Pass the token count of the whole (accumulated, all-device) batch as ``num_items`` to make
     gradient accumulation exact: the sum of micro-batch losses then equals the big-batch loss.
+
+    A batch without response tokens (every position masked) has nothing to learn from: its loss
+    is exactly 0 (with a graph, so a training step is a no-op) and a warning is logged, never
+    NaN. A ``num_items`` of 0 with response tokens present, or a non-finite ``weights`` /
+    ``logp`` at a response token, is a ``ValueError``.
     """
-    terms = weights.detach().to(logp.dtype) * logp
-    if mask is not None:
-        terms = terms * mask.to(logp.dtype)
-    if num_items is None:
-        num_items = mask.sum() if mask is not None else logp.numel()
-    return -terms.sum() / num_items
+    _check_shape("weights", weights, logp)
+    mask = _as_mask(mask, logp)
+    w = weights.detach().to(logp.dtype)
+    _check_finite("weights", w, mask)
+    _check_finite("logp", logp.detach(), mask)
+    if mask is None:
+        terms = w * logp
+        n_tokens = logp.numel()
+    else:
+        terms = torch.where(mask, torch.where(mask, w, 0) * logp, 0)
+        n_tokens = int(mask.sum())
+    n = float(n_tokens if num_items is None else num_items)
+    if n_tokens == 0 and (n == 0 or math.isnan(n)):
+        log.warning("a batch with no response token (every position masked): its loss is 0")
+        return -terms.sum()
+    if not (math.isfinite(n) and n > 0):
+        raise ValueError(f"num_items must be a positive token count, got {n:g} for a batch "
+                         f"with {n_tokens} response tokens")
+    return -terms.sum() / num_items if num_items is not None else -terms.sum() / n_tokens
 
 
 def perce_loss(logp: torch.Tensor, logp_counterfactual: torch.Tensor,
                clip: tuple[float, float] = DEFAULT_CLIP, mask: torch.Tensor | None = None,
                num_items: int | float | torch.Tensor | None = None) -> torch.Tensor:
-    """PerCE (eq. 5-7): weighted CE with w = clip(logp - logp_counterfactual, m, M), w detached."""
+    """PerCE (eq. 5-7): weighted CE with w = clip(logp - logp_counterfactual, m, M), w detached.
+    ``logp_counterfactual`` must have exactly ``logp``'s shape."""
     w = token_weights("perce", logp, logp_counterfactual=logp_counterfactual, mask=mask,
                       clip=clip)
     return weighted_ce(logp, w, mask, num_items)

@@ -162,9 +162,20 @@ class PerCETrainer(Trainer):
             extra["logp_counterfactual"] = logp_cf
         elif self.weighting == "entce":
             extra["entropy"] = token_entropy(logits.detach())
-        weights = token_weights(self.weighting, logp, mask=mask, clip=self.clip, **extra)
-        n_items = num_items_in_batch if num_items_in_batch is not None else mask.sum()
-        loss = weighted_ce(logp, weights, mask, n_items)
+        n_response = int(mask.sum())
+        if n_response == 0:  # nothing to learn from: the loss is exactly 0, never NaN
+            self._stats.empty_batches += 1
+            log.warning("step %d: a micro-batch of %d rows has no response token (every label "
+                        "is %d); it contributes 0 to the loss", self.state.global_step,
+                        labels.shape[0], IGNORE_INDEX)
+        try:
+            weights = token_weights(self.weighting, logp, mask=mask, clip=self.clip, **extra)
+            n_items = num_items_in_batch if num_items_in_batch is not None else n_response
+            loss = weighted_ce(logp, weights, mask, n_items)
+        except ValueError as err:  # non-finite log-probs / weights: name the step and batch
+            raise ValueError(f"step {self.state.global_step}, micro-batch of "
+                             f"{labels.shape[0]} rows ({n_response} response tokens): {err}"
+                             ) from err
         if (self.args.average_tokens_across_devices and num_items_in_batch is not None
                 and self.accelerator.num_processes > 1):
             # num_items_in_batch is summed over processes and DDP averages gradients: undo that
@@ -207,6 +218,7 @@ class _StepStats:
         self.n = 0
         self.w_sum = self.at_min = self.at_max = self.nll_sum = self.pir_sum = 0.0
         self.tokens = 0
+        self.empty_batches = 0
         self.saw_markers = False
         # per group: [tokens, weight sum, tokens with PIR, PIR sum]
         self.groups = {g: [0, 0.0, 0, 0.0] for g in self.GROUPS}
@@ -252,14 +264,15 @@ class _StepStats:
     def _sum_over_processes(self, reduce) -> None:
         """Replace every counter by its sum over processes (one collective for all of them)."""
         flat = [self.n, self.w_sum, self.at_min, self.at_max, self.nll_sum, self.pir_sum,
-                self.tokens, float(self.saw_markers),
+                self.tokens, float(self.saw_markers), self.empty_batches,
                 *(v for g in self.GROUPS for v in self.groups[g])]
         total = reduce(torch.tensor(flat, dtype=torch.float64)).tolist()
-        n, self.w_sum, self.at_min, self.at_max, self.nll_sum, self.pir_sum, tokens, saw = \
-            total[:8]
+        n, self.w_sum, self.at_min, self.at_max, self.nll_sum, self.pir_sum, tokens, saw, \
+            empty = total[:9]
         self.n, self.tokens, self.saw_markers = round(n), round(tokens), saw > 0
+        self.empty_batches = round(empty)
         for i, group in enumerate(self.GROUPS):
-            g_n, w_sum, n_pir, pir_sum = total[8 + 4 * i:12 + 4 * i]
+            g_n, w_sum, n_pir, pir_sum = total[9 + 4 * i:13 + 4 * i]
             self.groups[group] = [round(g_n), w_sum, round(n_pir), pir_sum]
 
     def flush(self, reduce=None) -> dict[str, float]:
@@ -274,6 +287,8 @@ class _StepStats:
                "response_tokens": self.n, "tokens_per_s": self.tokens / max(elapsed, 1e-9)}
         if self.pir_sum:
             out["pir_mean"] = self.pir_sum / n
+        if self.empty_batches:  # micro-batches without a response token (loss 0)
+            out["empty_batches"] = self.empty_batches
         out.update(self._group_means())
         self.reset()
         return out
