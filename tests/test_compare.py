@@ -32,9 +32,15 @@ def row_of(table, *key):
     return found[0]
 
 
+def column(table, row, name):
+    return row[table.header.index(name)]
+
+
 def paper_and_ours(table, *key):
     """(paper model, paper value, our model, our value) of the row ``key``."""
-    return tuple(row_of(table, *key)[-4:])
+    row = row_of(table, *key)
+    return tuple(column(table, row, c) for c in ("Paper model", "Paper", "This run model",
+                                                  "This run"))
 
 
 # --------------------------------------------------------------------------- the paper's numbers
@@ -126,7 +132,8 @@ def test_table1_companion_pairs_paper_and_run_with_gains(cfg, tmp_path):
     table = cmp.table1_vs_paper(cfg, tmp_path)
     assert table.name == "table1_vs_paper"
     assert table.header == ["Task", "Metric", "Method", "Paper model", "Paper",
-                            "This run model", "This run"]
+                            "This run model", "This run", "CI low", "CI high", "n", "Scale",
+                            "Verdict"]
     assert paper_and_ours(table, "PRW", "METEOR", "PerCE") == ("Qwen3-4B", 0.2660,
                                                                "Tiny-Llama", 0.12)
     assert paper_and_ours(table, "PRW", "METEOR", "CE") == ("Qwen3-4B", 0.1583,

@@ -12,6 +12,13 @@ registry's ``paper_model`` if it names one there, else the paper model with the 
 the paper's first model; none when ours is a paper model this table does not report). The notes
 name the config, its models and its data scale, so a reader sees at a glance that e.g. a 135M
 model on 4 demo records stands in for Qwen3-4B on LongLaMP.
+
+Our number alone would still invite a comparison it cannot bear, so each row also carries this
+run's 95% interval, n, scale (full, or the pipeline-scale setting with the base table's mark) and,
+for a Gain row, a verdict from the interval (:func:`percontrast.report.claims.verdict`: holds
+when it lies on the paper's side of 0, contradicted on the other, inconclusive when it contains
+0). A cell of a run this config does not define reads "not run" and names the config that runs
+it, as in the base table.
 """
 
 from __future__ import annotations
@@ -86,11 +93,13 @@ def flatten(tree: Any, prefix: tuple[str, ...] = ()) -> Cells:
 
 
 class Ours(NamedTuple):
-    """This run's cells for one model: registry name (None if unknown), shown label, cells."""
+    """This run's cells for one model: registry name (None if unknown), shown label, cells, and
+    the base table's bootstrap Gain cells (keyed like the cells, the method being "Gain")."""
 
     model: str | None
     label: str
     cells: Cells
+    gains: Cells | None = None
 
 
 @dataclass(frozen=True)
@@ -149,20 +158,71 @@ def _paper_cells(spec: Spec) -> dict[str, Cells]:
 
 
 def _gain_of(kind: str | None, new: Any, old: Any) -> str | None:
+    if not isinstance(new, int | float) or not isinstance(old, int | float):
+        return None  # missing or not run
     if kind == "absolute":
         return None if new is None or old is None else f"{new - old:+.2f}"
     return rs.point_gain(new, old)
 
 
-def _block(spec: Spec, paper_model: str | None, paper: Cells, ours: Ours | None
-           ) -> list[list[Any]]:
+#: The evidence columns after "This run" (see the module docstring).
+EVIDENCE = ["CI low", "CI high", "n", "Scale", "Verdict"]
+
+
+def _scale_text(cfg: dict[str, Any], scale: str) -> str:
+    mark = rs.SCALE_MARKS.get(scale, "")
+    return "full" if scale == rs.FULL else f"{rs.scale_label(cfg, scale)} {mark}".strip()
+
+
+def _evidence(cfg: dict[str, Any], ours: Any) -> list[Any]:
+    """CI low, CI high, n, scale of one of our cells (blank for text and missing cells)."""
+    if isinstance(ours, rs.Value):
+        return [ours.low, ours.high, ours.n, _scale_text(cfg, ours.scale), None]
+    if isinstance(ours, int | float):
+        return [None, None, None, None, None]
+    return [None] * len(EVIDENCE)
+
+
+def _gain_verdict(g: tb.Gain, paper_gain: Any) -> str:
+    """holds / contradicted / inconclusive, on the paper's side of 0 (PerCE > CE when the
+    paper gives no Gain), as claims.md decides."""
+    from percontrast.report.claims import verdict  # claims imports this module
+
+    side = -1 if isinstance(paper_gain, str) and paper_gain.startswith("-") else 1
+    if g.low is None:
+        found = "inconclusive (n too small for an interval)"
+    else:
+        found = verdict(g.estimate, side)
+    return found + (f" (on {g.common} common examples)" if g.common is not None else "")
+
+
+def _our_gain(cfg: dict[str, Any], spec: Spec, ours: Ours | None, group: tuple[str, ...],
+              mine: Cells, paper_gain: Any) -> list[Any]:
+    """This run's Gain value and evidence: the base table's bootstrap Gain where it is of the
+    paper's kind (relative in percent, or an absolute difference), else derived from the cells
+    without an interval."""
+    pe, ce = mine.get((*group, "PerCE")), mine.get((*group, "CE"))
+    g = ((ours.gains or {}).get((*group, "Gain")) if ours else None)
+    if isinstance(g, tb.Gain) and g.percent == (spec.gain == "relative"):
+        shown = f"{g.value:+.2f}%" if g.percent else f"{g.value:+.{g.digits}f}"
+        return [shown, g.low, g.high, g.estimate.n,
+                _scale_text(cfg, tb.worst_scale([pe, ce])), _gain_verdict(g, paper_gain)]
+    derived = _gain_of(spec.gain, pe, ce)
+    scale = _scale_text(cfg, tb.worst_scale([pe, ce])) if derived else None
+    return [derived, None, None, None, scale,
+            "no interval (no per-example scores)" if derived else None]
+
+
+def _block(cfg: dict[str, Any], spec: Spec, paper_model: str | None, paper: Cells,
+           ours: Ours | None) -> list[list[Any]]:
     """Rows of one (paper model, our model) pair: every key either side has, grouped so that
     the methods of one cell sit together, then the Gain row of that cell."""
     mine = ours.cells if ours else {}
     keys = list(dict.fromkeys([*paper, *mine]))
     label = ours.label if ours else None
     if not spec.has_method:
-        return [[*k, paper_model, paper.get(k), label, mine.get(k)] for k in keys]
+        return [[*k, paper_model, paper.get(k), label, _plain(mine.get(k)),
+                 *_evidence(cfg, mine.get(k))] for k in keys]
     rows = []
     groups: dict[tuple[str, ...], list[str]] = {}
     for k in keys:
@@ -171,13 +231,19 @@ def _block(spec: Spec, paper_model: str | None, paper: Cells, ours: Ours | None
     for group, methods in groups.items():
         for method in sorted(methods, key=lambda m: rank.get(m, len(rank))):
             k = (*group, method)
-            rows.append([*k, paper_model, paper.get(k), label, mine.get(k)])
+            rows.append([*k, paper_model, paper.get(k), label, _plain(mine.get(k)),
+                         *_evidence(cfg, mine.get(k))])
         if spec.gain and {"CE", "PerCE"} <= set(methods):
             pe, ce = (*group, "PerCE"), (*group, "CE")
-            rows.append([*group, "Gain", paper_model, _gain_of(spec.gain, paper.get(pe),
-                                                               paper.get(ce)),
-                         label, _gain_of(spec.gain, mine.get(pe), mine.get(ce))])
+            paper_gain = _gain_of(spec.gain, paper.get(pe), paper.get(ce))
+            rows.append([*group, "Gain", paper_model, paper_gain, label,
+                         *_our_gain(cfg, spec, ours, group, mine, paper_gain)])
     return rows
+
+
+def _plain(ours: Any) -> Any:
+    """Our cell as a plain number (its interval, n and scale have columns of their own)."""
+    return float(ours) if isinstance(ours, rs.Value) else ours
 
 
 def config_notes(cfg: dict[str, Any]) -> list[str]:
@@ -205,12 +271,21 @@ def compare(cfg: dict[str, Any], spec: Spec, ours: list[Ours], missing: Sequence
     paper = _paper_cells(spec)
     candidates = list(paper)
     t = Table(spec.name, spec.title, [*spec.columns, "Paper model", "Paper", "This run model",
-                                      "This run"], fmt=spec.fmt)
+                                      "This run", *EVIDENCE], fmt=spec.fmt)
     pairs = [(paper_model_for(cfg, o.model, candidates), o) for o in ours] or [
         (candidates[0], None)]
     for paper_model, o in pairs:
-        t.rows += _block(spec, paper_model, paper.get(paper_model, {}), o)
+        t.rows += _block(cfg, spec, paper_model, paper.get(paper_model, {}), o)
     t.notes += config_notes(cfg) + [_paper_note(spec)]
+    t.notes.append("CI low / CI high: this run's 95% bootstrap interval (of the mean; of the "
+                   "Gain for Gain rows, in its unit); n: the test examples it is over; Scale: "
+                   "full, or the pipeline-scale setting the run or evaluation used "
+                   "(training.pipeline_scale); Verdict (Gain rows): holds when the interval "
+                   "lies on the paper's side of 0, contradicted on the other, inconclusive when "
+                   "it contains 0.")
+    if not ours:
+        t.notes.append(f"{tb.NOT_RUN} here: this config runs no model of this table; "
+                       f"`{rs.not_run_config(cfg)}` runs it.")
     t.notes.append("Pairs (this run -> paper): " + (", ".join(
         f"{o.label} -> {p or 'none (the paper reports it elsewhere, not here)'}"
         for p, o in pairs if o) or "none: this config runs no model of "
@@ -241,11 +316,16 @@ def cells_from(cfg: dict[str, Any], table: Table, n_lead: int,
     is ``key(lead, its column header)``; Gain rows are skipped (recomputed alongside)."""
     out: dict[str, Ours] = {}
     for row in table.rows:
-        lead, values = row[1:1 + n_lead], row[1 + n_lead:]
-        if any(isinstance(x, str) and x.startswith("Gain") for x in lead):
+        if isinstance(row[0], tb.NotRun):  # the whole table is not run: no model of ours
             continue
+        lead, values = row[1:1 + n_lead], row[1 + n_lead:]
         shown = label(row)
-        ours = out.setdefault(shown, Ours(_registry_name(cfg, row[0]), shown, {}))
+        ours = out.setdefault(shown, Ours(_registry_name(cfg, row[0]), shown, {}, {}))
+        if any(isinstance(x, str) and x.startswith("Gain") for x in lead):
+            if any(x == "Gain" for x in lead):  # kept for the companion's Gain row
+                for column, value in zip(table.header[1 + n_lead:], values, strict=True):
+                    ours.gains[tuple(norm(k) for k in key(lead, column))] = value
+            continue
         for column, value in zip(table.header[1 + n_lead:], values, strict=True):
             ours.cells[tuple(norm(k) for k in key(lead, column))] = value
     return list(out.values())

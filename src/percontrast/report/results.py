@@ -5,6 +5,12 @@ Every file is found through :mod:`percontrast.layout` and read by :func:`read_re
 names the file when it is not valid JSON or holds a NaN/infinite number (a metric that silently
 renders as ``nan`` is a wrong table, not a missing one). Files not written yet are ``None``: the
 report of a half-finished DAG shows "missing runs" instead of failing.
+
+Every number read here can carry its provenance (:class:`Value`): the scale of the run and
+evaluation it comes from (:func:`scale_of`) and its n. One DAG mixes two scales
+(``training.pipeline_scale``), so a one-step run's score must never pass for a full-scale result
+in a table cell, on a line of a figure or in a heat-map cell: the tables mark it, the figures draw
+it hollow or hatched, and both say the setting (:func:`scale_setting`).
 """
 
 from __future__ import annotations
@@ -54,6 +60,114 @@ def read_result(path: str | os.PathLike) -> Any:
     if bad:
         raise DataError(path, f"{bad} is not a finite number; rerun the job that wrote it")
     return found
+
+
+#: Scale keys: a full-scale run and evaluation (""), a pipeline-scale training run (and so its
+#: evaluations), a full-scale run evaluated at pipeline scale (the first n_test records).
+FULL, PIPELINE, PIPELINE_EVAL = "", "pipeline", "pipeline-eval"
+#: The mark a table cell of each scale gets (a footnote gives the setting).
+SCALE_MARKS = {FULL: "", PIPELINE: "\u2020", PIPELINE_EVAL: "\u2021"}
+
+
+class Value(float):
+    """A number with its provenance: ``n`` (examples its mean is over), its interval
+    (``low``, ``high``; None below :data:`percontrast.stats.MIN_EXAMPLES` or without per-example
+    scores) and ``scale`` (:data:`FULL`, :data:`PIPELINE`, :data:`PIPELINE_EVAL`). It is a
+    float, so sums, means and comparisons treat it as its value; tables and figures read the
+    rest."""
+
+    n: int | None
+    low: float | None
+    high: float | None
+    scale: str
+
+    def __new__(cls, value: float, n: int | None = None, low: float | None = None,
+                high: float | None = None, scale: str = FULL) -> Value:
+        obj = super().__new__(cls, value)
+        obj.n, obj.low, obj.high, obj.scale = n, low, high, scale
+        return obj
+
+    def scaled(self, factor: float) -> Value:
+        """The same number times ``factor`` (x100 tables), interval included."""
+        return Value(float(self) * factor, self.n, None if self.low is None else self.low * factor,
+                     None if self.high is None else self.high * factor, self.scale)
+
+    def __reduce__(self):
+        return (Value, (float(self), self.n, self.low, self.high, self.scale))
+
+    def __repr__(self) -> str:
+        return (f"Value({float(self)!r}, n={self.n}, low={self.low}, high={self.high}, "
+                f"scale={self.scale!r})")
+
+
+def scale_of(cfg: dict[str, Any], run: pc.TrainRun, eval_task: str) -> str:
+    """The scale of one evaluation: :data:`PIPELINE` when the run trains at pipeline scale
+    (:func:`percontrast.config.is_full_scale`), :data:`PIPELINE_EVAL` when a full-scale run is
+    evaluated on only the first test records (:func:`percontrast.config.evaluation_limit`),
+    else :data:`FULL`."""
+    if not pc.is_full_scale(cfg, run):
+        return PIPELINE
+    if pc.evaluation_limit(cfg, run, eval_task) is not None:
+        return PIPELINE_EVAL
+    return FULL
+
+
+def _plural(k: Any, word: str) -> str:
+    return f"{pc.fmt_num(k)} {word}{'' if k == 1 else 's'}"
+
+
+def scale_setting(cfg: dict[str, Any], scale: str = PIPELINE) -> str:
+    """What ``scale`` means in this config, in words: ``training.pipeline_scale`` spelled out
+    (e.g. "1 optimizer step, batch 1, first 4 test examples, 24 new tokens"); a
+    :data:`PIPELINE_EVAL` evaluation has only the evaluation part."""
+    small = cfg["training"].get("pipeline_scale") or {}
+    train = []
+    if "max_steps" in small:
+        train.append(_plural(small["max_steps"], "optimizer step"))
+    if "epochs" in small:
+        train.append(_plural(small["epochs"], "epoch"))
+    if "batch_size" in small:
+        train.append(f"batch {small['batch_size']}")
+    evaluate = []
+    if "n_test" in small:
+        evaluate.append(f"first {_plural(small['n_test'], 'test example')}")
+        if "max_new_tokens" in small:
+            evaluate.append(f"{small['max_new_tokens']} new tokens")
+    parts = evaluate if scale == PIPELINE_EVAL else train + evaluate
+    return ", ".join(parts) or "the full training and test settings"
+
+
+def scale_label(cfg: dict[str, Any], scale: str) -> str:
+    """A short label of a scale for a legend, a footnote or a CSV cell."""
+    if scale == FULL:
+        return "full scale"
+    if scale == PIPELINE_EVAL:
+        return f"full-scale run, pipeline-scale evaluation ({scale_setting(cfg, scale)})"
+    return f"pipeline scale ({scale_setting(cfg, scale)})"
+
+
+def scale_labels(cfg: dict[str, Any]) -> dict[str, str]:
+    """:func:`scale_label` of every scale (what the figures' legends say)."""
+    return {s: scale_label(cfg, s) for s in SCALE_MARKS}
+
+
+def scale_notes(cfg: dict[str, Any], scales) -> list[str]:
+    """The footnotes of the marks of ``scales`` (those other than full scale that occur)."""
+    notes = []
+    if PIPELINE in scales:
+        notes.append(f"{SCALE_MARKS[PIPELINE]} pipeline scale: {scale_setting(cfg, PIPELINE)} "
+                     "(training.pipeline_scale; the run exists to exercise this table, its "
+                     "number is not a result at the config's scale). Unmarked cells are full "
+                     "scale.")
+    if PIPELINE_EVAL in scales:
+        notes.append(f"{SCALE_MARKS[PIPELINE_EVAL]} full-scale run evaluated at pipeline scale: "
+                     f"{scale_setting(cfg, PIPELINE_EVAL)} (training.pipeline_scale).")
+    return notes
+
+
+def not_run_config(cfg: dict[str, Any]) -> str:
+    """The config that runs what this one leaves out (``report.not_run_config``)."""
+    return (cfg.get("report") or {}).get("not_run_config", "configs/cpu-full.yaml")
 
 
 def label(cfg, kind: str, name: str) -> str:
@@ -146,13 +260,29 @@ def _run_log(root: Path, run: pc.TrainRun) -> list[dict]:
         return []
 
 
-def _rouge_l(root: Path, run: pc.TrainRun, eval_task: str) -> float | None:
+def _rouge_l(cfg: dict[str, Any], root: Path, run: pc.TrainRun, eval_task: str
+             ) -> Value | None:
+    """A run's ROUGE-L on ``eval_task`` with its n and scale (:class:`Value`), None while its
+    metrics file does not exist: a figure draws each point as what it is."""
     metrics = read_result(layout.in_results("metrics", root, run, eval_task=eval_task))
-    return metrics.get("rouge_l") if metrics else None
+    if not metrics or metrics.get("rouge_l") is None:
+        return None
+    return Value(metrics["rouge_l"], metrics.get("n"), scale=scale_of(cfg, run, eval_task))
+
+
+class Rows(list):
+    """A run's log rows with the run's ``scale`` (:func:`scale_of` on its own task)."""
+
+    scale: str
+
+    def __init__(self, rows=(), scale: str = FULL):
+        super().__init__(rows)
+        self.scale = scale
 
 
 def training_logs(cfg: dict[str, Any], root: str | os.PathLike) -> dict:
-    """model -> task -> method -> log rows, at the main LR and clip only (readable curves).
+    """model -> task -> method -> log rows (:class:`Rows`, with the run's scale), at the main
+    LR and clip only (readable curves).
 
     The LaMP and clip-grid runs are left out: they would triple the panels for runs that tables 5
     and 12 already summarise.
@@ -163,12 +293,15 @@ def training_logs(cfg: dict[str, Any], root: str | os.PathLike) -> dict:
             per_method = out.setdefault(label(cfg, "model", model), {}).setdefault(
                 label(cfg, "task", task), {})
             for method in cfg["training"]["methods"]:
-                per_method[method] = _run_log(Path(root), pc.main_run(cfg, model, task, method))
+                run = pc.main_run(cfg, model, task, method)
+                per_method[method] = Rows(_run_log(Path(root), run), scale_of(cfg, run, task))
     return out
 
 
 def lr_scores(cfg: dict[str, Any], root: str | os.PathLike) -> dict:
-    """model -> task -> method -> {lr: own-task ROUGE-L}, at the main clip (table 2).
+    """model -> task -> method -> {lr: own-task ROUGE-L}, at the main clip (table 2); each
+    score a :class:`Value` that carries its scale (a one-step run at one LR is no point on a
+    line through the 16-step run at another).
 
     Each method at the learning rates it is trained at (pc.grid_learning_rates): a method
     outside ``lr_grid_methods`` is one point at the main LR, not a row of missing runs.
@@ -176,7 +309,8 @@ def lr_scores(cfg: dict[str, Any], root: str | os.PathLike) -> dict:
     tr, root = cfg["training"], Path(root)
     return {label(cfg, "model", model): {
         label(cfg, "task", task): {
-            method: {lr: _rouge_l(root, pc.TrainRun(model, task, method, lr, *tr["clip"]), task)
+            method: {lr: _rouge_l(cfg, root, pc.TrainRun(model, task, method, lr, *tr["clip"]),
+                                  task)
                      for lr in pc.grid_learning_rates(cfg, method)}
             for method in tr["methods"]}
         for task in cfg["tasks"]}
@@ -184,7 +318,9 @@ def lr_scores(cfg: dict[str, Any], root: str | os.PathLike) -> dict:
 
 
 def cross_task_scores(cfg: dict[str, Any], root: str | os.PathLike) -> dict:
-    """model -> source task -> method -> {target task: ROUGE-L} (tables 3/8)."""
+    """model -> source task -> method -> {target task: ROUGE-L} (tables 3/8), each score a
+    :class:`Value` with its scale (transfer evaluations may run on the first test records
+    only: the heat-map hatches them)."""
     ev, root = cfg["evaluation"], Path(root)
     if not ev.get("cross_task"):
         return {}
@@ -192,8 +328,8 @@ def cross_task_scores(cfg: dict[str, Any], root: str | os.PathLike) -> dict:
                if m in cfg["training"]["methods"]]
     return {label(cfg, "model", model): {
         label(cfg, "task", src): {
-            method: {label(cfg, "task", dst): _rouge_l(root, pc.main_run(cfg, model, src, method),
-                                                       dst)
+            method: {label(cfg, "task", dst): _rouge_l(cfg, root,
+                                                       pc.main_run(cfg, model, src, method), dst)
                      for dst in cfg["tasks"]}
             for method in methods}
         for src in cfg["tasks"]}

@@ -3,11 +3,24 @@
 Every builder takes the validated config and a results root, reads the metrics files of the runs
 the config defines (:mod:`percontrast.config`), and returns a :class:`Table`. A run whose file
 does not exist yet shows "—" and is listed in ``Table.missing``; it never fails the report.
+
+Every number says what it is, because one DAG mixes scales and a reader must never take a
+one-step run's score for a result:
+
+* a main cell is a :class:`~percontrast.report.results.Value`: the mean with its n (test
+  examples) and, from 10 examples on, its 95% bootstrap interval; a cell of a run or evaluation
+  at pipeline scale gets a mark (``†``, ``‡``) whose footnote spells out the setting; the CSV
+  keeps the number and puts n, the bounds and the scale in columns of their own;
+* a Gain over fewer examples than its cells (partly overlapping metrics files) is marked ``§``
+  with the number of common examples (:mod:`percontrast.report.gains`);
+* a cell of a run this config does not define reads "not run" and names the config that runs it
+  (``report.not_run_config``), distinct from "—" (defined, not finished yet).
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
@@ -17,19 +30,40 @@ from pathlib import Path
 from typing import Any
 
 from percontrast import config as pc
-from percontrast.methods import LABELS
-from percontrast.report.gains import Gain, gain, notation
-from percontrast.report.results import Results  # noqa: F401  (part of this module's API)
+from percontrast.methods import LABELS, METHODS
+from percontrast.report import results as rs
+from percontrast.report.gains import Gain, gain, mean_interval, notation, partial_note
+from percontrast.report.results import (
+    Results,  # noqa: F401  (part of this module's API)
+    Value,
+)
 from percontrast.report.results import label as _label
 from percontrast.report.results import mean_or_none as _mean
 from percontrast.report.results import point_gain as _gain
 
 DASH = "—"
+NOT_RUN = "not run"
+
+
+@dataclass(frozen=True)
+class NotRun:
+    """A cell of a run this config does not define: "not run", naming the config that runs it
+    (``report.not_run_config``)."""
+
+    config: str
+
+    def __str__(self) -> str:
+        return f"{NOT_RUN} ({self.config})"
+
+
+def not_run(cfg) -> NotRun:
+    return NotRun(rs.not_run_config(cfg))
 
 
 @dataclass
 class Table:
-    """A titled grid of cells (str, number or None), with notes and the runs it lacks."""
+    """A titled grid of cells (str, number, :class:`Value`, :class:`Gain`, :class:`NotRun` or
+    None), with notes and the runs it lacks."""
 
     name: str
     title: str
@@ -38,25 +72,43 @@ class Table:
     notes: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     fmt: str = "{:.4f}"
+    #: whether a Value cell shows its n (off where the table has an n column)
+    n_in_cells: bool = True
 
     def cell(self, value: Any) -> str:
         if value is None:
             return DASH
+        if isinstance(value, Value):
+            text = self.fmt.format(float(value)) + rs.SCALE_MARKS.get(value.scale, "")
+            if value.low is not None:
+                text += f" [{self.fmt.format(value.low)}, {self.fmt.format(value.high)}]"
+            if self.n_in_cells and value.n is not None:
+                text += f" n={value.n}"
+            return text
         if isinstance(value, float):
             return self.fmt.format(value)
         return str(value)
 
     def to_csv(self) -> str:
-        """One CSV column per header; a column holding Gain cells gets three more beside it
-        (its interval's bounds and p-value), so the CSV keeps numbers, not formatted text."""
+        """One CSV column per header. A column holding Gain cells gets five more beside it (its
+        interval's bounds, p-value, n and whether it is over common examples only); a column
+        holding Value cells gets four (n, the bounds, the scale: ``full``, ``pipeline`` or
+        ``pipeline-eval``); a table with "not run" cells ends in a ``Status`` column. The CSV
+        keeps numbers, never formatted text."""
         gain_cols = {j: f" ({v.unit})" if v.unit else "" for row in self.rows
                      for j, v in enumerate(row) if isinstance(v, Gain)}
+        value_cols = {j for row in self.rows for j, v in enumerate(row) if isinstance(v, Value)}
+        status = any(isinstance(v, NotRun) for row in self.rows for v in row)
         header: list[str] = []
         for j, h in enumerate(self.header):
             header.append(h)
             if j in gain_cols:
-                header += [f"{h} Gain CI low{gain_cols[j]}", f"{h} Gain CI high{gain_cols[j]}",
-                           f"{h} Gain p"]
+                header += [f"{h} {c}{gain_cols[j] if c.startswith('Gain CI') else ''}"
+                           for c in Gain.CSV_COLUMNS]
+            if j in value_cols:
+                header += [f"{h} n", f"{h} CI low", f"{h} CI high", f"{h} scale"]
+        if status:
+            header.append("Status")
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(header)
@@ -65,10 +117,19 @@ class Table:
             for j, v in enumerate(row):
                 if isinstance(v, Gain):
                     out += v.csv_fields()
+                elif isinstance(v, Value):
+                    out.append(round(float(v), 6))
+                elif isinstance(v, NotRun):
+                    out.append(None)
                 else:
                     out.append(v)
-                    if j in gain_cols:
-                        out += [None, None, None]
+                if j in gain_cols and not isinstance(v, Gain):
+                    out += [None] * len(Gain.CSV_COLUMNS)
+                if j in value_cols:
+                    out += ([v.n, _round(v.low), _round(v.high), v.scale or "full"]
+                            if isinstance(v, Value) else [None] * 4)
+            if status:
+                out.append(next((str(v) for v in row if isinstance(v, NotRun)), None))
             writer.writerow(["" if v is None else v for v in out])
         return buf.getvalue()
 
@@ -88,7 +149,10 @@ class Table:
             for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"),
                          ("#", r"\#"), ("$", r"\$"), ("{", r"\{"), ("}", r"\}")):
                 text = text.replace(a, b)
-            return text.replace(DASH, "--")
+            for a, b in ((DASH, "--"), ("\u2020", r"$^\dagger$"), ("\u2021", r"$^\ddagger$"),
+                         ("\u00a7", r"\S")):
+                text = text.replace(a, b)
+            return text
 
         cols = "l" * 1 + "r" * (len(self.header) - 1)
         out = [f"% {self.title}", r"\begin{tabular}{" + cols + "}", r"\toprule",
@@ -108,6 +172,77 @@ class Table:
             write_text(path, text)
             paths.append(path)
         return paths
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 6)
+
+
+def annotate(cfg, table: Table) -> Table:
+    """The footnotes a table's cells call for: the scale marks that occur, the partial-overlap
+    mark, what a main cell shows, and which config runs the "not run" cells."""
+    cells = [v for row in table.rows for v in row]
+    values = [v for v in cells if isinstance(v, Value)]
+    extra: list[str] = []
+    if values:
+        extra.append("Cells: the mean [its 95% bootstrap interval over the test examples, "
+                     "from 10 examples on] and n = the examples it is over "
+                     f"({notation(cfg).split('(', 1)[1].split(')')[0]}).")
+    extra += rs.scale_notes(cfg, {v.scale for v in values})
+    if any(isinstance(v, Gain) and v.common is not None for v in cells):
+        extra.append(partial_note(cfg))
+    if any(isinstance(v, NotRun) for v in cells):
+        extra.append(f"{NOT_RUN}: this config (`{cfg.get('run_name', '?')}`) does not define "
+                     f"the run; `{rs.not_run_config(cfg)}` runs it (`snakemake --cores all "
+                     f"--configfile {rs.not_run_config(cfg)}`). {DASH}: a run this config "
+                     "defines that has not finished yet.")
+    table.notes += [n for n in extra if n not in table.notes]
+    return table
+
+
+def annotated(builder):
+    """A builder whose table gets :func:`annotate`'s footnotes."""
+    @functools.wraps(builder)
+    def build(cfg, root, *args, **kwargs) -> Table:
+        return annotate(cfg, builder(cfg, root, *args, **kwargs))
+    return build
+
+
+def value(cfg, m: dict | None, metric: str, run: pc.TrainRun | None, eval_task: str,
+          factor: float = 1.0) -> Value | None:
+    """A main cell: ``metric``'s mean in metrics file ``m`` with its n, interval and the scale
+    of ``run`` evaluated on ``eval_task``; None while the file does not exist."""
+    if m is None or m.get(metric) is None:
+        return None
+    n, low, high = mean_interval(cfg, [m], metric)
+    scale = rs.scale_of(cfg, run, eval_task) if run is not None else rs.FULL
+    v = Value(m[metric], n, low, high, scale)
+    return v.scaled(factor) if factor != 1 else v
+
+
+def worst_scale(values) -> str:
+    """The scale a cell combining ``values`` carries: pipeline if any part is."""
+    scales = {getattr(v, "scale", rs.FULL) for v in values}
+    return next((s for s in (rs.PIPELINE, rs.PIPELINE_EVAL) if s in scales), rs.FULL)
+
+
+def average(cfg, cells: list[Value | None], files: list[dict | None], metric: str,
+            factor: float = 1.0) -> Value | None:
+    """The average over tasks of ``cells`` (None if any is missing), with the stratified
+    bootstrap interval of the mean of per-task means and the worst scale of its parts."""
+    mean = _mean(cells)
+    if mean is None:
+        return None
+    n, low, high = mean_interval(cfg, files, metric)
+    return Value(mean, n, None if low is None else low * factor,
+                 None if high is None else high * factor, worst_scale(cells))
+
+
+def _not_run_row(cfg, table: Table, what: str) -> None:
+    """The one row of a table (or block) this config does not run: "not run", naming the
+    config that does."""
+    table.rows.append([not_run(cfg), *[""] * (len(table.header) - 1)])
+    table.notes.append(f"Not run in this config: {what}.")
 
 
 # --------------------------------------------------------------------------- reading results
@@ -153,19 +288,30 @@ def _gain_cells(cfg, table: Table, ce: list[list[dict | None]], perce: list[list
 
 
 def _method_rows(cfg, table: Table, models: list[str], tasks: list[str], lookup,
-                 scale: float = 1.0, methods: list[str] | None = None) -> None:
+                 scale: float = 1.0, methods: list[str] | None = None,
+                 listed: list[str] | None = None) -> None:
     """Per model: one row per method of ROUGE-L and METEOR per task plus their averages, then
-    the Gain row (tables 1 and 5). ``lookup(model, task, method)`` returns a metrics dict or None.
-    """
+    the Gain row (tables 1 and 5). ``lookup(model, task, method)`` returns (run, metrics dict or
+    None). ``listed`` methods outside ``methods`` (the ones this config trains) get a "not run"
+    row, so a reader sees which the config leaves out."""
     metrics = ["rouge_l", "meteor"] * len(tasks) + ["rouge_l", "meteor"]
+    methods = list(methods or cfg["training"]["methods"])
     for model in models:
         files: dict[str, list[list[dict | None]]] = {}
-        for method in methods or cfg["training"]["methods"]:
-            found = [lookup(model, task, method) for task in tasks]
-            vals = []
-            for m in found:
-                vals += [m and scale * m["rouge_l"], m and scale * m["meteor"]]
-            vals += [_mean(vals[0::2]), _mean(vals[1::2])]
+        for method in listed or methods:
+            if method not in methods:
+                table.rows.append([_label(cfg, "model", model), METHOD_LABELS[method],
+                                   *[not_run(cfg)] * len(metrics)])
+                continue
+            pairs = [lookup(model, task, method) for task in tasks]
+            found = [m for _, m in pairs]
+            vals: list[Value | None] = []
+            for (run, m), task in zip(pairs, tasks, strict=True):
+                vals += [value(cfg, m, "rouge_l", run, task, scale),
+                         value(cfg, m, "meteor", run, task, scale)]
+            complete = found if None not in found else []
+            vals += [average(cfg, vals[0::2], complete, "rouge_l", scale),
+                     average(cfg, vals[1::2], complete, "meteor", scale)]
             files[method] = [[m] for m in found for _ in range(2)] + [found, found]
             table.rows.append([_label(cfg, "model", model), METHOD_LABELS[method], *vals])
         _bootstrap_gain_row(cfg, table, [_label(cfg, "model", model)], files, metrics)
@@ -189,12 +335,16 @@ def _rouge_meteor_header(cfg, tasks: list[str]) -> list[str]:
 
 # --------------------------------------------------------------------------- the tables
 
+@annotated
 def table1(cfg, root) -> Table:
+    """Every method of :data:`percontrast.methods.METHODS`, those the config does not train as
+    "not run"."""
     t = Table("table1", "Table 1: ROUGE-L and METEOR per model, method and task "
               "(best learning rate of the grid)", _rouge_meteor_header(cfg, cfg["tasks"]))
     res = Results(cfg, root)
     _method_rows(cfg, t, cfg["models"], cfg["tasks"],
-                 lambda model, task, method: res.best_lr_run(model, task, method, t)[1])
+                 lambda model, task, method: res.best_lr_run(model, task, method, t),
+                 listed=list(METHODS))
     t.notes.append("Each cell is the run of the learning-rate grid with the best own-task "
                    "ROUGE-L (the paper's table 1 matches the best rows of its table 2).")
     t.notes += seed_note(cfg)
@@ -202,6 +352,7 @@ def table1(cfg, root) -> Table:
     return t
 
 
+@annotated
 def table2(cfg, root) -> Table:
     tasks = cfg["tasks"]
     t = Table("table2", "Table 2: ROUGE-L across learning rates (mean; variance x1e-4)",
@@ -218,16 +369,19 @@ def table2(cfg, root) -> Table:
                 found = [res.metrics(pc.TrainRun(model, task, method, lr, *tr["clip"]), task, t)
                          for task in tasks]
                 files.setdefault(method, {})[lr] = found
-                for i, m in enumerate(found):
-                    row.append(m and m["rouge_l"])
+                for i, (m, task) in enumerate(zip(found, tasks, strict=True)):
+                    run = pc.TrainRun(model, task, method, lr, *tr["clip"])
+                    row.append(value(cfg, m, "rouge_l", run, task))
                     columns[i].append(row[-1])
                 t.rows.append([_label(cfg, "model", model), METHOD_LABELS[method],
                                pc.fmt_num(lr), *row])
+            # over the grid: marked when any of its LRs ran at pipeline scale
             t.rows.append([_label(cfg, "model", model), METHOD_LABELS[method], "Mean",
-                           *[_mean(c) for c in columns]])
+                           *[_summary(_mean(c), c) for c in columns]])
             t.rows.append([_label(cfg, "model", model), METHOD_LABELS[method], "Variance x1e-4",
-                           *[statistics.pvariance(c) * 1e4 if c and None not in c and len(c) > 1
-                             else None for c in columns]])
+                           *[_summary(statistics.pvariance(c) * 1e4, c)
+                             if c and None not in c and len(c) > 1 else None
+                             for c in columns]])
         # PerCE against CE at each learning rate both ran with
         for lr in [x for x in files.get("perce", {}) if x in files.get("ce", {})]:
             t.rows.append([_label(cfg, "model", model), "Gain", pc.fmt_num(lr), *_gain_cells(
@@ -238,6 +392,13 @@ def table2(cfg, root) -> Table:
     return t
 
 
+def _summary(x: float | None, parts: list) -> Value | None:
+    """A statistic over several cells (a grid mean or variance): no interval, no n, the worst
+    scale of its parts."""
+    return None if x is None else Value(x, scale=worst_scale(parts))
+
+
+@annotated
 def table3(cfg, root) -> Table:
     tasks = cfg["tasks"]
     t = Table("table3", "Tables 3 and 8: cross-task transfer (ROUGE-L); rows = source task, "
@@ -246,6 +407,8 @@ def table3(cfg, root) -> Table:
     res = Results(cfg, root)
     models = cfg["evaluation"].get("cross_task_models", []) if cfg["evaluation"].get(
         "cross_task") else []
+    if not models:
+        _not_run_row(cfg, t, "cross-task evaluation (evaluation.cross_task, cross_task_models)")
     for model in models:
         for src in tasks:
             files = {}
@@ -255,7 +418,9 @@ def table3(cfg, root) -> Table:
                 found = [res.metrics(run, dst, t) for dst in tasks]
                 files[method] = [[m] for m in found]
                 t.rows.append([_label(cfg, "model", model), _label(cfg, "task", src),
-                               METHOD_LABELS[method], *[m and m["rouge_l"] for m in found]])
+                               METHOD_LABELS[method], *[value(cfg, m, "rouge_l", run, dst)
+                                                        for m, dst in zip(found, tasks,
+                                                                          strict=True)]])
             _bootstrap_gain_row(cfg, t, [_label(cfg, "model", model), _label(cfg, "task", src)],
                                 files, ["rouge_l"] * len(tasks))
     t.notes.append("Runs at the main learning rate "
@@ -264,15 +429,22 @@ def table3(cfg, root) -> Table:
     return t
 
 
+@annotated
 def table5(cfg, root) -> Table:
     tasks = cfg["evaluation"].get("lamp_tasks", [])
     t = Table("table5", "Table 5: LaMP short-text tasks (x100)", _rouge_meteor_header(cfg, tasks),
               fmt="{:.2f}")
     res = Results(cfg, root)
-    _method_rows(cfg, t, cfg["evaluation"].get("lamp_models", []), tasks,
-                 lambda model, task, method: res.metrics(pc.main_run(cfg, model, task, method),
-                                                         task, t), scale=100,
-                 methods=pc.lamp_methods(cfg))
+    models = cfg["evaluation"].get("lamp_models", []) if tasks else []
+    if not models or not pc.lamp_methods(cfg):
+        _not_run_row(cfg, t, "the LaMP tasks (evaluation.lamp_tasks, lamp_models)")
+        return t
+
+    def lookup(model, task, method):
+        run = pc.main_run(cfg, model, task, method)
+        return run, res.metrics(run, task, t)
+
+    _method_rows(cfg, t, models, tasks, lookup, scale=100, methods=pc.lamp_methods(cfg))
     return t
 
 
@@ -336,6 +508,7 @@ def table7(cfg, root) -> Table:
     return t
 
 
+@annotated
 def table11(cfg, root) -> Table:
     qa = cfg["evaluation"].get("general_qa", {})
     tasks = qa.get("tasks", [])
@@ -343,6 +516,8 @@ def table11(cfg, root) -> Table:
               ["Model", "Train task", "Method", *[f"{_label(cfg, 'task', x)} {m}" for x in tasks
                                                   for m in ("EM", "F1")]], fmt="{:.1f}")
     res = Results(cfg, root)
+    if not (tasks and qa.get("models") and qa.get("train_tasks") and qa.get("methods")):
+        _not_run_row(cfg, t, "general QA (evaluation.general_qa)")
     for model in qa.get("models", []):
         for src in qa.get("train_tasks", []):
             files = {}
@@ -350,8 +525,9 @@ def table11(cfg, root) -> Table:
                 run = pc.main_run(cfg, model, src, method)
                 vals = []
                 found = [res.metrics(run, task, t) for task in tasks]
-                for m in found:
-                    vals += [m and m["em"], m and m["f1"]]
+                for m, task in zip(found, tasks, strict=True):
+                    vals += [value(cfg, m, "em", run, task),  # x100 in the file
+                             value(cfg, m, "f1", run, task)]
                 files[method] = [[m] for m in found for _ in range(2)]
                 t.rows.append([_label(cfg, "model", model), _label(cfg, "task", src),
                                METHOD_LABELS[method], *vals])
@@ -362,6 +538,7 @@ def table11(cfg, root) -> Table:
     return t
 
 
+@annotated
 def table12(cfg, root) -> Table:
     grid = cfg["training"].get("clip_grid", {})
     highs = grid.get("clip_max", [])
@@ -371,15 +548,20 @@ def table12(cfg, root) -> Table:
     res = Results(cfg, root)
     lr = grid.get("learning_rate")
     ce_at_lr = "ce" in cfg["training"]["methods"] and lr in pc.grid_learning_rates(cfg, "ce")
+    if not (grid.get("models") and highs and grid.get("clip_min")
+            and "perce" in cfg["training"]["methods"]):
+        _not_run_row(cfg, t, "the clipping grid (training.clip_grid)")
     for model in grid.get("models", []):
         for task in pc.clip_grid_tasks(cfg):
             ce = (res.metrics(pc.TrainRun(model, task, "ce", lr, *cfg["training"]["clip"]),
                               task, t) if ce_at_lr else None)
             for lo in grid.get("clip_min", []):
-                found = [res.metrics(pc.TrainRun(model, task, "perce", lr, lo, hi), task, t)
-                         for hi in highs]
+                runs = [pc.TrainRun(model, task, "perce", lr, lo, hi) for hi in highs]
+                found = [res.metrics(run, task, t) for run in runs]
                 lead = [_label(cfg, "model", model), _label(cfg, "task", task)]
-                t.rows.append([*lead, pc.fmt_num(lo), *[m and m["rouge_l"] for m in found]])
+                t.rows.append([*lead, pc.fmt_num(lo), *[value(cfg, m, "rouge_l", run, task)
+                                                       for m, run in zip(found, runs,
+                                                                         strict=True)]])
                 if ce_at_lr:  # each clip setting against CE at the same learning rate
                     t.rows.append([*lead, f"Gain vs CE ({pc.fmt_num(lo)})", *_gain_cells(
                         cfg, t, [[ce]] * len(highs), [[m] for m in found],
@@ -446,6 +628,7 @@ def _diff(new: float | None, old: float | None) -> str | None:
     return None if new is None or old is None else f"{new - old:+.2f}"
 
 
+@annotated
 def table4(cfg, root) -> Table:
     """ALOE by source task: judge score (1-5) at rounds k = 6..10 and their average."""
     aloe = cfg["evaluation"].get("aloe", {})
@@ -455,13 +638,19 @@ def table4(cfg, root) -> Table:
     t = Table("table4", "Tables 4 and 9: ALOE cross-scenario transfer (judge score 1-5 per "
               "dialogue round)", ["Model", "Source", "Method", *ks, "Average"], fmt="{:.2f}")
     runs, res = pc.aloe_runs(cfg), Results(cfg, root)
+    if not runs:
+        _not_run_row(cfg, t, "ALOE (evaluation.aloe)")
     for model in dict.fromkeys(r.model for r in runs):
         for task in dict.fromkeys(r.task for r in runs if r.model == model):
             per_method = {}
             for run in [r for r in runs if r.model == model and r.task == task]:
                 found = res.read(res.aloe_path(run), run, t)
                 summary = found and found["summary"]
-                vals = [summary and summary.get(k) for k in [*ks, "average"]]
+                n_of = {f"k={r['round']}": r.get("n") for r in (found or {}).get("per_round")
+                        or [] if "round" in r}
+                scale = rs.scale_of(cfg, run, run.task)
+                vals = [None if not summary or summary.get(k) is None else
+                        Value(summary[k], n_of.get(k), scale=scale) for k in [*ks, "average"]]
                 per_method[run.method] = vals
                 t.rows.append([_label(cfg, "model", model), _label(cfg, "task", task),
                                METHOD_LABELS[run.method], *vals])
@@ -480,6 +669,7 @@ def table4(cfg, root) -> Table:
     return t
 
 
+@annotated
 def table10(cfg, root) -> Table:
     """LLM-as-judge on the training tasks: personalization and quality, x20."""
     judge = cfg["evaluation"].get("llm_judge", {})
@@ -491,6 +681,8 @@ def table10(cfg, root) -> Table:
               ["Model", "Method", *[f"{_label(cfg, 'task', x)} {m}" for x in tasks
                                     for m in ("Personalization", "Quality")],
                "Avg Personalization", "Avg Quality"], fmt="{:.2f}")
+    if not runs:
+        _not_run_row(cfg, t, "the LLM judge (evaluation.llm_judge)")
     for model in dict.fromkeys(r.model for r in runs):
         per_method = {}
         for method in dict.fromkeys(r.method for r in runs if r.model == model):
@@ -498,8 +690,12 @@ def table10(cfg, root) -> Table:
             for task in tasks:
                 run = pc.main_run(cfg, model, task, method)
                 found = res.read(res.judge_path(run), run, t)
-                vals += [found and found["personalization"], found and found["quality"]]
-            vals += [_mean(vals[0::2]), _mean(vals[1::2])]
+                scale = rs.scale_of(cfg, run, task)
+                vals += [None if not found or found.get(k) is None else
+                         Value(found[k], found.get("n"), scale=scale)
+                         for k in ("personalization", "quality")]
+            vals += [_summary(_mean(vals[0::2]), vals[0::2]),
+                     _summary(_mean(vals[1::2]), vals[1::2])]
             per_method[method] = vals
             t.rows.append([_label(cfg, "model", model), METHOD_LABELS[method], *vals])
         _add_gain_row(t, [_label(cfg, "model", model)], per_method)
@@ -525,6 +721,7 @@ def marker_runs(cfg) -> list[tuple[pc.TrainRun, str]]:
             for task in tasks if task in cfg["tasks"]]
 
 
+@annotated
 def table_markers(cfg, root) -> Table:
     """Ground-truth personalization (demo data): profile-visible marker recall, own and leaked
     markers per generation (:mod:`percontrast.markers`), per training task -> evaluation task."""
@@ -550,7 +747,7 @@ def table_markers(cfg, root) -> Table:
                 continue
             files[method] = [[m]] * len(MARKER_COLUMNS)
             t.rows.append([*lead, METHOD_LABELS[method],
-                           *[m and m[key] for key, _ in MARKER_COLUMNS],
+                           *[value(cfg, m, key, run, dst) for key, _ in MARKER_COLUMNS],
                            m and m["n_marker_recall"]])
         if "ce" in files and "perce" in files:
             n_before = len(t.rows)
@@ -569,7 +766,79 @@ def table_markers(cfg, root) -> Table:
     return t
 
 
+#: table_spc's metric columns: (metrics key, header, Gain in percent (ROUGE-L, METEOR, as table
+#: 1) or as a plain difference (the persona counts and shares, as the marker table))
+SPC_COLUMNS = (("rouge_l", "ROUGE-L", True), ("meteor", "METEOR", True),
+               ("persona_words", "Persona words", False),
+               ("placebo_words", "Placebo words", False),
+               ("persona_lift", "Persona lift", False),
+               ("grounded_recall", "Grounded recall", False),
+               ("persona_hits1", "Persona Hits@1", False))
+
+
+@annotated
+def table_spc(cfg, root) -> Table:
+    """The real-data arm: CE vs PerCE trained and evaluated on real Synthetic-Persona-Chat
+    dialogue (``evaluation.dialogue``), each run on its own task. Per run: n, ROUGE-L, METEOR
+    and the persona ground truth the score stage writes (persona words the reply uses that the
+    conversation so far lacks, the same against another user's persona, their difference,
+    grounded recall, Hits@1 of the true persona), each with its interval; then PerCE - CE
+    (paired bootstrap; relative for ROUGE-L / METEOR, a difference for the persona metrics)."""
+    t = Table("table_spc", "Real dialogue (Synthetic-Persona-Chat): CE vs PerCE, persona use "
+              "against the speaker's own persona", ["Model", "Task", "Method", "n",
+                                                    *[h for _, h, _ in SPC_COLUMNS],
+                                                    "n (grounded)"],
+              fmt="{:.3f}", n_in_cells=False)
+    runs, res = pc.dialogue_runs(cfg), Results(cfg, root)
+    if not runs:
+        _not_run_row(cfg, t, "the real-data arm (evaluation.dialogue: models x tasks of "
+                     "Synthetic-Persona-Chat)")
+        return t
+    keys = [k for k, _, _ in SPC_COLUMNS]
+    candidates: set[int] = set()
+    for model in dict.fromkeys(r.model for r in runs):
+        for task in dict.fromkeys(r.task for r in runs if r.model == model):
+            lead = [_label(cfg, "model", model), _label(cfg, "task", task)]
+            files: dict[str, dict | None] = {}
+            methods = [r.method for r in runs if r.model == model and r.task == task]
+            for method in sorted(methods, key=lambda m: METHODS.index(m)):
+                run = pc.main_run(cfg, model, task, method)
+                m = res.metrics(run, task, t)
+                files[method] = m
+                if m is not None and "persona_words" not in m:
+                    t.notes.append(f"{run.path}/{task}: no persona metrics in its metrics file "
+                                   "(rerun its score job)")
+                if m is not None and isinstance(m.get("persona_candidates"), int):
+                    candidates.add(m["persona_candidates"])
+                t.rows.append([*lead, METHOD_LABELS[method], m and m.get("n"),
+                               *[value(cfg, m, k, run, task) for k in keys],
+                               m and m.get("n_grounded_recall")])
+            if files.get("ce") is not None and files.get("perce") is not None:
+                cells: list[Gain | None] = []
+                for key, _, percent in SPC_COLUMNS:
+                    cells += _gain_cells(cfg, t, [[files["ce"]]], [[files["perce"]]], [key],
+                                         percent=percent, digits=3)
+                n = next((c.estimate.n for c in cells if c is not None), None)
+                t.rows.append([*lead, "PerCE - CE", n, *cells, None])
+    chance = (f"chance = 1/{min(candidates)} = {1 / min(candidates):.3f}" if len(candidates) == 1
+              else "chance = 1/k" + (f" (k = {', '.join(map(str, sorted(candidates)))})"
+                                     if candidates else ""))
+    t.notes.append("Persona words: distinct content words of the speaker's persona, absent from "
+                   "the conversation so far, that the reply uses (per reply); placebo words: the "
+                   "same against another user's persona; lift = persona - placebo. Grounded "
+                   "recall: of the reference reply's persona words absent from the context, the "
+                   "share the reply reproduces (over the n (grounded) replies whose reference "
+                   "has one). Hits@1: the true persona ranks first among the candidate personas "
+                   f"by the same count, ties sharing the credit ({chance}).")
+    t.notes = [n for n in t.notes if n != notation(cfg)]  # the generic one: replaced
+    t.notes.append(notation(cfg, "PerCE over CE in percent for ROUGE-L / METEOR, PerCE - CE "
+                            "for the persona metrics"))
+    t.notes += seed_note(cfg)
+    t.missing = sorted(set(t.missing))
+    return t
+
+
 BUILDERS = {"table1": table1, "table2": table2, "table3": table3, "table4": table4,
             "table5": table5, "table6": table6, "table7": table7, "table10": table10,
             "table11": table11, "table12": table12, "table_pir": table_pir,
-            "table_markers": table_markers}
+            "table_markers": table_markers, "table_spc": table_spc}
