@@ -1,7 +1,15 @@
 """Figures (matplotlib, PNG), one function per figure, one consistent style.
 
 Each function takes already-loaded results (dicts / lists from results/) and a path, so it can
-be called from the pipeline's figure rules or from a notebook.
+be called from the pipeline's figure rules or from a notebook; the run figures return their
+Figure, so what they drew can be checked on its artists.
+
+One DAG mixes scales (``training.pipeline_scale``): a point of the run figures may come from a
+one-step run or a four-example evaluation. Scores that carry a ``scale`` attribute
+(:class:`percontrast.report.results.Value`, :class:`~percontrast.report.results.Rows`) are drawn
+as what they are: a line never joins points of different scales, other-scale points are hollow
+and the legend says the setting, and the cross-task heat-map hatches other-scale cells instead of
+colouring them as results. Plain numbers are taken as full scale.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib import colors as mcolors  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.patches import Patch, Rectangle  # noqa: E402
 from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
 
 from percontrast.methods import LABELS  # noqa: E402
@@ -166,6 +174,32 @@ DASH_CELL = "—"
 _MISSING = "#eeeeee"
 
 Nested = Mapping[str, Mapping[str, Mapping[str, Any]]]
+FULL = ""  # the scale of plain numbers (percontrast.report.results.FULL)
+HATCH = "////"
+_OTHER_SCALE = "#f4f4f4"
+
+
+def scale_of(value: Any) -> str:
+    """The scale a plotted value carries ("" = full scale; plain numbers are full scale)."""
+    return getattr(value, "scale", FULL) or FULL
+
+
+def _scale_label(scale: str, labels: Mapping[str, str] | None) -> str:
+    return (labels or {}).get(scale) or f"{scale} scale"
+
+
+def _scale_handles(scales, labels: Mapping[str, str] | None, kind: str = "hollow") -> list:
+    """Legend entries saying what the hollow (or hatched) marks of the other scales are."""
+    out = []
+    for scale in sorted(set(scales) - {FULL}):
+        text = f"{kind}: {_scale_label(scale, labels)}"
+        if kind == "hatched":
+            out.append(Patch(facecolor=_OTHER_SCALE, edgecolor="#888888", hatch=HATCH,
+                             label=text))
+        else:
+            out.append(Line2D([], [], color="#555555", marker="o", mfc="none", ls="none",
+                              label=text))
+    return out
 
 
 def _no_data(ax, text: str = NO_DATA) -> None:
@@ -259,27 +293,34 @@ def _training_rows(rows: Sequence[dict] | None) -> list[dict]:
     return sorted((r for r in rows or () if "loss" in r and "step" in r), key=lambda r: r["step"])
 
 
-def _plot_run(axes, rows: list[dict], kw: dict[str, Any]) -> None:
+def _plot_run(axes, rows: list[dict], kw: dict[str, Any], scale: str = FULL) -> None:
     steps = [r["step"] for r in rows]
-    kw = {**kw, "marker": "o" if len(rows) <= 30 else None, "ms": kw["lw"] + 1.5}
+    kw = {**kw, "marker": "o" if len(rows) <= 30 or scale != FULL else None,
+          "ms": kw["lw"] + 1.5, "gid": f"scale:{scale}"}
+    if scale != FULL:  # another scale: hollow markers, thin line
+        kw.update(mfc="none", lw=1.0, alpha=0.8)
     axes[0].plot(steps, [_num(r["loss"]) for r in rows], **kw)
     axes[1].plot(steps, [_num(r.get("weight_mean")) for r in rows], **kw)
     axes[2].plot(steps, [_num(r.get("frac_clip_max")) for r in rows], ls="-", **kw)
     axes[2].plot(steps, [_num(r.get("frac_clip_min")) for r in rows], ls="--", **kw)
 
 
-def _curve_row(axes, facet: str, runs: Mapping[str, Sequence[dict]], handles: dict) -> None:
+def _curve_row(axes, facet: str, runs: Mapping[str, Sequence[dict]], handles: dict,
+               scales: set | None = None) -> None:
     """One (model, task): the three panels, one line per run coloured by its loss."""
     for ax, (_, name) in zip(axes, CURVE_PANELS, strict=True):
         ax.set_title(f"{facet}: {name}" if facet else name, fontsize=9)
     missing = []
     for i, (label, rows) in enumerate(runs.items()):
+        scale = scale_of(rows)
         rows = _training_rows(rows)
         if not rows:
             missing.append(_method_label(label))
             continue
         kw = _line_kw(label, i)
-        _plot_run(axes, rows, kw)
+        _plot_run(axes, rows, kw, scale)
+        if scales is not None:
+            scales.add(scale)
         handles.setdefault(_method_label(label),
                            Line2D([], [], color=kw["color"], lw=2, label=_method_label(label)))
     if len(missing) == len(runs):
@@ -299,7 +340,7 @@ def _curve_row(axes, facet: str, runs: Mapping[str, Sequence[dict]], handles: di
 
 
 def training_curves(logs: Mapping[str, Any], path: str | os.PathLike, *,
-                    title: str = "") -> None:
+                    title: str = "", scale_labels: Mapping[str, str] | None = None):
     """Training loss, mean PerCE token weight and share of clipped tokens against step.
 
     ``logs``: model label -> task label -> run label (a method key: ce, perce, ...) -> the rows of
@@ -307,6 +348,8 @@ def training_curves(logs: Mapping[str, Any], path: str | os.PathLike, *,
     too. One row of panels per (model, task), one line per run coloured by its loss; in the clip
     panel solid lines are tokens clipped at the upper bound M, dashed at the lower bound m. The
     weight and clip panels show whether PerCE reweights at all (CE stays at w = 1, 0 % clipped).
+    A run whose rows carry another ``scale`` (:class:`percontrast.report.results.Rows`) is drawn
+    with hollow markers; ``scale_labels`` names the scales in the legend. Returns the Figure.
     """
     nested = _as_nested(logs)
     facets = [(_facet(model, task, len(nested) > 1), runs)
@@ -314,8 +357,9 @@ def training_curves(logs: Mapping[str, Any], path: str | os.PathLike, *,
     with plt.rc_context(STYLE):
         fig, axes = _panels(max(len(facets), 1), 3, 3.6, 2.5)
         handles: dict[str, Line2D] = {}
+        scales: set[str] = set()
         for row, (facet, runs) in zip(axes, facets, strict=False):
-            _curve_row(row, facet, runs or {}, handles)
+            _curve_row(row, facet, runs or {}, handles, scales)
         if not facets:
             for ax, (_, name) in zip(axes[0], CURVE_PANELS, strict=True):
                 ax.set_title(name, fontsize=9)
@@ -325,9 +369,11 @@ def training_curves(logs: Mapping[str, Any], path: str | os.PathLike, *,
         styles = [Line2D([], [], color="k", ls="-", label="clipped at max M"),
                   Line2D([], [], color="k", ls="--", label="clipped at min m")]
         methods = [handles[k] for k in _method_order(handles)]
-        _figure_legend(fig, [*methods, *styles] if handles else [])
+        _figure_legend(fig, [*methods, *styles, *_scale_handles(scales, scale_labels)]
+                       if handles else [])
         _suptitle(fig, title)
         _save(fig, path)
+    return fig
 
 
 # ----------------------------------------------------------------- online E-step on markers
@@ -431,24 +477,34 @@ def estep_markers(logs: Mapping[str, Any], path: str | os.PathLike, *,
 # ----------------------------------------------------------------- learning-rate robustness
 
 def _lr_panel(ax, per_method: Mapping[str, Mapping[float, Any]], handles: dict,
-              main_lr: float | None) -> None:
-    """ROUGE-L against LR for each method; LRs without a result are gaps, not zeros."""
+              main_lr: float | None, scales: set | None = None) -> None:
+    """ROUGE-L against LR for each method; LRs without a result are gaps, not zeros. One line
+    per (method, scale): a line joins only neighbouring LRs of one scale, other-scale points
+    are hollow. A one-LR panel spans a decade around its point (log axis)."""
     lrs = sorted({float(lr) for series in per_method.values() for lr in (series or {})})
     drawn = False
     for i, method in enumerate(_method_order(per_method)):
-        series = {float(k): _num(v) for k, v in (per_method[method] or {}).items()}
-        ys = [series.get(lr, math.nan) for lr in lrs]
-        if all(math.isnan(y) for y in ys):
-            continue
+        raw = {float(k): v for k, v in (per_method[method] or {}).items()}
+        series = {lr: _num(v) for lr, v in raw.items()}
         kw, label = _line_kw(method, i), _method_label(method)
-        ax.plot(lrs, ys, marker="o", ms=kw["lw"] + 2, ls=LOSS_STYLES.get(method, "-"), **kw)
-        handles.setdefault(label, Line2D([], [], color=kw["color"], marker="o", ms=4,
-                                         ls=LOSS_STYLES.get(method, "-"), label=label))
-        drawn = True
+        point_scales = {lr: scale_of(v) for lr, v in raw.items() if not math.isnan(series[lr])}
+        for scale in sorted(set(point_scales.values())):  # "" (full scale) first
+            ys = [series[lr] if point_scales.get(lr) == scale else math.nan for lr in lrs]
+            style = {"mfc": "none", "lw": 1.0, "alpha": 0.85} if scale != FULL else {}
+            ax.plot(lrs, ys, marker="o", ms=kw["lw"] + 2, ls=LOSS_STYLES.get(method, "-"),
+                    gid=f"{method}|scale:{scale}", **{**kw, **style})
+            if scales is not None:
+                scales.add(scale)
+            drawn = True
+        if point_scales:
+            handles.setdefault(label, Line2D([], [], color=kw["color"], marker="o", ms=4,
+                                             ls=LOSS_STYLES.get(method, "-"), label=label))
     if not drawn:
         _no_data(ax)
         return
     ax.set_xscale("log")
+    if len(lrs) == 1:  # one point: a decade around it, not matplotlib's +-5 %
+        ax.set_xlim(lrs[0] / math.sqrt(10), lrs[0] * math.sqrt(10))
     ax.set_xticks(lrs, [f"{lr:g}" for lr in lrs], fontsize=7, rotation=30)
     ax.minorticks_off()
     if main_lr is not None and lrs and min(lrs) <= main_lr <= max(lrs):
@@ -458,32 +514,39 @@ def _lr_panel(ax, per_method: Mapping[str, Mapping[float, Any]], handles: dict,
 
 
 def lr_robustness(scores: Nested, path: str | os.PathLike, *, main_lr: float | None = None,
-                  metric: str = "ROUGE-L", empty_text: str = NO_DATA, title: str = "") -> None:
+                  metric: str = "ROUGE-L", empty_text: str = NO_DATA, title: str = "",
+                  scale_labels: Mapping[str, str] | None = None):
     """Table 2 as a plot: the metric against learning rate (log scale), one line per method.
 
     ``scores``: model label -> task label -> method key -> {learning rate: score or None}. One
     panel per (model, task). A flat line means the method is robust to the LR choice, which is
-    the paper's claim for PerCE.
+    the paper's claim for PerCE. Scores with another ``scale`` (e.g. one-step runs at the
+    non-main LRs) are hollow and never joined to the others; ``scale_labels`` (scale -> words,
+    :func:`percontrast.report.results.scale_labels`) names them in the legend. Returns the
+    Figure.
     """
     models = list(scores)
     tasks = list(dict.fromkeys(t for m in models for t in scores[m]))
     with plt.rc_context(STYLE):
         fig, axes = _panels(max(len(models), 1), max(len(tasks), 1), 3.3, 2.7)
         handles: dict[str, Line2D] = {}
+        scales: set[str] = set()
         for r, model in enumerate(models):
             for c, task in enumerate(tasks):
                 ax = axes[r][c]
                 ax.set_title(_facet(model, task, len(models) > 1), fontsize=9)
-                _lr_panel(ax, scores[model].get(task) or {}, handles, main_lr)
+                _lr_panel(ax, scores[model].get(task) or {}, handles, main_lr, scales)
                 if c == 0:
                     ax.set_ylabel(metric)
                 if r == len(models) - 1:
                     ax.set_xlabel("learning rate")
         if not models:
             _no_data(axes[0][0], empty_text)
-        _figure_legend(fig, [handles[k] for k in _method_order(handles)])
+        _figure_legend(fig, [*[handles[k] for k in _method_order(handles)],
+                             *_scale_handles(scales, scale_labels)])
         _suptitle(fig, title or f"{metric} across learning rates")
         _save(fig, path)
+    return fig
 
 
 # ----------------------------------------------------------------- cross-task heat-maps
@@ -493,6 +556,13 @@ def _matrix(per_source: Mapping[str, Mapping[str, Any]], method: str, sources: l
     """Source x target scores of one method; NaN where the evaluation has not run."""
     return np.array([[_num(((per_source.get(src) or {}).get(method) or {}).get(dst))
                       for dst in targets] for src in sources], dtype=float)
+
+
+def _scales(per_source: Mapping[str, Mapping[str, Any]], method: str, sources: list[str],
+            targets: list[str]) -> np.ndarray:
+    """Source x target scale of each score of one method ("" = full scale)."""
+    return np.array([[scale_of(((per_source.get(src) or {}).get(method) or {}).get(dst))
+                      for dst in targets] for src in sources], dtype=object)
 
 
 def _text_color(rgba) -> str:
@@ -509,10 +579,14 @@ def _cell_text(v: float, signed: bool) -> str:
 
 
 def _heatmap(ax, mat: np.ndarray, sources: list[str], targets: list[str], cmap, norm,
-             signed: bool = False) -> Any:
-    """Cells coloured and annotated; grey with a dash where missing; in-task cells in bold."""
+             signed: bool = False, other: np.ndarray | None = None) -> Any:
+    """Cells coloured and annotated; grey with a dash where missing; in-task cells in bold.
+    ``other`` (bool, like ``mat``): cells at another scale, left uncoloured and hatched, their
+    number in grey with a dagger (they are no result of the config's scale)."""
+    other = np.zeros(mat.shape, bool) if other is None else other
     cmap = plt.get_cmap(cmap).with_extremes(bad=_MISSING)
-    im = ax.imshow(np.ma.masked_invalid(mat), cmap=cmap, norm=norm, aspect="auto")
+    im = ax.imshow(np.ma.masked_invalid(np.where(other, np.nan, mat)), cmap=cmap, norm=norm,
+                   aspect="auto")
     ax.grid(False)
     ax.set_xticks(range(len(targets)), targets, fontsize=8)
     ax.set_yticks(range(len(sources)), sources, fontsize=8)
@@ -520,6 +594,15 @@ def _heatmap(ax, mat: np.ndarray, sources: list[str], targets: list[str], cmap, 
     for i, src in enumerate(sources):
         for j, dst in enumerate(targets):
             v = mat[i, j]
+            if other[i, j] and not math.isnan(v):
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=_OTHER_SCALE,
+                                       edgecolor="#aaaaaa", hatch=HATCH, lw=0,
+                                       gid="other-scale"))
+                ax.text(j, i, _cell_text(v, signed) + "\u2020", ha="center", va="center",
+                        fontsize=7, color="#555555", style="italic",
+                        bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none",
+                              "alpha": 0.8})
+                continue
             color = "#777777" if math.isnan(v) else _text_color(cmap(norm(v)))
             ax.text(j, i, _cell_text(v, signed), ha="center", va="center", fontsize=8,
                     color=color, fontweight="bold" if src == dst else "normal")
@@ -542,12 +625,19 @@ def _finite(*mats: np.ndarray) -> np.ndarray:
 
 
 def _cross_task_row(fig, axes, model: str, per_source: Mapping[str, Any], methods: list[str],
-                    diff: tuple[str, str] | None, several: bool, metric: str) -> None:
+                    diff: tuple[str, str] | None, several: bool, metric: str,
+                    scales: set | None = None) -> None:
     sources = list(per_source)
     targets = list(dict.fromkeys(sources + [d for src in sources for m in methods
                                             for d in ((per_source[src] or {}).get(m) or {})]))
     mats = {m: _matrix(per_source, m, sources, targets) for m in methods}
-    norm = _shared_norm(_finite(*mats.values()))
+    others = {m: _scales(per_source, m, sources, targets) != FULL for m in methods}
+    if scales is not None:
+        scales.update(s for m in methods for s in _scales(per_source, m, sources, targets).flat
+                      if s != FULL)
+    # the colour scale spans the full-scale cells (all cells when there are none)
+    full = _finite(*[np.where(others[m], np.nan, mats[m]) for m in methods])
+    norm = _shared_norm(full if full.size else _finite(*mats.values()))
     prefix = f"{model}: " if several and model else ""
     images = []
     for ax, method in zip(axes, methods, strict=False):
@@ -555,39 +645,48 @@ def _cross_task_row(fig, axes, model: str, per_source: Mapping[str, Any], method
         if not np.isfinite(mats[method]).any():
             _no_data(ax)
             continue
-        images.append(_heatmap(ax, mats[method], sources, targets, "viridis", norm))
+        images.append(_heatmap(ax, mats[method], sources, targets, "viridis", norm,
+                               other=others[method]))
     if images:
         fig.colorbar(images[0], ax=list(axes[:len(methods)]), shrink=0.85, label=metric)
     if diff:
         _diff_panel(fig, axes[len(methods)], mats[diff[0]] - mats[diff[1]], sources, targets,
-                    f"{prefix}{_method_label(diff[0])} − {_method_label(diff[1])}", metric)
+                    f"{prefix}{_method_label(diff[0])} − {_method_label(diff[1])}", metric,
+                    others[diff[0]] | others[diff[1]])
     for ax in axes:
         ax.set_xlabel("target task", fontsize=8)
     axes[0].set_ylabel("source task (trained on)", fontsize=8)
 
 
-def _diff_panel(fig, ax, mat: np.ndarray, sources, targets, title: str, metric: str) -> None:
-    """Diverging colours centred at 0: blue where the first method beats the second."""
+def _diff_panel(fig, ax, mat: np.ndarray, sources, targets, title: str, metric: str,
+                other: np.ndarray | None = None) -> None:
+    """Diverging colours centred at 0: blue where the first method beats the second; a
+    difference with either side at another scale is hatched, not coloured."""
     ax.set_title(title, fontsize=9)
     vals = _finite(mat)
     if not vals.size:
         _no_data(ax)
         return
-    lim = float(np.abs(vals).max()) or 1e-3
+    full = _finite(np.where(other, np.nan, mat)) if other is not None else vals
+    lim = float(np.abs(full if full.size else vals).max()) or 1e-3
     norm = mcolors.TwoSlopeNorm(vmin=-lim, vcenter=0.0, vmax=lim)
-    im = _heatmap(ax, mat, sources, targets, "RdBu", norm, signed=True)
+    im = _heatmap(ax, mat, sources, targets, "RdBu", norm, signed=True, other=other)
     fig.colorbar(im, ax=ax, shrink=0.85, label=f"Δ {metric}")
 
 
 def cross_task_heatmap(scores: Nested, path: str | os.PathLike, *,
                        diff: tuple[str, str] | None = ("perce", "ce"), metric: str = "ROUGE-L",
-                       empty_text: str = NO_DATA, title: str = "") -> None:
+                       empty_text: str = NO_DATA, title: str = "",
+                       scale_labels: Mapping[str, str] | None = None):
     """Tables 3/8 as heat-maps: source task (rows) x target task (columns).
 
     ``scores``: model label -> source task label -> method key -> {target task label: score or
     None}. One row of panels per model: one heat-map per method on a shared colour scale, then
     ``diff[0] − diff[1]`` (PerCE − CE) on a diverging scale centred at 0, so transfer gains read
-    as blue cells. Bold numbers (the diagonal) are in-task evaluation.
+    as blue cells. Bold numbers (the diagonal) are in-task evaluation. Scores with another
+    ``scale`` (e.g. transfer evaluations on the first test records only) are hatched and
+    daggered instead of coloured, and the legend says the setting (``scale_labels``). Returns
+    the Figure.
     """
     models = list(scores)
     methods_of = {m: _method_order(k for src in (scores[m] or {}).values()
@@ -598,6 +697,7 @@ def cross_task_heatmap(scores: Nested, path: str | os.PathLike, *,
     with plt.rc_context(STYLE):
         fig, axes = _panels(max(len(models), 1), ncols, max(2.8, 1.0 + 0.85 * ntasks),
                             max(2.2, 0.7 + 0.7 * ntasks))
+        scales: set[str] = set()
         for row, model in zip(axes, models, strict=False):
             ms = methods_of[model]
             use_diff = diff if diff and set(diff) <= set(ms) else None
@@ -605,13 +705,15 @@ def cross_task_heatmap(scores: Nested, path: str | os.PathLike, *,
                 _no_data(row[0])
             else:
                 _cross_task_row(fig, row, model, scores[model], ms, use_diff,
-                                len(models) > 1, metric)
+                                len(models) > 1, metric, scales)
             for ax in row[len(ms) + bool(use_diff):]:
                 ax.set_visible(False)
         if not models:
             _no_data(axes[0][0], empty_text)
+        _figure_legend(fig, _scale_handles(scales, scale_labels, kind="hatched"))
         _suptitle(fig, title or f"Cross-task transfer ({metric}); bold: in-task")
         _save(fig, path)
+    return fig
 
 
 # ----------------------------------------------------------------- ALOE by round

@@ -30,6 +30,10 @@ TABLES = {
     "table_markers": "ground-truth personalization on the demo data: recall of the user's "
                      "profile-visible markers, own and other users' markers per generation, "
                      "CE vs. PerCE with bootstrap intervals (this project's own table)",
+    "table_spc": "the real-data arm: CE vs. PerCE trained and evaluated on real "
+                 "Synthetic-Persona-Chat dialogue, ROUGE-L / METEOR and persona use scored "
+                 "against the speaker's own persona (persona vs. placebo words, grounded recall, "
+                 "persona Hits@1), with intervals and the PerCE - CE row (this project's own)",
 }
 FIGURES = {
     "figure2_pir_heatmap": "tokens of persona-QA answers coloured by PIR (paper figure 2)",
@@ -45,9 +49,10 @@ FIGURES = {
     "estep_markers": "the online E-step on ground truth: mean PIR and mean token weight of the "
                      "demo users' personal-marker tokens vs. other response tokens per training "
                      "step, PerCE and CE (PIR measured, not used)",
-    "lr_robustness": "ROUGE-L against learning rate per method and task (table 2 as a plot)",
+    "lr_robustness": "ROUGE-L against learning rate per method and task (table 2 as a plot); "
+                     "pipeline-scale points hollow, never joined to full-scale ones",
     "cross_task_heatmap": "source x target ROUGE-L for CE and PerCE and their difference "
-                          "(tables 3 / 8 as heat-maps)",
+                          "(tables 3 / 8 as heat-maps); pipeline-scale cells hatched",
     "aloe_by_round": "ALOE judge score by dialogue round, CE vs. PerCE per source task",
 }
 COMPANION_SUFFIX = "_vs_paper"

@@ -4,6 +4,10 @@ figures (rule figures). The scripts only parse arguments and call these.
 Tables are built in memory first and written only when every one of them built: a result file
 that cannot be read (named in the error) leaves the tables already on disk as they were, rather
 than a half-new set beside an index that describes the old one.
+
+Figures get their points from :mod:`percontrast.report.results` with each point's scale, and the
+config's words for each scale (:func:`percontrast.report.results.scale_labels`), so a one-step
+run is drawn hollow (or hatched) and named as such, never as a result.
 """
 
 from __future__ import annotations
@@ -56,18 +60,19 @@ def render_figures(cfg: dict[str, Any], results: str | os.PathLike,
         "training_curves", "lr_robustness", "cross_task_heatmap", "estep_markers",
         "aloe_by_round")}
 
+    labels = rs.scale_labels(cfg)
     logs = rs.training_logs(cfg, results)
-    figures.training_curves(logs, paths["training_curves"], title=(
+    figures.training_curves(logs, paths["training_curves"], scale_labels=labels, title=(
         f"Training at LR {pc.fmt_num(main_lr)}, clip [{pc.fmt_num(lo)}, {pc.fmt_num(hi)}]"))
     log.info("training_curves: %d/%d runs with a log", *rs.count_present(logs, bool))
 
     lrs = rs.lr_scores(cfg, results)
-    figures.lr_robustness(lrs, paths["lr_robustness"], main_lr=main_lr)
+    figures.lr_robustness(lrs, paths["lr_robustness"], main_lr=main_lr, scale_labels=labels)
     log.info("lr_robustness: %d/%d (model, task, method) LR series complete", *rs.count_present(
         lrs, lambda series: all(v is not None for v in series.values())))
 
     cross = rs.cross_task_scores(cfg, results)
-    figures.cross_task_heatmap(cross, paths["cross_task_heatmap"],
+    figures.cross_task_heatmap(cross, paths["cross_task_heatmap"], scale_labels=labels,
                                empty_text="cross-task evaluation is off in this config")
     log.info("cross_task_heatmap: %d/%d (model, source, method) rows complete",
              *rs.count_present(cross, lambda row: all(v is not None for v in row.values())))
