@@ -389,3 +389,120 @@ def test_aloe_script_fails_when_the_judge_refuses_everything(serve, tmp_path):
     assert last.startswith("error:") and "Traceback" not in proc.stderr
     assert "HTTP 404" in last and "'aloe_judge'" in last and server.url in last
     assert not out.exists() and not transcripts.exists()
+
+
+# ------------------------------------- issue 20 items 1, 2, 8: credentials in a config, big replies
+
+LEAK = "sk-LEAKTEST-123456"
+
+
+def _tiny_config_with(entry: dict) -> dict:
+    import yaml
+
+    cfg = yaml.safe_load((REPO / "configs" / "tiny.yaml").read_text())
+    cfg["llm"]["judge2"] = entry
+    cfg["evaluation"]["llm_judge"]["judge"] = "judge2"
+    return cfg
+
+
+def _config_error(cfg: dict) -> str:
+    from percontrast.config import ConfigError, check_config, validate_schema
+
+    with pytest.raises(ConfigError) as err:
+        validate_schema(cfg)
+        check_config(cfg)
+    return str(err.value)
+
+
+@pytest.mark.parametrize("value", [LEAK, "gsk_" + "aB3dE5fG7h" * 5, "OPENAI_API_KEY\n",
+                                   "1ABC", "", "A" * 65])
+def test_a_key_written_as_api_key_env_is_refused_without_echoing_it(value):
+    entry = {"backend": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1",
+             "api_key_env": value}
+    msg = _config_error(_tiny_config_with(entry))
+    assert msg.startswith("llm.judge2.api_key_env:") and "environment variable" in msg
+    assert (value.strip() or "''") not in msg.replace("llm.judge2.api_key_env", "")
+    with pytest.raises(ValueError) as err:  # the client refuses it too, the same way
+        make_llm(entry, cache_dir="unused", name="judge2")
+    assert "api_key_env" in str(err.value)
+    if value.strip():
+        assert value.strip() not in str(err.value)
+
+
+def test_a_variable_name_as_api_key_env_is_accepted():
+    from percontrast.config import check_config, validate_schema
+
+    for value in ("OPENAI_API_KEY", "my_key_2", "_K"):
+        cfg = _tiny_config_with({"backend": "openai", "model": "m", "api_key_env": value})
+        check_config(validate_schema(cfg))
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/v1?api_key=SECRET-Q-42",
+                                 "http://127.0.0.1:9/v1?x=1&token=SECRET-Q-42",
+                                 "http://127.0.0.1:9/v1#SECRET-Q-42",
+                                 "http://127.0.0.1:9/v1/?SECRET-Q-42"])
+def test_a_query_or_fragment_in_base_url_is_refused_without_echoing_it(url, tmp_path, caplog):
+    from percontrast.llm import redact_url
+
+    for name in LOGGERS:
+        caplog.set_level(logging.DEBUG, logger=name)
+    entry = {"backend": "openai", "model": "m", "base_url": url}
+    msg = _config_error(_tiny_config_with(entry))
+    assert msg.startswith("llm.judge2.base_url:") and "query" in msg
+    assert "SECRET-Q-42" not in msg
+    with pytest.raises(ValueError) as err:
+        make_llm(entry, cache_dir=tmp_path, name="judge2")
+    assert "base_url" in str(err.value) and "SECRET-Q-42" not in str(err.value)
+    assert "SECRET-Q-42" not in redact_url(url)
+    assert "SECRET-Q-42" not in caplog.text and cache_files(tmp_path) == []
+
+
+def test_schema_errors_elsewhere_never_echo_a_key_or_a_query():
+    cfg = _tiny_config_with({"backend": "openai", "model": "m", "api_key_env": LEAK,
+                             "base_url": "http://h/v1?k=SECRET-Q-42", "concurrency": "x"})
+    msg = _config_error(cfg)
+    assert LEAK not in msg and "SECRET-Q-42" not in msg
+    cfg = _tiny_config_with({"backend": "openai", "model": "m", "api_key_env": LEAK})
+    cfg["llm"]["judge2"] = [cfg["llm"]["judge2"]]  # the whole entry quoted in a type error
+    msg = _config_error(cfg)
+    assert LEAK not in msg
+
+
+@pytest.mark.parametrize("size", [50_000, 5_000_000])
+def test_a_reply_far_longer_than_max_tokens_fails_and_is_never_cached(serve, tmp_path, size):
+    server = serve(lambda n, body: ("json", 200, completion(body, "x" * size)))
+    llm = make_llm(spec(server.url, max_new_tokens=256), cache_dir=tmp_path, name="judge",
+                   retry=FAST)
+    with pytest.raises(LLMUnavailableError) as err:
+        llm.chat(conv("q"))
+    msg = str(err.value)
+    assert "max_tokens" in msg and "256" in msg and "'judge'" in msg and server.url in msg
+    assert len(msg) < 2000
+    assert cache_files(tmp_path) == []
+    assert server.count == 1  # not retried
+
+
+def test_a_reply_within_the_bound_is_accepted(serve, tmp_path):
+    text = "word " * 256  # about 256 tokens of 5 characters
+    server = serve(lambda n, body: ("json", 200, completion(body, text)))
+    llm = make_llm(spec(server.url, max_new_tokens=256), cache_dir=tmp_path, retry=FAST)
+    assert llm.chat(conv("q")) == text and len(cache_files(tmp_path)) == 1
+
+
+def test_judge_script_refuses_a_key_as_api_key_env_in_one_line(tmp_path):
+    data, gens = tmp_path / "test.jsonl", tmp_path / "generations.jsonl"
+    data.write_text(json.dumps({"id": "r0", "task": "topic_writing", "user_id": "u",
+                                "query": "q", "reference": "ref", "profile": []}) + "\n")
+    gens.write_text(json.dumps({"id": "r0", "output": "o", "reference": "ref"}) + "\n")
+    out, items = tmp_path / "judge.json", tmp_path / "judge_items.jsonl"
+    proc = _run_script("llm_judge.py", "--generations", str(gens), "--data", str(data),
+                       "--judge", json.dumps({"judge": "j", "n": 1}),
+                       "--llm", json.dumps({"j": spec("http://127.0.0.1:9/v1",
+                                                      api_key_env=LEAK)}),
+                       "--cache-dir", str(tmp_path / "cache"), "--out", str(out),
+                       "--items", str(items))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error:") and "api_key_env" in last and "'j'" in last
+    assert LEAK not in proc.stderr + proc.stdout
+    assert not out.exists() and not items.exists()

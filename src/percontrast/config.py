@@ -58,10 +58,17 @@ def validate_schema(cfg: dict[str, Any], *, set_defaults: bool = True) -> dict[s
     if set_defaults:
         validator_cls = _with_defaults(validator_cls)
     errors = sorted(validator_cls(schema).iter_errors(cfg), key=lambda e: list(e.absolute_path))
+    # validators quote the value they reject: a key written as api_key_env, or in a base_url,
+    # must be refused without being shown (and before it reaches a job's params or logs)
+    from percontrast.llm import llm_config_problem, scrub_config_message
+
     if errors:
         err = errors[0]
         path = ".".join(str(p) for p in err.absolute_path) or "<top level>"
-        raise ConfigError(f"{path}: {err.message}")
+        raise ConfigError(f"{path}: {scrub_config_message(cfg, err.absolute_path, err.message)}")
+    problem = llm_config_problem(cfg)
+    if problem is not None:
+        raise ConfigError(problem)
     return cfg
 
 

@@ -41,8 +41,15 @@ Anything else is an error and is never cached: HTTP 401 / 403 / 404 or a body th
 completion (an HTML page) make the endpoint unusable (:class:`LLMUnavailableError`: no request
 will pass); another 4xx, or a 200 without choices or with ``content: null``, rejects that one
 request (:class:`LLMRefusedError`), which :meth:`ChatLLM.try_chat_many` returns in its place so a
-caller can count it. Errors name the llm entry, the URL (credentials redacted) and the status;
-credentials in ``base_url`` are also redacted from the HTTP stack's log records.
+caller can count it. An answer longer than ``max_tokens`` allows (:func:`max_answer_chars`:
+32 characters a token) makes the endpoint unusable too: it ignores ``max_tokens``. Errors name
+the llm entry, the URL (credentials redacted) and the status; credentials in ``base_url`` are
+also redacted from the HTTP stack's log records.
+
+What a config may hold: ``api_key_env`` must look like a variable's name and ``base_url`` may
+hold no query string or fragment (:func:`api_key_env_problem`, :func:`base_url_problem`,
+checked by :func:`percontrast.config.validate_schema` before any job is planned, and by
+:func:`make_llm`); the refusal never shows the value, which is most likely a key.
 """
 
 from __future__ import annotations
@@ -78,6 +85,16 @@ _UNUSABLE_STATUS = {
     404: "no such model or route: check model and base_url (it usually ends in /v1)",
 }
 _USERINFO = re.compile(r"(?<=://)[^/\s@]+@")
+#: What ``api_key_env`` may hold: a variable's name, never the key (the schema's pattern too).
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_ENV_NAME_RULE = ("the name of the environment variable that holds the key (letters, digits "
+                  "and _, not starting with a digit, at most 64 characters), never the key "
+                  "itself")
+#: The longest answer accepted per token asked for (``max_tokens``), in characters: far above
+#: any tokenizer's average (about 4 for English, 1-2 for CJK; runs of spaces or dashes reach
+#: 16-32), so only a server that ignores ``max_tokens`` (or a hostile one) exceeds it.
+MAX_CHARS_PER_TOKEN = 32
+_ANSWER_SLACK_CHARS = 1024
 
 Messages = Sequence[dict[str, str]]
 
@@ -92,6 +109,11 @@ class LLMError(RuntimeError):
 
 class LLMUnavailableError(LLMError):
     """The endpoint or model is not usable: not configured, no key, unreachable, not prepared."""
+
+
+class LLMConfigError(LLMUnavailableError, ValueError):
+    """An llm entry that must not be used as written (a key where its variable's name belongs,
+    a query string in ``base_url``); the message never shows the offending value."""
 
 
 class LLMRequestError(LLMError):
@@ -188,16 +210,130 @@ def request_seed(seed: int, messages: Messages) -> int:
 
 
 def redact_url(url: str | None) -> str | None:
-    """``url`` without ``user:password@``, for keys, logs and messages."""
+    """``url`` without ``user:password@``, query string or fragment, for keys, logs and
+    messages (a ``base_url`` holding a query or fragment is refused anyway: see
+    :func:`base_url_problem`)."""
     if not url:
         return url
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host += f":{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    url = re.split(r"[?#]", url, maxsplit=1)[0]
+    try:
+        parts = urlsplit(url)
+        if parts.username is None and parts.password is None:
+            return url
+        host = parts.hostname or ""
+        if parts.port is not None:
+            host += f":{parts.port}"
+    except ValueError:  # a malformed netloc (bad port, bracket): drop the userinfo by pattern
+        return _USERINFO.sub("", url)
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def max_answer_chars(max_tokens: int) -> int:
+    """The longest answer accepted for a request of ``max_tokens`` (:data:`MAX_CHARS_PER_TOKEN`
+    characters a token, plus a little slack)."""
+    return int(max_tokens) * MAX_CHARS_PER_TOKEN + _ANSWER_SLACK_CHARS
+
+
+def _looks_like_a_key(value: str) -> bool:
+    """A long mix of lower case, upper case and digits (``gsk_aB3d...``, ``hf_Xy9...``): a key's
+    shape. Variable names are short words, conventionally upper case (``OPENAI_API_KEY``)."""
+    return (len(value) >= 24 and any(c.islower() for c in value)
+            and any(c.isupper() for c in value) and any(c.isdigit() for c in value))
+
+
+def api_key_env_problem(value: Any) -> str | None:
+    """Why ``value`` cannot be an llm entry's ``api_key_env``, or None. The message never
+    contains the value: a value that is no variable name is most likely the key itself."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _ENV_NAME.fullmatch(value):
+        return (f"must be {_ENV_NAME_RULE}; the value given is not shown, as it may be the "
+                "key: export the key in a variable and write that variable's name here")
+    if _looks_like_a_key(value):
+        return (f"looks like an API key, not a variable name (it must be {_ENV_NAME_RULE}); "
+                "the value given is not shown: export the key in a variable and write that "
+                "variable's name here")
+    return None
+
+
+def base_url_problem(value: Any) -> str | None:
+    """Why ``value`` cannot be an llm entry's ``base_url``, or None. A query string or fragment
+    is refused (the client would also append ``chat/completions`` after it) and never shown:
+    it is where a key would be (``?api_key=...``)."""
+    if not isinstance(value, str) or not value:
+        return None
+    if "?" in value or "#" in value:
+        return (f"must not hold a query string or fragment ({redact_url(value)}?..., not "
+                "shown: it may hold a credential); give the key through api_key_env (the "
+                "name of the environment variable that holds it)")
+    try:
+        urlsplit(value).port  # noqa: B018 (raises on a malformed port or netloc)
+    except ValueError:
+        return "is not a valid URL (its host or port is malformed); it is not shown"
+    return None
+
+
+def _secret_values(tree: Any) -> list[str]:
+    """Strings under ``tree`` (a config's ``llm`` section, however malformed) that may be
+    credentials: bad ``api_key_env`` values, and the userinfo, query and fragment of a
+    ``base_url``."""
+    out: list[str] = []
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            if key == "api_key_env" and isinstance(value, str) and api_key_env_problem(value):
+                out.append(value)
+            elif key == "base_url" and isinstance(value, str):
+                cut = re.search(r"[?#]", value)
+                head = value[:cut.start()] if cut else value
+                if cut:  # "?api_key=..." and "api_key=...", whichever a message quotes
+                    out += [value[cut.start():], value[cut.start() + 1:]]
+                out += [m.group(0)[:-1] for m in _USERINFO.finditer(head)]
+            else:
+                out += _secret_values(value)
+    elif isinstance(tree, (list, tuple)):
+        for value in tree:
+            out += _secret_values(value)
+    return [v for v in out if v]
+
+
+def scrub_config_message(cfg: dict[str, Any], path: Sequence[Any], message: str) -> str:
+    """A config validation ``message`` about the key at ``path`` (a list of keys) that shows no
+    credential: an error on ``api_key_env`` / ``base_url`` says what the key must be, and any
+    other message has the ``llm`` section's possible credentials masked (validators quote the
+    value they reject, and may quote a whole entry)."""
+    path = list(path)
+    if path and path[-1] in ("api_key_env", "base_url") and path[0] == "llm":
+        entry: Any = cfg
+        for key in path:
+            entry = entry[key] if isinstance(entry, (dict, list)) else None
+        check = api_key_env_problem if path[-1] == "api_key_env" else base_url_problem
+        problem = check(entry)
+        if problem is None and path[-1] == "api_key_env":
+            problem = f"must be {_ENV_NAME_RULE} (the value given is not shown)"
+        if problem is not None:
+            return problem
+    llm = cfg.get("llm") if isinstance(cfg, dict) else None
+    for secret in sorted(_secret_values(llm), key=len, reverse=True):
+        for form in (secret, repr(secret)[1:-1], json.dumps(secret)[1:-1]):
+            message = message.replace(form, "***")
+    return message
+
+
+def llm_config_problem(cfg: dict[str, Any]) -> str | None:
+    """The first credential problem of a (schema-valid) config's ``llm`` section, as
+    ``"llm.<entry>.<key>: ..."``, or None: a key written where its variable's name belongs, a
+    query string or fragment in ``base_url``. Run before planning, so such a value never
+    reaches a job's params, logs or Snakemake's metadata."""
+    llm = cfg.get("llm") if isinstance(cfg, dict) else None
+    for name, spec in (llm.items() if isinstance(llm, dict) else ()):
+        if not isinstance(spec, dict):
+            continue
+        for key, check in (("api_key_env", api_key_env_problem),
+                           ("base_url", base_url_problem)):
+            problem = check(spec.get(key))
+            if problem is not None:
+                return f"llm.{name}.{key}: {problem}"
+    return None
 
 
 def _check_messages(messages: Messages) -> list[dict[str, str]]:
@@ -387,11 +523,26 @@ class _OpenAIBackend:
             return "refused", False, why, None, status
         return "other", False, f"{type(err).__name__}: {err}", None, None
 
-    def _read(self, raw) -> tuple[str, dict[str, Any]]:
-        """The answer in a 2xx response, or :class:`_BadAnswer` saying what is wrong with it."""
+    def _read(self, raw, max_tokens: int) -> tuple[str, dict[str, Any]]:
+        """The answer in a 2xx response, or :class:`_BadAnswer` saying what is wrong with it.
+        An answer longer than ``max_tokens`` allows (:func:`max_answer_chars`) is one: the
+        server ignores ``max_tokens``, and the answer would be kept (and cached) whole."""
         http = raw.http_response  # the httpx response, in every openai version since 1.0
         ctype = http.headers.get("content-type", "")
         status = http.status_code
+        limit = max_answer_chars(max_tokens)
+
+        def too_long(size: str) -> _BadAnswer:
+            return _BadAnswer("unusable", status, (
+                f"HTTP {status} with {size}, more than a request of max_tokens={max_tokens} "
+                f"can be answered with (at most {limit} characters, {MAX_CHARS_PER_TOKEN} a "
+                "token); the server ignores max_tokens: fix the server, or raise the llm "
+                "entry's max_new_tokens if such long answers are expected"))
+
+        # JSON may spell a character in up to 12 bytes (a \uXXXX surrogate pair): a body past
+        # that is refused before it is parsed
+        if len(http.content) > 12 * limit + 65536:
+            raise too_long(f"a body of {len(http.content)} bytes")
         try:
             data = json.loads(http.content) if "json" in ctype.lower() else None
         except ValueError:
@@ -412,6 +563,8 @@ class _OpenAIBackend:
             raise _BadAnswer("refused", status, f"HTTP {status} with message content "
                              f"{json.dumps(text)[:60]} (finish_reason "
                              f"{choice.get('finish_reason')!r}), not an answer")
+        if len(text) > limit:
+            raise too_long(f"an answer of {len(text)} characters")
         meta = {"finish_reason": choice.get("finish_reason"), "served_model": data.get("model")}
         usage = data.get("usage")
         if isinstance(usage, dict):
@@ -435,7 +588,7 @@ class _OpenAIBackend:
                 raw = await asyncio.wait_for(
                     client.chat.completions.with_raw_response.create(**kwargs),
                     timeout=max(left, 0.001))
-                text, meta = self._read(raw)
+                text, meta = self._read(raw, sampling.max_new_tokens)
             except Exception as err:  # classified below; anything unknown is not retried
                 kind, retryable, why, retry_after, status = self._classify(err)
                 why = self._scrub(why)
@@ -733,6 +886,11 @@ def make_llm(spec: dict[str, Any], *, cache_dir: str | os.PathLike,
         raise ValueError("an llm entry needs 'model'")
     name = name or spec.get("label") or spec["model"]
     if backend_kind == "openai":
+        for key, check in (("api_key_env", api_key_env_problem),
+                           ("base_url", base_url_problem)):
+            problem = check(spec.get(key))
+            if problem is not None:
+                raise LLMConfigError(f"llm entry {name!r}: {key} {problem}")
         retry = retry or RetryPolicy()
         if spec.get("timeout_s") is not None:
             timeout_s = float(spec["timeout_s"])
@@ -745,6 +903,7 @@ def make_llm(spec: dict[str, Any], *, cache_dir: str | os.PathLike,
     return ChatLLM(name, spec, backend, ResponseCache(cache_dir))
 
 
-__all__ = ["ChatLLM", "LLMError", "LLMRefusedError", "LLMRequestError", "LLMUnavailableError",
-           "ResponseCache",
-           "RetryPolicy", "Sampling", "make_llm", "redact_url", "request_key"]
+__all__ = ["ChatLLM", "LLMConfigError", "LLMError", "LLMRefusedError", "LLMRequestError",
+           "LLMUnavailableError", "ResponseCache", "RetryPolicy", "Sampling",
+           "api_key_env_problem", "base_url_problem", "llm_config_problem", "make_llm",
+           "max_answer_chars", "redact_url", "request_key", "scrub_config_message"]
