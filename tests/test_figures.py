@@ -2,7 +2,9 @@
 
 The figures are checked as files a reader gets: valid PNGs of a sane size that are not blank,
 drawn from complete, partial and empty results alike (a report rendered mid-pipeline must not
-crash), and the script writes exactly the four files the `figures` rule declares.
+crash), and the script writes exactly the four files the `figures` rule declares. Scales are
+checked on the matplotlib artists: no line joins points of different scales, other-scale points
+are hollow, other-scale heat-map cells hatched and uncoloured.
 """
 
 from __future__ import annotations
@@ -254,3 +256,99 @@ def test_script_plots_each_method_at_its_own_learning_rates(repo, cfg, tmp_path)
     assert set(scores["perce"]) == set(cfg["training"]["learning_rates"])
     assert list(scores["lossce"]) == [cfg["training"]["main_learning_rate"]]
     assert all(v is not None for per_method in scores.values() for v in per_method.values())
+
+
+# --------------------------------------------------------------------------- scales
+
+def _scaled_lines(fig):
+    """(axes, gid, line) of every data line the LR figure drew (gid ``method|scale:...``)."""
+    return [(ax, line.get_gid(), line) for ax in fig.axes for line in ax.get_lines()
+            if (line.get_gid() or "").count("|scale:")]
+
+
+def test_lr_robustness_never_joins_points_of_different_scales(tmp_path):
+    V = results.Value
+    pipe = results.PIPELINE
+    lrs = [1e-5, 2e-5, 5e-5]
+    # PerCE: full scale at the main LR and the last one, a one-step run in between
+    scores = {"M": {"PAG": {
+        "perce": {1e-5: V(0.30), 2e-5: V(0.10, scale=pipe), 5e-5: V(0.28)},
+        "ce": {lr: V(0.2, scale=pipe) for lr in lrs}}}}
+    scale_at = {("perce", 1e-5): "", ("perce", 2e-5): pipe, ("perce", 5e-5): "",
+                **{("ce", lr): pipe for lr in lrs}}
+    labels = {pipe: "pipeline scale (1 optimizer step)"}
+    fig = figures.lr_robustness(scores, tmp_path / "lr.png", main_lr=1e-5, scale_labels=labels)
+    lines = _scaled_lines(fig)
+    assert lines
+    for _, gid, line in lines:
+        method, scale = gid.split("|scale:")
+        xs = [x for x, y in zip(line.get_xdata(), line.get_ydata(), strict=True)
+              if not math.isnan(y)]
+        assert xs and {scale_at[(method, x)] for x in xs} == {scale}, gid
+        assert (line.get_markerfacecolor() == "none") == (scale == pipe), gid
+    # the full-scale PerCE line has a gap where the one-step point is
+    full = next(line for _, gid, line in lines if gid == "perce|scale:")
+    assert math.isnan(list(full.get_ydata())[1])
+    legend = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+    assert "hollow: pipeline scale (1 optimizer step)" in legend
+    assert_png(tmp_path / "lr.png")
+
+
+def test_a_one_point_lr_panel_spans_a_decade(tmp_path):
+    fig = figures.lr_robustness({"M": {"PAG": {"perce": {3e-4: 0.25}, "ce": {3e-4: 0.2}}}},
+                                tmp_path / "one.png", main_lr=3e-4)
+    ax = fig.axes[0]
+    low, high = ax.get_xlim()
+    assert ax.get_xscale() == "log"
+    assert low < 3e-4 < high and high / low == pytest.approx(10.0)
+
+
+def test_training_curves_draw_other_scale_runs_hollow(tmp_path):
+    logs = {"M": {"PAG": {"ce": results.Rows(log_rows("ce"), results.PIPELINE),
+                          "perce": results.Rows(log_rows("perce"))}}}
+    fig = figures.training_curves(logs, tmp_path / "c.png",
+                                  scale_labels={results.PIPELINE: "pipeline scale (1 step)"})
+    lines = [line for ax in fig.axes for line in ax.get_lines()
+             if (line.get_gid() or "").startswith("scale:")]
+    hollow = {line.get_gid() for line in lines if line.get_markerfacecolor() == "none"}
+    assert hollow == {f"scale:{results.PIPELINE}"}
+    assert any(line.get_gid() == "scale:" for line in lines)
+    legend = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+    assert "hollow: pipeline scale (1 step)" in legend
+
+
+def test_cross_task_heatmap_hatches_other_scale_cells(tmp_path):
+    V, other = results.Value, results.PIPELINE_EVAL
+    tasks = ["PAG", "PRW"]
+    scores = {"M": {src: {m: {dst: V(0.3 if src == dst else 0.1, scale="" if src == dst
+                                   else other) for dst in tasks} for m in ("ce", "perce")}
+                    for src in tasks}}
+    fig = figures.cross_task_heatmap(scores, tmp_path / "x.png",
+                                     scale_labels={other: "pipeline-scale evaluation"})
+    panels = [ax for ax in fig.axes if ax.images]
+    assert len(panels) == 3  # CE, PerCE, PerCE - CE
+    for ax in panels:
+        hatched = [p for p in ax.patches if p.get_gid() == "other-scale"]
+        assert len(hatched) == 2 and all(p.get_hatch() for p in hatched)
+        assert {(p.get_x() + 0.5, p.get_y() + 0.5) for p in hatched} == {(1.0, 0.0), (0.0, 1.0)}
+        data = ax.images[0].get_array()
+        assert data.mask[0, 1] and data.mask[1, 0]  # not coloured as results
+        assert not data.mask[0, 0] and not data.mask[1, 1]
+    legend = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+    assert "hatched: pipeline-scale evaluation" in legend
+
+
+def test_figure_inputs_carry_each_points_scale(repo, cfg, tmp_path):
+    cfg = copy.deepcopy(cfg)
+    cfg["training"]["pipeline_scale"] = {"max_steps": 1, "n_test": 4}
+    cfg["training"]["full_scale_methods"] = ["ce", "perce"]
+    fake_results(cfg, tmp_path)
+    main, other = cfg["training"]["main_learning_rate"], cfg["training"]["learning_rates"][1]
+    lr = results.lr_scores(cfg, tmp_path)["Tiny-Llama"]["PAG"]
+    assert lr["perce"][main].scale == results.FULL
+    assert lr["perce"][other].scale == results.PIPELINE
+    assert lr["lossce"][main].scale == results.PIPELINE
+    cross = results.cross_task_scores(cfg, tmp_path)["Tiny-Llama"]["PAG"]["perce"]
+    assert cross["PAG"].scale == results.FULL and cross["PRW"].scale == results.PIPELINE_EVAL
+    logs = results.training_logs(cfg, tmp_path)["Tiny-Llama"]["PAG"]
+    assert logs["perce"].scale == results.FULL and logs["lossce"].scale == results.PIPELINE
