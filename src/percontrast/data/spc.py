@@ -178,47 +178,98 @@ def load_spc_personas(csv_path: str | os.PathLike | None = None, *, limit: int |
     return result
 
 
+_OTHER_LABEL = re.compile(r"\b(User|user|USER)(\s*)([12])\b")
+
+
+def _as_user1(text: str, speaker: int) -> str:
+    """``text`` with the labels swapped when ``speaker`` is user 2, so that the responder is
+    always "User 1" (the dialogue prompt's role) and its partner "User 2"."""
+    if speaker == 1:
+        return text
+    return _OTHER_LABEL.sub(lambda m: f"{m.group(1)}{m.group(2)}{3 - int(m.group(3))}", text)
+
+
 def load_spc_dialogue(csv_path: str | os.PathLike | None = None, *, limit: int | None = None,
                       min_history_turns: int = 1, turns_per_conversation: int | None = 1,
                       seed: int = 0, split: str = "valid", hub_id: str = SPC_HUB_ID,
-                      revision: str | None = None) -> list[Record]:
+                      revision: str | None = None, speakers: tuple[int, ...] = (1,),
+                      first_turns: int | None = None, grounded_only: bool = False
+                      ) -> list[Record]:
     """Dialogue records from the first ``limit`` conversations (all if None).
 
-    For each conversation, ``turns_per_conversation`` (all if None) of user 1's turns that have at
-    least ``min_history_turns`` turns before them are chosen with ``random.Random(f"{seed}:{i}")``
-    (``i`` = conversation index), so the choice does not depend on ``limit`` or on other rows.
-    Conversations with no usable turn are skipped (and counted in a log warning).
+    For each conversation and each of ``speakers`` (1, 2 or both), the candidate turns are that
+    speaker's turns with at least ``min_history_turns`` turns before them; with ``first_turns``
+    only the speaker's first N turns (early in a conversation, before it has revealed the
+    persona, is where the persona can matter); with ``grounded_only`` only turns whose reply
+    uses a persona word the conversation so far lacks (:mod:`percontrast.persona_use`, on the
+    ground truth alone). ``turns_per_conversation`` of them (all if None) are chosen with
+    ``random.Random(f"{seed}:{i}")`` (``i`` = conversation index; user 2's draw is seeded
+    ``f"{seed}:{i}:2"``), so the choice does not depend on ``limit`` or on other rows.
+
+    The responder is always rendered as "User 1" (labels swapped for user 2, in the turns and
+    in their text); ``profile`` and ``meta.persona`` hold the responder's persona,
+    ``meta.partner_persona`` the other's. User 1's records keep the ids ``spc-{split}-{i:04d}``
+    as before; user 2's user ids end in ``-u2``. Conversations with no usable turn are skipped
+    (and counted in a log warning).
     """
     if min_history_turns < 0:
         raise ValueError(f"min_history_turns must be >= 0, got {min_history_turns}")
     if turns_per_conversation is not None and turns_per_conversation < 1:
         raise ValueError(f"turns_per_conversation must be >= 1 or None, "
                          f"got {turns_per_conversation}")
+    if not speakers or any(s not in (1, 2) for s in speakers):
+        raise ValueError(f"speakers must be 1 and/or 2, got {speakers}")
+    if first_turns is not None and first_turns < 1:
+        raise ValueError(f"first_turns must be >= 1 or None, got {first_turns}")
+    if grounded_only:
+        from percontrast.persona_use import has_grounded_reference
     records: list[Record] = []
     skipped = 0
+    source = str(csv_path)
     for n, (source, split_name, index, line, row) in enumerate(
             _iter_rows(csv_path, split, hub_id, revision)):
         if limit is not None and n >= limit:
             break
-        persona = _persona(row, source, index, line, USER1_COLUMN)
-        partner = parse_persona(_cell(row, USER2_COLUMN, source, index, line))
+        personas = {1: _persona(row, source, index, line, USER1_COLUMN),
+                    2: parse_persona(_cell(row, USER2_COLUMN, source, index, line))}
         turns = parse_conversation(_cell(row, CONVERSATION_COLUMN, source, index, line))
-        candidates = [i for i, t in enumerate(turns) if t.speaker == 1 and i >= min_history_turns]
-        if not candidates:
+        found = False
+        for speaker in speakers:
+            persona, partner = personas[speaker], personas[3 - speaker]
+            if not persona:
+                continue
+            own = [i for i, t in enumerate(turns) if t.speaker == speaker]
+            if first_turns is not None:
+                own = own[:first_turns]
+            candidates = [i for i in own if i >= min_history_turns]
+            shown = [Turn(1 if t.speaker == speaker else 2, _as_user1(t.text, speaker))
+                     for t in turns]
+            if grounded_only:
+                candidates = [i for i in candidates if has_grounded_reference(
+                    persona, render_turns(shown[:i]), shown[i].text)]
+            if not candidates:
+                continue
+            found = True
+            k = len(candidates) if turns_per_conversation is None else min(
+                turns_per_conversation, len(candidates))
+            draw = f"{seed}:{index}" if speaker == 1 else f"{seed}:{index}:2"
+            chosen = sorted(random.Random(draw).sample(candidates, k))
+            user_id = f"spc-{split_name}-{index:04d}" + ("" if speaker == 1 else "-u2")
+            for i in chosen:
+                records.append(Record(
+                    id=f"{user_id}-t{i:02d}", task="dialogue", user_id=user_id,
+                    query=render_turns(shown[:i]), reference=shown[i].text,
+                    profile=list(persona),
+                    meta={"dataset": "Synthetic-Persona-Chat", "source": Path(source).name,
+                          "conversation": index, "turn": i, "n_turns": len(turns),
+                          "speaker": speaker, "persona": list(persona),
+                          "partner_persona": partner}))
+        if not found:
             skipped += 1
-            continue
-        k = len(candidates) if turns_per_conversation is None else min(
-            turns_per_conversation, len(candidates))
-        chosen = sorted(random.Random(f"{seed}:{index}").sample(candidates, k))
-        user_id = f"spc-{split_name}-{index:04d}"
-        for i in chosen:
-            records.append(Record(
-                id=f"{user_id}-t{i:02d}", task="dialogue", user_id=user_id,
-                query=render_turns(turns[:i]), reference=turns[i].text, profile=list(persona),
-                meta={"dataset": "Synthetic-Persona-Chat", "source": Path(source).name,
-                      "conversation": index, "turn": i, "n_turns": len(turns),
-                      "partner_persona": partner}))
     if skipped:
-        log.warning("%s: %d conversation(s) had no user-1 turn with %d turn(s) of history "
-                    "(or no speaker tags) and were skipped", source, skipped, min_history_turns)
+        log.warning("%s: %d conversation(s) had no usable turn (speakers %s, %d turn(s) of "
+                    "history%s%s, or no speaker tags) and were skipped", source, skipped,
+                    list(speakers), min_history_turns,
+                    f", first {first_turns} turns" if first_turns else "",
+                    ", a persona word in the reply" if grounded_only else "")
     return records

@@ -20,6 +20,8 @@ DEFAULT_SPLITS = {
     "longlamp": {"train": "train", "test": "test"},
     "spc": {"train": "train", "test": "test"},
 }
+#: The bundled Synthetic-Persona-Chat has the valid and test files: training reads valid.
+BUNDLED_SPLITS = {"train": "valid", "test": "test"}
 
 
 def split_seed(seed: int, name: str, split: str) -> int:
@@ -28,7 +30,8 @@ def split_seed(seed: int, name: str, split: str) -> int:
 
 
 def source_split(spec: dict[str, Any], split: str) -> str:
-    splits = {**DEFAULT_SPLITS.get(spec["source"], {}), **spec.get("splits", {})}
+    default = BUNDLED_SPLITS if spec.get("bundled") else DEFAULT_SPLITS.get(spec["source"], {})
+    splits = {**default, **spec.get("splits", {})}
     return splits.get(split, split)
 
 
@@ -55,10 +58,19 @@ def load_task_records(name: str, spec: dict[str, Any], split: str, *, seed: int 
 
         spc_split = source_split(spec, split)
         path = spec.get("path")
-        if path and Path(path).is_dir():
+        if spec.get("bundled"):
+            from percontrast.datasets import spc_csv
+
+            path = spc_csv(spc_split)
+        elif path and Path(path).is_dir():
             path = Path(path) / f"Synthetic-Persona-Chat_{spc_split}.csv"
         kwargs = {"hub_id": spec["hub_id"]} if "hub_id" in spec else {}
-        return load_spc_dialogue(path, split=spc_split, seed=seed, **kwargs)
+        return load_spc_dialogue(path, split=spc_split, seed=seed,
+                                 speakers=tuple(spec.get("speakers", (1,))),
+                                 first_turns=spec.get("first_turns"),
+                                 grounded_only=spec.get("grounded_only", False),
+                                 turns_per_conversation=spec.get("turns_per_conversation", 1),
+                                 **kwargs)
     if source == "hotpotqa":
         from percontrast.data.qa import load_hotpotqa
 
