@@ -109,6 +109,7 @@ def worker(args) -> dict:
         "method": args.method,
         "step_time_median_s": statistics.median(measured),
         "step_times_s": timer.times,
+        "measured_step_times_s": measured,
         "tokens_per_s": tokens / statistics.median(measured),
         "peak_memory_mb": (torch.cuda.max_memory_allocated() / 2**20 if cuda else
                            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -192,6 +193,7 @@ def main() -> None:
             "peak_memory_mb": statistics.median(r["peak_memory_mb"] for r in reps),
             "step_time_median_s_per_repeat": [r["step_time_median_s"] for r in reps],
             "step_times_s": [t for r in reps for t in r["step_times_s"]],
+            "measured_step_times_s": [t for r in reps for t in r["measured_step_times_s"]],
         }
     out = {
         "benchmark": "training step, PerCETrainer, identical batches per method",

@@ -1,4 +1,5 @@
-"""Score one generation file (rule score): ROUGE-L + METEOR, or EM/F1 for HotpotQA and DROP."""
+"""Score one generation file (rule score): ROUGE-L + METEOR (and persona use on real dialogue),
+or EM/F1 for HotpotQA and DROP."""
 
 import argparse
 
@@ -22,7 +23,9 @@ def main() -> None:
     args = parser.parse_args()
     log = setup("score")
 
+    from percontrast import persona_use
     from percontrast.markers import has_markers, score_markers
+    from percontrast.persona_use import has_persona_ground_truth, score_replies
     from percontrast.metrics import metrics_file, summarize
 
     population = read_records(args.data)
@@ -36,6 +39,10 @@ def main() -> None:
         scores = summarize("generation", predictions, [r.reference for r in records])
     markers = (score_markers(predictions, records, shown=shown, population=population)
                if has_markers(population) else None)
+    if has_persona_ground_truth(population):  # real dialogue: SPC's own persona sentences
+        rows = score_replies(predictions, records, population)
+        scores["per_example"].update({k: [r[k] for r in rows] for k in persona_use.KEYS})
+        scores.update(persona_use.summary(rows, population))
     body = metrics_file([r.id for r in records], scores, markers)
     result = {**args.run_info, "generations": args.generations, "config_hash": args.config_hash,
               "seed": args.seed, "judge": None, **body}

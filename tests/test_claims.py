@@ -173,3 +173,77 @@ def test_cost_claim_reads_the_step_benchmark(cfg, tmp_path):
     cost = by_id(build_claims(cfg, tmp_path))["bench_step_cost"]
     assert cost.estimate.value == pytest.approx(9.2 / 8.7 - 1.10, abs=1e-3)
     assert cost.verdict == HOLDS and cost.p_value < 0.01  # p against "at least 1.10"
+
+
+# --------------------------------------------------------------------------- real dialogue, Holm
+
+def test_spc_claims_read_the_dialogue_runs(cfg, tmp_path):
+    runs = pc.dialogue_runs(cfg)
+    assert {r.method for r in runs} == {"ce", "perce"} and {r.task for r in runs} == {"spc"}
+    rng = np.random.default_rng(1)
+    words = rng.poisson(0.3, 40).astype(float)
+    rouge = rng.uniform(0.1, 0.3, 40)
+    for run in runs:
+        up = run.method == "perce"
+        rows = [{"id": f"spc-{k}", "rouge_l": rouge[k], "meteor": rouge[k] / 2,
+                 "persona_words": words[k] + (1.0 if up else 0.0),
+                 "placebo_words": 0.1, "persona_lift": words[k] + (1.0 if up else 0.0) - 0.1,
+                 "grounded_recall": None if k % 4 else 0.5,
+                 "persona_hits1": 0.1 + (0.3 if up else 0.0)} for k in range(40)]
+        path = layout.in_results("metrics", tmp_path, run, eval_task="spc")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"rouge_l": float(rouge.mean()), "persona_candidates": 10,
+                                    "n": 40, "examples": rows}))
+    claims = by_id(build_claims(cfg, tmp_path))
+    words_claim = claims["spc_persona_words_tiny-llama_spc"]
+    assert words_claim.verdict == HOLDS
+    assert words_claim.estimate.value == pytest.approx(1.0)
+    assert words_claim.estimate.n == 40
+    assert "40 test turns resampled" in words_claim.covers and "1 training seed" in words_claim.covers
+    assert claims["spc_persona_hits1_tiny-llama_spc"].estimate.value == pytest.approx(0.3)
+    assert "k = 10" in claims["spc_persona_hits1_tiny-llama_spc"].note
+    rouge_claim = claims["spc_rouge_l_tiny-llama_spc"]
+    assert rouge_claim.estimate.value == pytest.approx(0.0)  # identical ROUGE-L rows
+    assert rouge_claim.verdict == INCONCLUSIVE
+    md = render_markdown(cfg, list(claims.values()))
+    assert "Interval covers" in md and "Holm-adjusted" in md
+
+
+def test_spc_claims_say_not_run_without_the_arm(cfg, tmp_path):
+    cfg["evaluation"]["dialogue"] = {"tasks": [], "models": [], "methods": ["ce", "perce"]}
+    claims = [c for c in build_claims(cfg, tmp_path) if c.stage == "table_spc"]
+    assert claims and all(c.verdict == NOT_RUN for c in claims)
+    assert all("configs/cpu-full.yaml" in c.note for c in claims)
+
+
+def _claim_with_p(p, value=1.0):
+    from percontrast.report.claims import Claim
+
+    low, high = (0.1, 2.0) if value > 0 else (-2.0, -0.1)
+    return Claim(f"c{p}", "table1", "s", "src", "paper", "x",
+                 estimate=Estimate(value, low, high, p, 20, 1000, 0.95))
+
+
+def test_holm_adjusts_over_the_family_and_leaves_not_run_out():
+    from percontrast.report.claims import Claim, holm, two_sided_p
+
+    # one-sided p 0.001, 0.01, 0.02 -> two-sided 0.002, 0.02, 0.04; Holm with m = 3:
+    # 0.006, max(0.006, 0.04) = 0.04, max(0.04, 0.04) = 0.04
+    claims = [_claim_with_p(0.02), _claim_with_p(0.001), _claim_with_p(0.01),
+              Claim("none", "table1", "s", "src", "paper", "x")]
+    assert two_sided_p(claims[0]) == pytest.approx(0.04)
+    holm(claims)
+    assert claims[1].holm_p == pytest.approx(0.006)
+    assert claims[2].holm_p == pytest.approx(0.04)
+    assert claims[0].holm_p == pytest.approx(0.04)
+    assert [c.holm_verdict for c in claims[:3]] == [HOLDS, HOLDS, HOLDS]
+    assert claims[3].holm_verdict is None and claims[3].holm_p is None
+    # a fourth claim at one-sided p 0.015 makes m = 4: 0.008, 0.06 ... -> only the first holds
+    more = [_claim_with_p(0.02), _claim_with_p(0.001), _claim_with_p(0.01), _claim_with_p(0.015)]
+    holm(more)
+    assert more[1].holm_verdict == HOLDS
+    assert [more[k].holm_verdict for k in (0, 2, 3)] == [INCONCLUSIVE] * 3
+    # a claim decided against its direction stays contradicted after the adjustment
+    against = [_claim_with_p(0.999, value=-1.0)]
+    holm(against)
+    assert against[0].holm_verdict == CONTRADICTED

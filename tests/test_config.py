@@ -41,8 +41,8 @@ def test_paper_config_holds_the_papers_settings(repo):
     assert cfg["llm"][cfg["evaluation"]["llm_judge"]["judge"]]["model"] == "gpt-4o"
     assert cfg["llm"][cfg["evaluation"]["aloe"]["judge"]]["model"] == "gpt-4o-mini"
     # 3 models x 3 tasks x 4 methods x 5 LRs + LaMP (1 x 3 x 4) + clip grid (3 x 3 x 3, main
-    # clip at the grid LR already counted once per task)
-    assert len(pc.train_runs(cfg)) == 180 + 12 + 3 * (9 - 1)
+    # clip at the grid LR already counted once per task) + the real-dialogue arm (CE, PerCE)
+    assert len(pc.train_runs(cfg)) == 180 + 12 + 3 * (9 - 1) + 2
 
 
 @pytest.mark.parametrize("mutate, message", [
@@ -66,7 +66,7 @@ def test_schema_errors_name_the_key(repo, mutate, message):
 @pytest.mark.parametrize("mutate, message", [
     (lambda c: c.__setitem__("models", ["gpt-5"]), "models[0]: model 'gpt-5' is not in"),
     (lambda c: c.__setitem__("tasks", ["abstract", "nope"]), "tasks[1]: task 'nope'"),
-    (lambda c: c["training"].__setitem__("main_learning_rate", 1e-3),
+    (lambda c: c["training"].__setitem__("main_learning_rate", 5e-4),
      "training.main_learning_rate"),
     (lambda c: c["training"].__setitem__("clip", [5.0, 0.8]), "training.clip: clip min 5.0"),
     (lambda c: c["pir"].__setitem__("judge", "gpt-4o"), "pir.judge: llm 'gpt-4o'"),
@@ -82,9 +82,19 @@ def test_schema_errors_name_the_key(repo, mutate, message):
      "evaluation.aloe.user_simulator: required when aloe is enabled"),
     (lambda c: c["evaluation"]["aloe"].pop("judge"),
      "evaluation.aloe.judge: required when aloe is enabled"),
+    (lambda c: c["evaluation"]["dialogue"].__setitem__("tasks", ["review"]),
+     "evaluation.dialogue.tasks[0]: task 'review' has type 'product_review'"),
+    (lambda c: c["task_registry"]["review"].__setitem__("grounded_only", True),
+     "task_registry.review.grounded_only: applies to source spc only"),
+    (lambda c: c["task_registry"]["spc"].__setitem__("path", "x.csv"),
+     "task_registry.spc.bundled: the bundled copy excludes path"),
+    (lambda c: c.__setitem__("bench", {"enabled": True, "model": "nope"}),
+     "bench.model[0]: model 'nope' is not in model_registry"),
+    (lambda c: c.__setitem__("bench", {"enabled": True, "model": "tiny-llama", "steps": 2,
+                                       "warmup": 2}), "bench.steps: 2 must exceed"),
 ])
 def test_cross_reference_errors_name_the_key(repo, mutate, message):
-    cfg = _raw(repo, "config.yaml")
+    cfg = _raw(repo, "configs/tiny.yaml")  # the config with every stage on
     mutate(cfg)
     pc.validate_schema(cfg)
     with pytest.raises(pc.ConfigError) as err:
@@ -169,8 +179,9 @@ def test_training_seeds_make_sibling_main_runs(repo):
     assert pc.TrainRun.parse("tiny-llama", "review", "perce", seven.run_id) == seven
     assert pc.parse_run_id(seven.run_id) == (0.001, 0.8, 5.0)
     assert pc.run_seed(cfg, seven) == 7 and pc.run_seed(cfg, main) == cfg["seed"]
-    # one extra run per main run on `tasks` (4 methods x 3 tasks); the grid's other runs alone
-    assert len(runs) == len(single) + 4 * len(cfg["tasks"])
+    # one extra run per main run on `tasks` (4 methods x 3 tasks) and per real-dialogue run;
+    # the grid's other runs alone
+    assert len(runs) == len(single) + 4 * len(cfg["tasks"]) + len(pc.dialogue_runs(cfg))
     lamp = pc.main_run(cfg, "tiny-llama", "lamp4", "perce")
     assert pc.seed_runs(cfg, lamp) == [lamp]
     assert pc.evaluations(cfg)[seven] == ["review"]  # extra seeds: own task only

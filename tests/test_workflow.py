@@ -11,13 +11,23 @@ from pathlib import Path
 import pytest
 import yaml
 
-from percontrast.config import aloe_runs, evaluations, judge_runs, load_config, train_runs
+from percontrast.config import (
+    aloe_runs,
+    dialogue_runs,
+    evaluations,
+    judge_runs,
+    load_config,
+    task_data,
+    train_runs,
+)
 from percontrast.data.records import read_records
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "workflow" / "Snakefile"
-TABLE_NAMES = [f"table{n}" for n in (1, 2, 3, 4, 5, 6, 7, 10, 11, 12)] + ["table_pir",
-                                                                         "table_markers"]
+TABLE_NAMES = [f"table{n}" for n in (1, 2, 3, 4, 5, 6, 7, 10, 11, 12)] + [
+    "table_pir", "table_markers", "table_spc"]
+#: this project's own tables: no paper companion
+OWN_TABLES = ("table_markers", "table_spc")
 PIR_FIGURES = ["figure2_pir_heatmap", "figure4_pir_classification", "figure4_pir_pr_curves",
                "figure5_pir_histogram"]
 
@@ -35,7 +45,7 @@ def planned_jobs(output: str) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("config", ["config.yaml", "configs/tiny.yaml", "configs/paper.yaml",
-                                    "configs/shared-samples.yaml"])
+                                    "configs/shared-samples.yaml", "configs/cpu-full.yaml"])
 def test_the_whole_dag_plans_for_every_config(tmp_path, config):
     result = snakemake("-n", "--cores", "all", "paper", "--configfile", str(REPO / config),
                        cwd=tmp_path)
@@ -44,9 +54,13 @@ def test_the_whole_dag_plans_for_every_config(tmp_path, config):
     cfg = load_config(REPO / config)
     assert jobs["train"] == len(train_runs(cfg))
     rules = ["prepare_model", "load_task", "retrieve", "persona_qa", "pir_benchmark",
-             "generate", "score", "aloe", "tables", "figures", "index"]
+             "generate", "score", "tables", "figures", "index"]
     if cfg["evaluation"]["llm_judge"]["enabled"]:
         rules.append("llm_judge")
+    if cfg["evaluation"]["aloe"]["enabled"]:
+        rules.append("aloe")
+    if cfg.get("bench", {}).get("enabled"):
+        rules.append("bench_step")
     for rule in rules:
         assert jobs.get(rule, 0) >= 1, rule
     assert not (tmp_path / "data").exists()  # a dry run writes nothing
@@ -155,13 +169,18 @@ def test_tiny_profile_runs_the_whole_implemented_dag(tiny_run):
         for task in tasks:
             m = json.loads((tmp_path / "results/metrics" / run.path / f"{task}.json").read_text())
             keys = ("em", "f1") if task in ("hotpotqa", "drop") else ("rouge_l", "meteor")
-            assert all(0 <= m[k] <= 100 for k in keys) and m["n"] == cfg["data"]["n_test"]
+            assert all(0 <= m[k] <= 100 for k in keys)
+            assert m["n"] == task_data(cfg, task)["n_test"]
             assert m["seed"] == cfg["seed"] and m["config_hash"]
             # per-example scores beside the means (demo long-form tasks: marker metrics too)
             assert len(m["examples"]) == m["n"] and all(k in m["examples"][0] for k in keys)
             assert sum(e[keys[0]] for e in m["examples"]) / m["n"] == pytest.approx(m[keys[0]])
             if task in cfg["tasks"]:
                 assert {"marker_recall", "own_markers", "leaked_markers"} <= set(m)
+            if run in dialogue_runs(cfg):  # real dialogue: persona use against SPC's personas
+                assert {"persona_words", "placebo_words", "persona_lift", "grounded_recall",
+                        "persona_hits1"} <= set(m["examples"][0])
+                assert m["persona_candidates"] == 10 and m["n_grounded_recall"] >= 1
     # ALOE and the LLM judge: a scores file per run, with per-round entries and the table row
     for run in aloe_runs(cfg):
         scores = json.loads((tmp_path / "results/aloe" / run.path / "scores.json").read_text())
@@ -176,7 +195,7 @@ def test_tiny_profile_runs_the_whole_implemented_dag(tiny_run):
     # report: every table and its paper companion in three formats, every figure a real PNG
     tables = sorted(p.name for p in (tmp_path / "results/tables").iterdir())
     for name in TABLE_NAMES:  # the marker table is this project's own: no paper companion
-        for suffix in ("", "_vs_paper") if name != "table_markers" else ("",):
+        for suffix in ("", "_vs_paper") if name not in OWN_TABLES else ("",):
             for ext in ("csv", "md", "tex"):
                 assert f"{name}{suffix}.{ext}" in tables
                 assert (tmp_path / "results/tables" / f"{name}{suffix}.{ext}").stat().st_size > 0
@@ -201,7 +220,8 @@ def test_tiny_profile_runs_the_whole_implemented_dag(tiny_run):
                   "table2_lr_variance", "table3_off_diagonal", "table4_aloe", "figure4_pir_f1",
                   *[f"markers_recall_tiny-llama_{t}" for t in [*cfg["tasks"], "all"]]):
         assert any(i.startswith(claim) for i in ids), claim
-    assert "bench_step_cost" in ids
+    assert "bench_step_cost" in ids and ran_of(claims, "bench_step_cost") != "not run"
+    assert ran_of(claims, "spc_persona_words_tiny-llama_spc") != "not run"
     assert {c["verdict"] for c in claims} <= {"holds", "contradicted", "inconclusive", "not run"}
     ran = {c["id"]: c for c in claims}
     assert ran["table1_avg_rouge_l_tiny-llama"]["estimate"]["n"] == 3 * cfg["data"]["n_test"]
@@ -217,6 +237,10 @@ def test_tiny_profile_runs_the_whole_implemented_dag(tiny_run):
     again = snakemake("--profile", str(REPO / "profiles" / "ci"), "--configfile",
                       str(REPO / "configs" / "tiny.yaml"), "-n", cwd=tmp_path)
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def ran_of(claims: list[dict], claim_id: str) -> str:
+    return next(c["verdict"] for c in claims if c["id"] == claim_id)
 
 
 def shared_samples_small(shared_data, tmp_path) -> Path:

@@ -32,6 +32,8 @@ SCHEMA_PATH = Path(__file__).resolve().with_name("schemas") / "config.schema.yam
 LONGLAMP_TYPES = ("abstract_generation", "product_review", "topic_writing")
 LAMP_TYPES = ("news_headline", "scholarly_title", "tweet_paraphrase")
 QA_TYPES = QA_TASK_TYPES
+#: task_registry keys that only the Synthetic-Persona-Chat loader reads.
+SPC_KEYS = ("bundled", "speakers", "first_turns", "grounded_only", "turns_per_conversation")
 
 
 class ConfigError(ValueError):
@@ -224,6 +226,20 @@ def check_config(cfg: dict[str, Any]) -> None:
             _need("path" in spec, f"{path}.path", f"{src} needs a local path")
         if src == "spc":
             _need(typ == "dialogue", f"{path}.type", "source spc gives type dialogue")
+            _need(not (spec.get("bundled") and ("path" in spec or "hub_id" in spec)),
+                  f"{path}.bundled", "the bundled copy excludes path and hub_id: choose one")
+        else:
+            for key in SPC_KEYS:
+                _need(key not in spec, f"{path}.{key}", "applies to source spc only")
+    bench = cfg.get("bench", {})
+    if bench.get("enabled"):
+        _need("model" in bench, "bench.model", "required when bench is enabled (a model name)")
+        model_names([bench["model"]], "bench.model")
+        _need(bench["steps"] > bench["warmup"], "bench.steps",
+              f"{bench['steps']} must exceed bench.warmup {bench['warmup']} (a measured step)")
+    arm = cfg["evaluation"].get("dialogue", {})
+    task_names(arm.get("tasks", []), "evaluation.dialogue.tasks", ("dialogue",))
+    model_names(arm.get("models", []), "evaluation.dialogue.models")
 
 
 # --------------------------------------------------------------------------- the run grid
@@ -343,9 +359,24 @@ def train_runs(cfg: dict[str, Any]) -> list[TrainRun]:
                 for cmin in grid.get("clip_min", []):
                     for cmax in grid.get("clip_max", []):
                         runs.add(TrainRun(model, task, "perce", grid["learning_rate"], cmin, cmax))
+    runs.update(dialogue_runs(cfg))
     for run in list(runs):
         runs.update(seed_runs(cfg, run))
     return sorted(runs, key=TrainRun.sort_key)
+
+
+def dialogue_tasks(cfg: dict[str, Any]) -> list[str]:
+    """The real-data arm's tasks (``evaluation.dialogue.tasks``)."""
+    return list(cfg["evaluation"].get("dialogue", {}).get("tasks", []))
+
+
+def dialogue_runs(cfg: dict[str, Any]) -> list[TrainRun]:
+    """The real-data arm (``evaluation.dialogue``, table_spc): the main run (main LR and clip)
+    of each model x dialogue task x method. These always train and evaluate at full scale: they
+    exist to decide the real-data claims, never only to render a table."""
+    arm = cfg["evaluation"].get("dialogue", {})
+    return [main_run(cfg, model, task, method) for model in arm.get("models", [])
+            for task in arm.get("tasks", []) for method in arm.get("methods", ["ce", "perce"])]
 
 
 #: Keys of ``training`` that choose which runs exist, not what one run computes.
@@ -368,6 +399,8 @@ def is_full_scale(cfg: dict[str, Any], run: TrainRun) -> bool:
     if not tr.get("pipeline_scale"):
         return True
     run = dataclasses.replace(run, seed=None)
+    if run in dialogue_runs(cfg):
+        return True
     return (run == main_run(cfg, run.model, run.task, run.method)
             and run.task in tr.get("full_scale_tasks", cfg["tasks"])
             and run.method in tr.get("full_scale_methods", tr["methods"]))
@@ -404,6 +437,8 @@ def evaluation_generation(cfg: dict[str, Any], run: TrainRun, eval_task: str
     """The ``generation`` settings of one evaluation: a pipeline-scale evaluation (see
     :func:`evaluation_limit`) takes ``training.pipeline_scale.max_new_tokens`` when set."""
     gen = dict(cfg["generation"])
+    if "max_new_tokens" in cfg["task_registry"][eval_task]:
+        gen["max_new_tokens"] = cfg["task_registry"][eval_task]["max_new_tokens"]
     small = cfg["training"].get("pipeline_scale", {})
     if "max_new_tokens" in small and evaluation_limit(cfg, run, eval_task) is not None:
         gen["max_new_tokens"] = small["max_new_tokens"]
@@ -417,7 +452,7 @@ def evaluation_spec(cfg: dict[str, Any], run: TrainRun, eval_task: str) -> dict[
     than the whole config's, which would make every edit anywhere rerun every evaluation)."""
     return {"run": run.path, "training": run_training_spec(cfg, run),
             "batch_size": run_batch_size(cfg, run), "model": cfg["model_registry"][run.model],
-            "task": cfg["task_registry"][eval_task], "data": cfg["data"],
+            "task": cfg["task_registry"][eval_task], "data": task_data(cfg, eval_task),
             "generation": evaluation_generation(cfg, run, eval_task),
             "limit": evaluation_limit(cfg, run, eval_task), "seed": cfg["seed"]}
 
@@ -462,7 +497,8 @@ def seed_runs(cfg: dict[str, Any], run: TrainRun) -> list[TrainRun]:
     on a task of ``tasks``, one per training seed (the config's own seed is ``run`` itself);
     any other run stands alone. Extra seeds are evaluated on their own task only."""
     run = dataclasses.replace(run, seed=None)
-    if run != main_run(cfg, run.model, run.task, run.method) or run.task not in cfg["tasks"]:
+    if run != main_run(cfg, run.model, run.task, run.method) or (
+            run.task not in cfg["tasks"] and run not in dialogue_runs(cfg)):
         return [run]
     return [run if s == cfg["seed"] else dataclasses.replace(run, seed=s)
             for s in dict.fromkeys([cfg["seed"], *training_seeds(cfg)])]
@@ -532,9 +568,17 @@ def judge_runs(cfg: dict[str, Any]) -> list[TrainRun]:
             for task in cfg["tasks"] for method in methods]
 
 
+def task_data(cfg: dict[str, Any], task: str) -> dict[str, Any]:
+    """The ``data`` settings of ``task``: ``data`` with the task entry's own ``n_train``,
+    ``n_test`` and ``top_k`` where it sets them (real dialogue needs more test turns and the
+    whole persona; the demo tasks keep the shared settings)."""
+    spec = cfg["task_registry"][task]
+    return {**cfg["data"], **{k: spec[k] for k in ("n_train", "n_test", "top_k") if k in spec}}
+
+
 def all_tasks(cfg: dict[str, Any]) -> list[str]:
     """Every task whose data the DAG prepares."""
-    names = list(cfg["tasks"]) + _lamp_tasks(cfg)
+    names = list(cfg["tasks"]) + _lamp_tasks(cfg) + dialogue_tasks(cfg)
     names += cfg["evaluation"].get("general_qa", {}).get("tasks", [])
     return list(dict.fromkeys(names))
 
@@ -542,6 +586,8 @@ def all_tasks(cfg: dict[str, Any]) -> list[str]:
 def all_models(cfg: dict[str, Any]) -> list[str]:
     """Every registry model some rule loads (trained, PIR-benchmarked, or an in-process LLM)."""
     names = {run.model for run in train_runs(cfg)} | set(cfg["pir"]["models"])
+    if cfg.get("bench", {}).get("enabled"):
+        names.add(cfg["bench"]["model"])
     for spec in cfg.get("llm", {}).values():
         if spec["backend"] == "transformers":
             names.add(spec["model"])

@@ -161,6 +161,7 @@ def metrics_path(run, eval_task):
 TABLES = [f"table{n}" for n in (1, 2, 3, 4, 5, 6, 7, 10, 11, 12)] + [
     "table_pir",
     "table_markers",
+    "table_spc",
 ]  # 8, 9 in 3, 4
 # each paper table's paper-vs-reproduction companion (percontrast.report.compare), unless
 # turned off; the marker table is this project's own and has none
@@ -205,7 +206,12 @@ def report_targets():
 
 def all_targets():
     """Rule all: the data, every run and evaluation, and the report built from them."""
-    return data_targets() + train_logs() + metrics_inputs() + report_targets()
+    return data_targets() + train_logs() + metrics_inputs() + bench_inputs() + report_targets()
+
+
+def bench_inputs():
+    """The step-cost benchmark's result, when the config runs it (``bench.enabled``)."""
+    return [layout.pattern("bench_step")] if config.get("bench", {}).get("enabled") else []
 
 
 # ---------------------------------------------------------------- rule inputs

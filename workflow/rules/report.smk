@@ -39,6 +39,7 @@ rule claims:
         metrics=metrics_inputs(),
         pir=pir_inputs(),
         aloe=aloe_inputs(),
+        bench=bench_inputs(),
     output:
         md=report(layout.pattern("claims_md"), category="Claims", caption="../report/claims.rst"),
         json=layout.pattern("claims_json"),

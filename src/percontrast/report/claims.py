@@ -75,6 +75,11 @@ class Claim:
     pipeline_scale: bool = False
     missing: list[str] = field(default_factory=list)
     note: str = ""
+    #: what the interval resamples, and over how many training seeds (claims.md says it)
+    covers: str = ""
+    #: the verdict after Holm's adjustment over the family of claims (:func:`holm`)
+    holm_verdict: str | None = None
+    holm_p: float | None = None
 
     @property
     def verdict(self) -> str:
@@ -104,6 +109,7 @@ class Claim:
                 "ours": self.ours(), "p_value": self.p_value,
                 "estimate": self.estimate and self.estimate.to_dict(),
                 "verdict": self.verdict, "pipeline_scale": self.pipeline_scale,
+                "covers": self.covers, "holm_p": self.holm_p, "holm_verdict": self.holm_verdict,
                 "missing": self.missing, "note": self.note}
 
 
@@ -160,6 +166,11 @@ def paper_pir() -> str:
     wm = paper_results()["pir"]["Qwen3-30B-A3B-Instruct-2507"]["word_matching"]
     return (f"word matching F1 {wm['f1']:.2f} (recall {wm['recall']:.3f}); PerContrast's "
             "bars are higher (figure 4, an image)")
+
+
+def paper_spc() -> str:
+    return ("— (the paper has no SPC experiment; its claim is better personalization: tables 1 "
+            "and 4, ALOE's judge)")
 
 
 # --------------------------------------------------------------------------- our side
@@ -228,6 +239,17 @@ class Evidence:
     def combine(self, parts, how) -> Estimate:
         return combine(parts, how, confidence=self.boot["confidence"])
 
+    def seeds(self) -> str:
+        n = len(dict.fromkeys([self.cfg["seed"], *pc.training_seeds(self.cfg)]))
+        return f"{n} training seed{'s' if n > 1 else ''}" + (
+            " (each example's score averaged over them)" if n > 1 else "")
+
+    def covers_examples(self, c: Claim, what: str = "test examples") -> None:
+        """State what ``c``'s interval resamples: its n paired examples, and the seeds."""
+        if c.estimate is not None:
+            c.covers = (f"{c.estimate.n} {what} resampled (paired, both methods); "
+                        f"{self.seeds()}; the training data fixed")
+
 
 def _rel_gain(a, b, axis=-1):
     base = np.mean(a, axis=axis)
@@ -253,6 +275,7 @@ def average_gain_claims(ev: Evidence, metric: str, name: str) -> list[Claim]:
             perce = [ev.best(model, t, "perce") for t in cfg["tasks"]]
             comp = comparison(cfg, ce, perce, metric)
             c.estimate = comp.rel if comp else None
+        ev.covers_examples(c)
         out.append(c)
     return out
 
@@ -278,6 +301,7 @@ def task_gain_claims(ev: Evidence) -> list[Claim]:
                                                    example_scores(perce, "rouge_l")]), _rel_gain)
                          for ce, perce in files]
                 c.estimate = ev.combine(parts, lambda v: (v[0] + v[1]) / 2 - v[2])
+        ev.covers_examples(c, "test examples of the three tasks (each resampled on its own)")
     return out
 
 
@@ -311,6 +335,7 @@ def lr_variance_claims(ev: Evidence) -> list[Claim]:
             if all(m is not None for ms in maps.values() for m in ms):
                 parts = [ev.distribution(_aligned(ms), var_gap) for ms in maps.values()]
                 c.estimate = ev.combine(parts, lambda v: np.mean(v, axis=0))
+        ev.covers_examples(c, "test examples per task (every LR's run on the same ones)")
     return out
 
 
@@ -343,6 +368,7 @@ def cross_task_claims(ev: Evidence) -> list[Claim]:
             if all(m is not None for ms in maps.values() for m in ms):
                 parts = [ev.distribution(_aligned(ms), off_diag) for ms in maps.values()]
                 c.estimate = ev.combine(parts, lambda v: np.mean(v, axis=0))
+        ev.covers_examples(c, "test examples per target task")
     return out
 
 
@@ -387,6 +413,7 @@ def aloe_claims(ev: Evidence) -> list[Claim]:
                 diff = lambda x, y, axis=-1: np.mean(y, axis=axis) - np.mean(x, axis=axis)  # noqa: E731
                 parts = [ev.distribution(_aligned(ms), diff) for ms in maps.values()]
                 c.estimate = ev.combine(parts, lambda v: np.mean(v, axis=0))
+        ev.covers_examples(c, "ALOE conversations")
     return out
 
 
@@ -425,6 +452,9 @@ def pir_claims(ev: Evidence) -> list[Claim]:
                     continue
                 found = found or claim_estimates(tokens, counterfactual=cf, boot=ev.boot)
                 c.estimate = found[key]
+                if c.estimate is not None:
+                    c.covers = (f"{c.estimate.n} persona-QA answers resampled (paired, both "
+                                "methods); no training (the prepared model scores them)")
                 if c.estimate is None:
                     c.note = "scores.jsonl predates dev splits and PIR per counterfactual: rerun "\
                              "pir_benchmark"
@@ -456,15 +486,88 @@ def cost_claims(ev: Evidence) -> list[Claim]:
     with ev.claim(c):
         bench = ev.json_file(layout.in_results("bench_step", ev.root))
         if bench is None:
-            c.note = ("run `python scripts/bench_step.py --methods ce perce` (a benchmark, not "
-                      "a DAG job)")
+            c.note = ("the rule bench_step writes it (`bench.enabled`), or run "
+                      "`python scripts/bench_step.py --methods ce perce`")
         else:
-            ce, perce = (bench["methods"][m]["step_times_s"] for m in ("ce", "perce"))
+            ce, perce = (measured_steps(bench, m) for m in ("ce", "perce"))
+            c.covers = (f"{len(ce)} CE and {len(perce)} PerCE measured steps (warm-up left "
+                        "out), resampled independently; one benchmark run")
             c.estimate = bootstrap(
                 [ce, perce], lambda a, b, axis=-1: np.median(b, axis=axis)
                 / np.median(a, axis=axis) - COST_BUDGET, paired=False, **ev.boot)
             c.note = f"{bench.get('model')} on {bench['methods']['ce'].get('device', '?')}"
     return [c]
+
+
+#: The real-data arm's claims: (metric, relative gain?, statement, unit).
+SPC_CLAIMS = (
+    ("persona_words", False, "PerCE uses the speaker's persona more than CE on real dialogue: "
+     "persona words per reply (content words of the speaker's persona that the conversation so "
+     "far lacks), PerCE - CE", "words"),
+    ("persona_lift", False, "... beyond a placebo: persona words minus another user's persona "
+     "words per reply, PerCE - CE", "words"),
+    ("persona_hits1", False, "... and its replies identify the speaker: Hits@1 of the true "
+     "persona among k by the same count (chance 1/k), PerCE - CE", "Hits@1"),
+    ("rouge_l", True, "PerCE > CE on ROUGE-L against the reference turn, real dialogue", "%"),
+    ("meteor", True, "PerCE > CE on METEOR against the reference turn, real dialogue", "%"),
+)
+
+
+def spc_claims(ev: Evidence) -> list[Claim]:
+    """The real-data arm (``evaluation.dialogue``): CE vs PerCE on real Synthetic-Persona-Chat
+    turns, persona use scored against SPC's own persona sentences (:mod:`percontrast.persona_use`)
+    and ROUGE-L / METEOR against the reference turn; paired bootstrap over the test turns."""
+    cfg = ev.cfg
+    runs = pc.dialogue_runs(cfg)
+    out = []
+    pairs = dict.fromkeys((r.model, r.task) for r in runs) or {
+        (m, None): None for m in cfg["models"][:1]}
+    for model, task in pairs:
+        where = (f"{label(cfg, 'task', task)}, " if task else "") + label(cfg, "model", model)
+        for metric, relative, statement, unit in SPC_CLAIMS:
+            c = Claim(f"spc_{metric}_{model}_{task or 'none'}", "table_spc",
+                      f"{statement} ({where})", "this project (real SPC dialogue)",
+                      paper_average_gain(metric) + " on LongLaMP (table 1)"
+                      if relative else paper_spc(), unit)
+            out.append(c)
+            if task is None:
+                c.note = ("the real-data arm is off in this config (evaluation.dialogue); "
+                          f"{_not_run_config(cfg)} runs it")
+                continue
+            with ev.claim(c):
+                ce = ev.metrics(pc.main_run(cfg, model, task, "ce"), task)
+                perce = ev.metrics(pc.main_run(cfg, model, task, "perce"), task)
+                if any(m is not None and metric not in (m.get("examples") or [{}])[0]
+                       for m in (ce, perce)):
+                    c.note = f"the metrics files carry no {metric!r}: rerun their score jobs"
+                    continue
+                comp = comparison(cfg, [ce], [perce], metric)
+                c.estimate = None if comp is None else comp.rel if relative else comp.diff
+                if comp is not None:
+                    c.note = (f"CE {_num(comp.baseline)}, PerCE {_num(comp.system)}"
+                              + (f"; k = {perce.get('persona_candidates')} personas"
+                                 if metric == "persona_hits1" else ""))
+            ev.covers_examples(c, "test turns")
+    return out
+
+
+def _num(x: float) -> str:
+    return f"{x:.4f}" if abs(x) < 10 else f"{x:.2f}"
+
+
+def _not_run_config(cfg: dict[str, Any]) -> str:
+    return f"`{cfg.get('report', {}).get('not_run_config', 'configs/cpu-full.yaml')}`"
+
+
+def measured_steps(bench: dict, method: str) -> list[float]:
+    """A method's step times after each repeat's warm-up (``measured_step_times_s``; a file
+    that predates that key: ``step_times_s`` less the first ``warmup`` of each repeat)."""
+    entry = bench["methods"][method]
+    if "measured_step_times_s" in entry:
+        return list(entry["measured_step_times_s"])
+    steps, warmup = bench.get("steps"), bench.get("warmup", 0)
+    times = entry["step_times_s"]
+    return [t for i, t in enumerate(times) if not steps or i % steps >= warmup]
 
 
 def marker_claims(ev: Evidence) -> list[Claim]:
@@ -489,6 +592,7 @@ def marker_claims(ev: Evidence) -> list[Claim]:
                     continue
                 comp = comparison(cfg, ce, perce, "marker_recall")
                 c.estimate = comp.diff if comp else None
+                ev.covers_examples(c, "test examples with a profile-visible marker")
                 if comp is None and not any(m is None for m in ce + perce):
                     c.note = "no test example has a profile-visible marker"
     return out
@@ -500,11 +604,38 @@ def build_claims(cfg: dict[str, Any], root: str | os.PathLike = "results") -> li
     claims = [*average_gain_claims(ev, "rouge_l", "ROUGE-L"),
               *average_gain_claims(ev, "meteor", "METEOR"), *task_gain_claims(ev),
               *lr_variance_claims(ev), *cross_task_claims(ev), *aloe_claims(ev),
-              *pir_claims(ev), *cost_claims(ev), *marker_claims(ev)]
+              *pir_claims(ev), *cost_claims(ev), *spc_claims(ev), *marker_claims(ev)]
     small = set(cfg.get("report", {}).get("pipeline_scale", []))
     for c in claims:
         c.pipeline_scale = c.pipeline_scale or c.stage in small
+    holm(claims, confidence=ev.boot["confidence"])
     return claims
+
+
+def two_sided_p(c: Claim) -> float | None:
+    """The claim's two-sided bootstrap p-value, 2 min(p, 1 - p) of its one-sided one."""
+    p = c.p_value
+    return None if p is None else min(1.0, 2 * min(p, 1 - p))
+
+
+def holm(claims: Sequence[Claim], *, confidence: float = 0.95) -> None:
+    """Holm's step-down adjustment over the family of claims that have a p-value (every claim
+    this run decides or leaves inconclusive; "not run" ones are not in the family). Sets each
+    member's ``holm_p`` (adjusted two-sided p) and ``holm_verdict``: the claim's direction when
+    the adjusted p is below 1 - confidence, else inconclusive. The per-claim verdicts answer one
+    question each; these answer all of them at once with a family-wise error of 1 - confidence.
+    """
+    alpha = 1 - confidence
+    family = sorted(((two_sided_p(c), k) for k, c in enumerate(claims)
+                     if two_sided_p(c) is not None), key=lambda t: t[0])
+    m, running = len(family), 0.0
+    for rank, (p, k) in enumerate(family):
+        running = max(running, min(1.0, (m - rank) * p))
+        c = claims[k]
+        c.holm_p = running
+        side = c.estimate.value * c.direction
+        c.holm_verdict = (INCONCLUSIVE if running >= alpha or side == 0
+                          else HOLDS if side > 0 else CONTRADICTED)
 
 
 # --------------------------------------------------------------------------- rendering
@@ -524,14 +655,19 @@ def render_markdown(cfg: dict[str, Any], claims: Sequence[Claim]) -> str:
              "lies on the claimed side of 0, **contradicted** when it lies on the other side, "
              "**inconclusive** when it contains 0, **not run** when a result is missing.", "",
              "Summary: " + ", ".join(f"{n} {v}" for v, n in counts.items() if n), "",
-             "| # | Claim | Source | Paper | This run [95% CI] | n | Verdict |",
-             "|---|---|---|---|---|---|---|"]
+             f"Holm: {holm_summary(claims, b['confidence'])}", "",
+             "| # | Claim | Source | Paper | This run [95% CI] | n | Interval covers | Verdict "
+             "| Holm-adjusted |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for i, c in enumerate(claims, 1):
         scale = " (pipeline scale)" if c.pipeline_scale else ""
         n = str(c.estimate.n) if c.estimate else "—"
         unit = {"%": "relative", "pts": "points x100"}.get(c.unit, c.unit)
+        adjusted = ("—" if c.holm_verdict is None
+                    else f"{c.holm_verdict} (p {c.holm_p:.3g})")
         lines.append(f"| {i} | {_cell(c.statement)} | {c.source} | {_cell(c.paper)} | "
-                     f"{c.ours()} ({unit}) | {n} | **{c.verdict}**{scale} |")
+                     f"{c.ours()} ({unit}) | {n} | {_cell(c.covers) or '—'} | "
+                     f"**{c.verdict}**{scale} | {adjusted} |")
     notes = [(i, c) for i, c in enumerate(claims, 1) if c.note or c.missing]
     if notes:
         lines += ["", "Notes:", ""]
@@ -547,6 +683,15 @@ def render_markdown(cfg: dict[str, Any], claims: Sequence[Claim]) -> str:
                   "pipeline (see `report.pipeline_scale`); its verdict describes this run, "
                   "not the paper's setting."]
     return "\n".join(lines) + "\n"
+
+
+def holm_summary(claims: Sequence[Claim], confidence: float = 0.95) -> str:
+    """One line on the family-wise verdicts (:func:`holm`)."""
+    family = [c for c in claims if c.holm_verdict is not None]
+    counts = {v: sum(c.holm_verdict == v for c in family) for v in VERDICTS}
+    return (f"over the family of the {len(family)} claims with a p-value (two-sided bootstrap "
+            f"p, Holm's step-down adjustment, family-wise error {1 - confidence:.0%}): "
+            + (", ".join(f"{n} {v}" for v, n in counts.items() if n) or "none"))
 
 
 def write_claims(cfg: dict[str, Any], root: str | os.PathLike, md_path: str | os.PathLike,
