@@ -664,7 +664,7 @@ def render_markdown(cfg: dict[str, Any], claims: Sequence[Claim]) -> str:
         n = str(c.estimate.n) if c.estimate else "—"
         unit = {"%": "relative", "pts": "points x100"}.get(c.unit, c.unit)
         adjusted = ("—" if c.holm_verdict is None
-                    else f"{c.holm_verdict} (p {c.holm_p:.3g})")
+                    else f"{c.holm_verdict} (p {_p(c.holm_p, b['n_resamples'])})")
         lines.append(f"| {i} | {_cell(c.statement)} | {c.source} | {_cell(c.paper)} | "
                      f"{c.ours()} ({unit}) | {n} | {_cell(c.covers) or '—'} | "
                      f"**{c.verdict}**{scale} | {adjusted} |")
@@ -683,6 +683,11 @@ def render_markdown(cfg: dict[str, Any], claims: Sequence[Claim]) -> str:
                   "pipeline (see `report.pipeline_scale`); its verdict describes this run, "
                   "not the paper's setting."]
     return "\n".join(lines) + "\n"
+
+
+def _p(p: float, n_resamples: int) -> str:
+    """A bootstrap p-value as text: 0 means below the resolution of ``n_resamples``."""
+    return f"< {1 / n_resamples:.1g}" if p == 0 else f"{p:.3g}"
 
 
 def holm_summary(claims: Sequence[Claim], confidence: float = 0.95) -> str:
