@@ -30,6 +30,7 @@ from percontrast import config as pc
 from percontrast import layout
 from percontrast.io import read_jsonl
 from percontrast.metrics import example_scores
+from percontrast.report import escape
 from percontrast.report.compare import paper_results
 from percontrast.report.gains import bootstrap_settings, comparison
 from percontrast.report.results import Results, label, read_result
@@ -641,14 +642,15 @@ def holm(claims: Sequence[Claim], *, confidence: float = 0.95) -> None:
 # --------------------------------------------------------------------------- rendering
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    return escape.markdown(text)
 
 
 def render_markdown(cfg: dict[str, Any], claims: Sequence[Claim]) -> str:
     b = bootstrap_settings(cfg)
     counts = {v: sum(c.verdict == v for c in claims) for v in VERDICTS}
     lines = [f"# Claims: does the paper hold here? ({cfg['run_name']})", "",
-             f"Config `{cfg['run_name']}`: {cfg.get('description', '').strip()}", "",
+             f"Config `{cfg['run_name']}`: "
+             f"{escape.markdown(' '.join(cfg.get('description', '').split()))}", "",
              "Verdicts are computed from the result files by `percontrast.report.claims`: "
              f"**holds** when the {b['confidence']:.0%} paired-bootstrap interval "
              f"({b['n_resamples']} resamples over the same test examples, seed {b['seed']}) "
@@ -677,7 +679,7 @@ def render_markdown(cfg: dict[str, Any], claims: Sequence[Claim]) -> str:
                 shown = ", ".join(f"`{m}`" for m in c.missing[:4])
                 text += ("; " if text else "") + f"missing {len(c.missing)}: {shown}" + (
                     " ..." if len(c.missing) > 4 else "")
-            lines.append(f"- {i}: {text}")
+            lines.append(f"- {i}: {escape.one_line(text)}")
     if any(c.pipeline_scale for c in claims):
         lines += ["", "(pipeline scale): the config runs this stage only to exercise the "
                   "pipeline (see `report.pipeline_scale`); its verdict describes this run, "

@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from percontrast.report import escape
+
 TABLES = {
     "table1": "ROUGE-L / METEOR per model x method x task at each method's best learning rate, "
               "with averages and the PerCE-over-CE Gain row (paper table 1)",
@@ -73,8 +75,9 @@ def build_index(cfg: dict[str, Any], tables: list[str | os.PathLike],
     (claims.md) leads, with its verdict summary line."""
     out_dir = Path(out_dir)
     cf = f" --configfile {configfile}" if configfile else ""
-    lines = [f"# {cfg.get('report', {}).get('title', 'percontrast results')}", "",
-             f"Config `{cfg.get('run_name', '?')}`: {' '.join(cfg.get('description', '').split())}",
+    lines = [f"# {escape.markdown(cfg.get('report', {}).get('title', 'percontrast results'))}",
+             "", f"Config `{cfg.get('run_name', '?')}`: "
+             f"{escape.markdown(' '.join(cfg.get('description', '').split()))}",
              "", f"Everything below: `snakemake --cores all{cf}`. One file: `snakemake --cores all"
              f"{cf} --forcerun <rule> <path>` (rule `tables`, `figures`, `pir_figures`).", ""]
     if claims is not None:

@@ -31,6 +31,7 @@ from typing import Any
 
 from percontrast import config as pc
 from percontrast.methods import LABELS, METHODS
+from percontrast.report import escape
 from percontrast.report import results as rs
 from percontrast.report.gains import Gain, gain, mean_interval, notation, partial_note
 from percontrast.report.results import (
@@ -134,10 +135,12 @@ class Table:
         return buf.getvalue()
 
     def to_markdown(self) -> str:
-        lines = [f"### {self.title}", "", "| " + " | ".join(self.header) + " |",
+        lines = [f"### {escape.markdown(self.title)}", "",
+                 "| " + " | ".join(escape.markdown(h) for h in self.header) + " |",
                  "|" + "|".join("---" for _ in self.header) + "|"]
-        lines += ["| " + " | ".join(self.cell(v) for v in row) + " |" for row in self.rows]
-        lines += [""] + [f"- {note}" for note in self.notes]
+        lines += ["| " + " | ".join(escape.markdown(self.cell(v)) for v in row) + " |"
+                  for row in self.rows]
+        lines += [""] + [f"- {escape.one_line(note)}" for note in self.notes]
         if self.missing:
             lines.append(f"- Missing runs ({len(self.missing)}), shown as {DASH}: "
                          + ", ".join(f"`{m}`" for m in self.missing[:20])
@@ -146,16 +149,14 @@ class Table:
 
     def to_latex(self) -> str:
         def esc(text: str) -> str:
-            for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"),
-                         ("#", r"\#"), ("$", r"\$"), ("{", r"\{"), ("}", r"\}")):
-                text = text.replace(a, b)
+            text = escape.latex(text)
             for a, b in ((DASH, "--"), ("\u2020", r"$^\dagger$"), ("\u2021", r"$^\ddagger$"),
                          ("\u00a7", r"\S")):
                 text = text.replace(a, b)
             return text
 
         cols = "l" * 1 + "r" * (len(self.header) - 1)
-        out = [f"% {self.title}", r"\begin{tabular}{" + cols + "}", r"\toprule",
+        out = [f"% {escape.one_line(self.title)}", r"\begin{tabular}{" + cols + "}", r"\toprule",
                " & ".join(esc(h) for h in self.header) + r" \\", r"\midrule"]
         out += [" & ".join(esc(self.cell(v)) for v in row) + r" \\" for row in self.rows]
         out += [r"\bottomrule", r"\end{tabular}"]
