@@ -4,6 +4,7 @@ import argparse
 from pathlib import Path
 
 from percontrast.cli import json_arg, run, seed_everything, set_threads, setup
+from percontrast.config import ConfigError
 from percontrast.data.records import read_records
 from percontrast.generation_file import generation_rows
 from percontrast.io import write_jsonl
@@ -15,7 +16,8 @@ def main() -> None:
                         help="a training run folder (uses its model/) or a prepared model folder")
     parser.add_argument("--data", required=True, help="test records (JSONL)")
     parser.add_argument("--generation", type=json_arg, required=True,
-                        help="generation config (JSON): temperature, max_new_tokens, batch_size")
+                        help="generation config (JSON): temperature, max_new_tokens, batch_size, "
+                        "top_p, cache_implementation")
     parser.add_argument("--chat-template-kwargs", type=json_arg, default={})
     parser.add_argument("--max-prompt-tokens", type=int, default=None,
                         help="fit longer prompts by dropping persona first (as training does)")
@@ -23,21 +25,29 @@ def main() -> None:
                         help="generate for the first N test records only (0: all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--device", default=None,
+                        help="cpu or cuda (default: CUDA when present; on CUDA: bf16 unless the "
+                        "model's entry pins a dtype, SDPA attention, a static KV cache)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     log = setup("generate")
     set_threads(args.threads)
     seed_everything(args.seed)
 
-    from percontrast.generation import generate
-    from percontrast.models import load_prepared
+    from percontrast.generation import generate, load_for_generation
     from percontrast.prompts import generation_messages
 
+    cfg = args.generation
+    backend = cfg.get("backend", "transformers")
+    if backend != "transformers":  # the config check refuses it first; direct callers too
+        raise ConfigError(f"generation.backend: {backend!r} is not supported; use transformers")
     folder = Path(args.checkpoint)
-    model, tokenizer = load_prepared(folder / "model" if (folder / "model").is_dir() else folder)
+    model, tokenizer, settings = load_for_generation(
+        folder / "model" if (folder / "model").is_dir() else folder, device=args.device)
+    log.info("generating on %s in %s with %s attention", settings["device"], settings["dtype"],
+             settings["attention"])
     records = read_records(args.data)
     records = records[:args.limit] if args.limit > 0 else records
-    cfg = args.generation
     conversations, cut, over = [], 0, 0
     for r in records:
         messages, truncated = generation_messages(tokenizer, r, args.max_prompt_tokens,
@@ -56,6 +66,7 @@ def main() -> None:
                        temperature=cfg["temperature"], top_p=cfg.get("top_p", 1.0),
                        max_new_tokens=cfg["max_new_tokens"], batch_size=cfg.get("batch_size", 8),
                        seed=args.seed, chat_template_kwargs=args.chat_template_kwargs,
+                       cache_implementation=cfg.get("cache_implementation", "auto"),
                        progress=True)
     write_jsonl(args.out, generation_rows(records, results, conversations))
     log.info("%d generations (%.1f tokens/s) -> %s", len(results), results.tokens_per_second,

@@ -228,3 +228,50 @@ def test_an_installed_wheel_carries_the_schema(repo, tmp_path):
     assert "percontrast/report/paper_results.yaml" in names
     assert pc.SCHEMA_PATH.is_relative_to(repo / "src" / "percontrast")
     assert (repo / "workflow/schemas/config.schema.yaml").resolve() == pc.SCHEMA_PATH
+
+
+def test_vllm_backend_is_refused_with_the_reason_and_the_alternative(repo):
+    cfg = _raw(repo, "configs/tiny.yaml")
+    cfg["generation"]["backend"] = "vllm"
+    with pytest.raises(pc.ConfigError) as err:
+        pc.validate_schema(cfg)
+    text = str(err.value)
+    assert text.startswith("generation.backend: vllm is not supported")
+    assert "cannot be verified" in text and "GPU machines" in text  # why
+    assert "backend: transformers" in text and "bf16" in text and "batch_size" in text  # instead
+    cfg["generation"]["backend"] = "transformers"
+    pc.validate_schema(cfg)
+    pc.check_config(cfg)
+    cfg["generation"]["backend"] = "vllm"  # a config that skipped the schema: check_config too
+    with pytest.raises(pc.ConfigError, match="generation.backend: vllm is not supported"):
+        pc.check_config(cfg)
+
+
+def test_model_batch_size_reaches_only_its_models_generations(repo):
+    cfg = pc.load_config(repo / "configs/tiny.yaml")
+    model = cfg["models"][0]
+    run = pc.main_run(cfg, model, cfg["tasks"][0], cfg["training"]["methods"][0])
+    before = pc.evaluation_generation(cfg, run, run.task)
+    assert "model_batch_size" not in before  # absent: every evaluation's settings as before
+    cfg["generation"]["model_batch_size"] = {model: 3, "other-model": 64}
+    cfg["model_registry"]["other-model"] = {"source": "tiny"}
+    pc.validate_schema(cfg)
+    pc.check_config(cfg)
+    gen = pc.evaluation_generation(cfg, run, run.task)
+    assert gen == {**before, "batch_size": 3}  # no other model's entry in this job's params
+    cfg["generation"]["model_batch_size"] = {"nope": 4}
+    with pytest.raises(pc.ConfigError, match="generation.model_batch_size.nope: model 'nope'"):
+        pc.check_config(cfg)
+    cfg["generation"]["model_batch_size"] = {model: 0}
+    with pytest.raises(pc.ConfigError, match="generation.model_batch_size"):
+        pc.validate_schema(cfg)
+
+
+def test_cache_implementation_is_optional_and_checked(repo):
+    cfg = pc.load_config(repo / "configs/tiny.yaml")
+    assert "cache_implementation" not in cfg["generation"]  # no default: old params unchanged
+    cfg["generation"]["cache_implementation"] = "dynamic"
+    pc.validate_schema(cfg)
+    cfg["generation"]["cache_implementation"] = "paged"
+    with pytest.raises(pc.ConfigError, match="generation.cache_implementation"):
+        pc.validate_schema(cfg)

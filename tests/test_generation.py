@@ -236,3 +236,95 @@ def test_the_generations_file_round_trips_and_names_its_faults(tmp_path):
     path.write_text('{"id": "r0", "output": "a"}\n{"id": "r0", "output": "b"}\n')
     with pytest.raises(DataError, match=r"g.jsonl.*line 2.*duplicate generation"):
         read_generations(path, records)
+
+
+# sha256 (first 16 hex digits) of [[text, token_ids, n_tokens, finished], ...] for CONVS with
+# max_new_tokens=12, seed=7, recorded with the generation code before the GPU path was added
+# (torch 2.13 CPU, transformers 5.25): the CPU default must keep giving these bytes.
+CPU_DEFAULT_DIGESTS = {0: "bb5cb795e30252f2", 0.4: "e541720eb5e4bd5e", 1.0: "722c3e03c88fedf3"}
+
+
+def _digest(results) -> str:
+    import hashlib
+    import json
+
+    blob = json.dumps([[r.text, r.token_ids, r.n_tokens, r.finished] for r in results])
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+@pytest.mark.parametrize("temperature", sorted(CPU_DEFAULT_DIGESTS))
+def test_cpu_default_output_is_byte_identical_to_before(tiny_model, temperature):
+    import transformers
+
+    model, tok = tiny_model
+    if (torch.__version__.split("+")[0], transformers.__version__) != ("2.13.0", "5.25.0"):
+        pytest.skip("the recorded digests belong to torch 2.13 / transformers 5.25 on CPU")
+    for batch_size in (2, 8):
+        got = generate(model, tok, CONVS, temperature=temperature, max_new_tokens=12,
+                       batch_size=batch_size, seed=7)
+        assert _digest(got) == CPU_DEFAULT_DIGESTS[temperature]
+
+
+@pytest.mark.parametrize("temperature", [0, 0.4])
+def test_length_sort_changes_no_output_and_keeps_record_order(tiny_model, temperature):
+    """Sorting batches by prompt length (the default) or batching in input order: the same text
+    per record (greedy: guaranteed up to float ties; sampling: each request draws from its own
+    stream), and outputs in the order of the inputs."""
+    model, tok = tiny_model
+    kwargs = dict(temperature=temperature, max_new_tokens=10, batch_size=2, seed=3)
+    seen = []
+    on = generate(model, tok, CONVS, **kwargs, on_result=lambda i, r: seen.append(i))
+    off = generate(model, tok, CONVS, sort_by_length=False, **kwargs)
+    assert [r.text for r in on] == [r.text for r in off]
+    assert [r.token_ids for r in on] == [r.token_ids for r in off]
+    lengths = [len(encode_prompt(tok, c)) for c in CONVS]
+    assert seen == sorted(range(len(CONVS)), key=lambda i: -lengths[i])  # batched longest first
+    assert seen != list(range(len(CONVS)))  # ...which is not the input order
+    if temperature == 0:  # each output belongs to its own record
+        for conv, res in zip(CONVS, on, strict=True):
+            assert res.token_ids == generate(model, tok, [conv], **kwargs)[0].token_ids
+
+
+def test_gpu_settings_leave_the_cpu_path_alone(tiny_model):
+    from percontrast.generation import (
+        generation_dtype,
+        prepare_for_cuda,
+        resolve_cache,
+        supports_static_cache,
+    )
+
+    model, tok = tiny_model
+    before = (model.dtype, model.config._attn_implementation)
+    settings = prepare_for_cuda(model)
+    assert (model.dtype, model.config._attn_implementation) == before
+    assert settings["device"] == "cpu" and settings["dtype"] == "float32"
+    assert supports_static_cache(model)  # Llama: transformers can give it a static cache...
+    assert resolve_cache("auto", model) is None  # ...but only CUDA gets one by default
+    assert resolve_cache("static", model) == "static"
+    assert resolve_cache("dynamic", model) is None
+    with pytest.raises(ValueError, match="cache_implementation"):
+        resolve_cache("paged", model)
+    for spec_dtype in (None, "auto", "bfloat16", "float32"):
+        assert generation_dtype(spec_dtype, "cpu") is None  # CPU loads as before
+    assert generation_dtype("float32", "cuda") is None  # a pinned dtype stays pinned
+
+
+def test_static_cache_on_cpu_gives_the_same_greedy_tokens(tiny_model):
+    model, tok = tiny_model
+    kwargs = dict(temperature=0, max_new_tokens=6, batch_size=2)
+    default = generate(model, tok, CONVS[:3], **kwargs)
+    static = generate(model, tok, CONVS[:3], cache_implementation="static", **kwargs)
+    assert [r.token_ids for r in static] == [r.token_ids for r in default]
+
+
+def test_load_for_generation_on_cpu_matches_load_prepared(tiny_dir):
+    from percontrast.generation import load_for_generation
+    from percontrast.models import load_prepared
+
+    model, tok, settings = load_for_generation(tiny_dir, device="cpu")
+    ref, _ = load_prepared(tiny_dir, device="cpu")
+    assert settings["model"] == "tiny" and settings["dtype"] == "float32"
+    assert model.dtype == ref.dtype
+    for (name, a), (_, b) in zip(model.state_dict().items(), ref.state_dict().items(),
+                                 strict=True):
+        assert torch.equal(a, b), name

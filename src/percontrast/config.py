@@ -36,6 +36,17 @@ QA_TYPES = QA_TASK_TYPES
 SPC_KEYS = ("bundled", "speakers", "first_turns", "grounded_only", "turns_per_conversation")
 
 
+#: Why ``generation.backend: vllm`` fails validation, and what to use instead.
+VLLM_REFUSED = (
+    "generation.backend: vllm is not supported. It cannot be verified here: vLLM's wheels and the "
+    "CUDA torch they pin are far larger than what can be carried to the GPU machines this "
+    "project is checked on, which reach no package registry; a backend that was never run would "
+    "be a setting that lies. Use backend: transformers (the default): on a GPU it generates in "
+    "bf16 with SDPA attention, length-sorted batches and a static KV cache; set device: cuda, "
+    "and generation.batch_size / generation.model_batch_size to the largest batch that fits "
+    "(scripts/gpu_check.sh measures its tokens/s)")
+
+
 class ConfigError(ValueError):
     """An invalid config; the message starts with the key path, e.g. ``training.clip``."""
 
@@ -55,6 +66,9 @@ def validate_schema(cfg: dict[str, Any], *, set_defaults: bool = True) -> dict[s
     """
     import jsonschema
 
+    backend = (cfg.get("generation") or {}).get("backend") if isinstance(cfg, dict) else None
+    if backend == "vllm":
+        raise ConfigError(VLLM_REFUSED)
     schema = load_schema()
     validator_cls = jsonschema.validators.validator_for(schema)
     if set_defaults:
@@ -237,6 +251,12 @@ def check_config(cfg: dict[str, Any]) -> None:
         model_names([bench["model"]], "bench.model")
         _need(bench["steps"] > bench["warmup"], "bench.steps",
               f"{bench['steps']} must exceed bench.warmup {bench['warmup']} (a measured step)")
+    gen = cfg["generation"]
+    _need(gen.get("backend", "transformers") == "transformers", "generation.backend",
+          VLLM_REFUSED.partition(": ")[2])
+    for name in gen.get("model_batch_size", {}):
+        _need(name in models, f"generation.model_batch_size.{name}",
+              f"model {name!r} is not in model_registry ({', '.join(models)})")
     arm = cfg["evaluation"].get("dialogue", {})
     task_names(arm.get("tasks", []), "evaluation.dialogue.tasks", ("dialogue",))
     model_names(arm.get("models", []), "evaluation.dialogue.models")
@@ -437,6 +457,9 @@ def evaluation_generation(cfg: dict[str, Any], run: TrainRun, eval_task: str
     """The ``generation`` settings of one evaluation: a pipeline-scale evaluation (see
     :func:`evaluation_limit`) takes ``training.pipeline_scale.max_new_tokens`` when set."""
     gen = dict(cfg["generation"])
+    per_model = gen.pop("model_batch_size", {})  # only this model's entry reaches its jobs
+    if run.model in per_model:
+        gen["batch_size"] = per_model[run.model]
     if "max_new_tokens" in cfg["task_registry"][eval_task]:
         gen["max_new_tokens"] = cfg["task_registry"][eval_task]["max_new_tokens"]
     small = cfg["training"].get("pipeline_scale", {})

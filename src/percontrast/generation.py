@@ -11,7 +11,13 @@ How it works, and why:
   :func:`percontrast.pir.left_pad`, so every row's last position is its last prompt token and new
   tokens line up across the batch.
 * Requests are sorted by prompt length (longest first) before batching, so rows in one batch have
-  similar lengths and little compute goes to padding; results come back in input order.
+  similar lengths and little compute goes to padding; results come back in input order
+  (``sort_by_length=False`` batches in input order instead, for comparison: same outputs).
+* On CUDA, the fast path (:func:`prepare_for_cuda`, :func:`load_for_generation`): bf16 weights
+  when the GPU supports them and the registry entry does not pin another dtype, SDPA attention,
+  and a static KV cache (``cache_implementation="static"``, which transformers also compiles)
+  where transformers supports one for the model. On CPU nothing of this applies: the CPU path is
+  exactly the one above (fp32 or the entry's dtype, the model's attention, a dynamic cache).
 * Decoding is Hugging Face ``generate`` (KV cache, multiple stop tokens, padding of finished rows),
   always in its *greedy* mode. Sampling is done by :class:`GumbelSampler`, a logits processor that
   adds Gumbel noise drawn from a ``torch.Generator`` *owned by each request* to ``logits / T``
@@ -153,12 +159,90 @@ def _truncate_at_stop(ids: list[int], stops: set[int]) -> tuple[list[int], bool]
     return ids, False
 
 
+CACHE_IMPLEMENTATIONS = ("auto", "static", "dynamic")
+
+
+def supports_static_cache(model) -> bool:
+    """Whether transformers can give ``model`` a static (compilable) KV cache: a decoder whose
+    cache is a standard ``Cache`` and whose forward compiles as one graph (Llama, Qwen3...)."""
+    default_cache = getattr(type(model), "_supports_default_dynamic_cache", None)
+    if default_cache is not None and not default_cache():
+        return False
+    if getattr(model.config, "is_encoder_decoder", False):
+        return False
+    return bool(getattr(model, "_can_compile_fullgraph", False)
+                or getattr(model, "_supports_static_cache", False))
+
+
+def resolve_cache(cache_implementation: str, model) -> str | None:
+    """``auto``: a static cache on CUDA where the model supports one, else transformers'
+    default (dynamic); ``static`` / ``dynamic`` as named. None = transformers' default."""
+    if cache_implementation not in CACHE_IMPLEMENTATIONS:
+        raise ValueError(f"cache_implementation must be one of {CACHE_IMPLEMENTATIONS}, "
+                         f"got {cache_implementation!r}")
+    if cache_implementation == "auto":
+        on_cuda = model.device.type == "cuda"
+        return "static" if on_cuda and supports_static_cache(model) else None
+    return "static" if cache_implementation == "static" else None
+
+
+def attention_implementation(model) -> str | None:
+    return getattr(model.config, "_attn_implementation", None)
+
+
+def prepare_for_cuda(model) -> dict[str, Any]:
+    """On CUDA: switch the model to SDPA attention when it uses another (eager) kernel and
+    supports SDPA. Returns what the model generates with (dtype, attention). On CPU it changes
+    nothing."""
+    if model.device.type == "cuda" and attention_implementation(model) != "sdpa" \
+            and getattr(model, "_supports_sdpa", False) \
+            and hasattr(model, "set_attn_implementation"):
+        try:
+            model.set_attn_implementation("sdpa")
+        except (ValueError, ImportError) as err:  # pragma: no cover (GPU only)
+            log.warning("SDPA attention unavailable for %s: %s", type(model).__name__, err)
+    return {"device": str(model.device), "dtype": str(model.dtype).removeprefix("torch."),
+            "attention": attention_implementation(model)}
+
+
+def generation_dtype(spec_dtype: str | None, device: torch.device | str) -> str | None:
+    """The dtype to load a model in for generation: bf16 on a CUDA device that supports it
+    unless the registry entry pins float32/float16; None (the entry's own dtype) otherwise, so
+    CPU generation loads exactly as before."""
+    device = torch.device(device)
+    if device.type != "cuda" or spec_dtype not in (None, "auto", "bfloat16"):
+        return None
+    return "bfloat16" if torch.cuda.is_bf16_supported() else None
+
+
+def load_for_generation(folder, *, device: str | None = None):
+    """(model, tokenizer, settings) of a prepared model or a training run's ``model/`` folder,
+    set up for fast generation on CUDA (:func:`generation_dtype`, :func:`prepare_for_cuda`);
+    on CPU the same load as :func:`percontrast.models.load_prepared`. ``settings`` records the
+    dtype, attention and the model's name from its manifest (for per-model settings)."""
+    from pathlib import Path
+
+    from percontrast.io import read_json
+    from percontrast.models import MANIFEST, load_prepared, pick_device
+
+    folder = Path(folder)
+    manifest_path = folder / MANIFEST
+    manifest = read_json(manifest_path) if manifest_path.is_file() else {}
+    target = pick_device(device)
+    dtype = generation_dtype(manifest.get("spec", {}).get("dtype"), target)
+    model, tokenizer = load_prepared(folder, device=str(target), dtype=dtype)
+    settings = prepare_for_cuda(model)
+    settings["model"] = manifest.get("name")
+    return model, tokenizer, settings
+
+
 @torch.inference_mode()
 def generate(model, tokenizer, conversations: Sequence[Sequence[dict[str, str]]], *,
              temperature: float = 0.4, top_p: float = 1.0, max_new_tokens: int = 512,
              batch_size: int = 8, seed: int | Sequence[int] = 0,
              chat_template_kwargs: dict[str, Any] | None = None, progress: bool = False,
              on_result: Callable[[int, GenerationResult], None] | None = None,
+             sort_by_length: bool = True, cache_implementation: str = "auto",
              ) -> Generations:
     """Generate one response per conversation (a list of chat messages), in input order.
 
@@ -166,6 +250,9 @@ def generate(model, tokenizer, conversations: Sequence[Sequence[dict[str, str]]]
     seed (request ``i`` then depends on ``seeds[i]`` only — what a response cache keyed by
     (messages, seed) needs). ``on_result(index, result)`` is called as each batch finishes, so a
     caller can save progress. Returns a :class:`Generations` list with the throughput.
+    ``sort_by_length``: batch requests of similar prompt length (the default; False batches in
+    input order). ``cache_implementation``: see :func:`resolve_cache` (``auto``: static on CUDA
+    where supported, transformers' default elsewhere).
     """
     if max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
@@ -192,10 +279,20 @@ def generate(model, tokenizer, conversations: Sequence[Sequence[dict[str, str]]]
     stops = stop_token_ids(tokenizer, model)
     stop_set = set(stops)
     prompts = [encode_prompt(tokenizer, list(conv), chat_template_kwargs) for conv in conversations]
-    order = sorted(range(n), key=lambda i: -len(prompts[i]))  # stable: ties keep input order
+    if sort_by_length:
+        order = sorted(range(n), key=lambda i: -len(prompts[i]))  # stable: ties keep input order
+    else:
+        order = list(range(n))
+    cache = resolve_cache(cache_implementation, model)
+    extra: dict[str, Any] = {}
+    if cache is not None:
+        extra["cache_implementation"] = cache
+        if n and hasattr(GenerationConfig(), "max_cache_len"):
+            # one cache size for every batch of the call: no reallocation, no recompilation
+            extra["max_cache_len"] = max(len(p) for p in prompts) + max_new_tokens
     config = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
                               eos_token_id=stops, pad_token_id=pad_id,
-                              bos_token_id=tokenizer.bos_token_id)
+                              bos_token_id=tokenizer.bos_token_id, **extra)
 
     results: list[GenerationResult | None] = [None] * n
     out = Generations()
@@ -244,6 +341,8 @@ def generate(model, tokenizer, conversations: Sequence[Sequence[dict[str, str]]]
     out.seconds = time.perf_counter() - start
     out.extend(results)
     if n:
-        log.info("generated %d responses, %d tokens in %.1f s (%.1f tokens/s, batch %d, %s)",
-                 n, out.n_tokens, out.seconds, out.tokens_per_second, batch_size, device)
+        log.info("generated %d responses, %d tokens in %.1f s (%.1f tokens/s, batch %d, %s, "
+                 "%s, %s cache, %s)", n, out.n_tokens, out.seconds, out.tokens_per_second,
+                 batch_size, device, str(model.dtype).removeprefix("torch."), cache or "default",
+                 "length-sorted" if sort_by_length else "input order")
     return out
