@@ -36,7 +36,26 @@ ARCHITECTURES = {
                       "intermediate_size": 9728, "num_layers": 36, "num_heads": 32,
                       "num_kv_heads": 8, "head_dim": 128, "vocab_size": 151936,
                       "dtype": "bfloat16"},
+    # the same architecture at toy size: scripts/gpu_check.py --dry-run runs the GPU path on CPU
+    "qwen3-tiny-arch": {"source": "tiny", "architecture": "qwen3", "hidden_size": 64,
+                        "intermediate_size": 128, "num_layers": 2, "num_heads": 4,
+                        "num_kv_heads": 2, "head_dim": 16, "dtype": "float32"},
 }
+
+
+def load_tokenizer(folder: str | None):
+    """A saved Hugging Face tokenizer folder (scripts/gpu_check.py --prepare writes one), else
+    None: build_tiny then takes SmolLM2's from the bundled GGUF, which needs the gguf package
+    that the GPU machines lack."""
+    if not folder:
+        return None
+    from transformers import AutoTokenizer
+
+    from percontrast.models import _ensure_pad
+
+    tok = AutoTokenizer.from_pretrained(folder)
+    _ensure_pad(tok)
+    return tok
 
 
 def build_pairs(tokenizer, n: int, profile_entries: int, max_length: int, seed: int):
@@ -62,7 +81,9 @@ def worker(args) -> dict:
     cuda = torch.cuda.is_available() and not args.cpu
     if args.model in ARCHITECTURES:
         spec = dict(ARCHITECTURES[args.model])
-        model, tok = build_tiny(spec, seed=0)
+        if cuda:  # random init on the GPU: seconds, not a minute of CPU time for 4B weights
+            spec["init_device"] = "cuda"
+        model, tok = build_tiny(spec, tokenizer=load_tokenizer(args.tokenizer), seed=0)
     else:  # the prepared safetensors copy: GGUF de-quantisation would dominate peak memory
         model, tok = load_prepared(args.model_dir, device="cpu")
     pairs = build_pairs(tok, args.steps * args.batch, args.profile_entries, args.max_length,
@@ -144,6 +165,9 @@ def main() -> None:
     parser.add_argument("--cpu", action="store_true", help="stay on CPU even with a GPU")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tokenizer", default=None,
+                        help="saved tokenizer folder for the random-init shapes (default: the "
+                        "bundled SmolLM2 GGUF's, which needs the gguf package)")
     parser.add_argument("--model-dir", default="data/models/smollm2-135m",
                         help="prepared bundled model (made here if missing)")
     parser.add_argument("--out", help="default: results/bench/step.json, step_lora.json with "
