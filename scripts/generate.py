@@ -4,7 +4,7 @@ import argparse
 from pathlib import Path
 
 from percontrast.cli import json_arg, run, seed_everything, set_threads, setup
-from percontrast.config import ConfigError
+from percontrast.config import VLLM_REFUSED, ConfigError
 from percontrast.data.records import read_records
 from percontrast.generation_file import generation_rows
 from percontrast.io import write_jsonl
@@ -40,7 +40,8 @@ def main() -> None:
     cfg = args.generation
     backend = cfg.get("backend", "transformers")
     if backend != "transformers":  # the config check refuses it first; direct callers too
-        raise ConfigError(f"generation.backend: {backend!r} is not supported; use transformers")
+        raise ConfigError(VLLM_REFUSED if backend == "vllm" else
+                          f"generation.backend: {backend!r} is not supported; use transformers")
     folder = Path(args.checkpoint)
     model, tokenizer, settings = load_for_generation(
         folder / "model" if (folder / "model").is_dir() else folder, device=args.device)
