@@ -66,6 +66,11 @@ def validate_schema(cfg: dict[str, Any], *, set_defaults: bool = True) -> dict[s
     """
     import jsonschema
 
+    from percontrast.config_values import value_problem
+
+    problem = value_problem(cfg)  # first: an alias bomb must not reach the validator or a copy
+    if problem is not None:
+        raise ConfigError(problem)
     backend = (cfg.get("generation") or {}).get("backend") if isinstance(cfg, dict) else None
     if backend == "vllm":
         raise ConfigError(VLLM_REFUSED)
