@@ -25,8 +25,8 @@ def main() -> None:
 
     from percontrast import persona_use
     from percontrast.markers import has_markers, score_markers
-    from percontrast.persona_use import has_persona_ground_truth, score_replies
     from percontrast.metrics import metrics_file, summarize
+    from percontrast.persona_use import has_persona_ground_truth, score_replies
 
     population = read_records(args.data)
     records = population[:args.limit] if args.limit > 0 else population

@@ -199,7 +199,8 @@ def test_spc_claims_read_the_dialogue_runs(cfg, tmp_path):
     assert words_claim.verdict == HOLDS
     assert words_claim.estimate.value == pytest.approx(1.0)
     assert words_claim.estimate.n == 40
-    assert "40 test turns resampled" in words_claim.covers and "1 training seed" in words_claim.covers
+    assert "40 test turns resampled" in words_claim.covers
+    assert "1 training seed" in words_claim.covers
     assert claims["spc_persona_hits1_tiny-llama_spc"].estimate.value == pytest.approx(0.3)
     assert "k = 10" in claims["spc_persona_hits1_tiny-llama_spc"].note
     rouge_claim = claims["spc_rouge_l_tiny-llama_spc"]

@@ -22,7 +22,8 @@ def test_an_alias_bomb_in_a_free_form_object_is_refused_in_milliseconds(repo):
     cfg = _tiny(repo)
     cfg["model_registry"]["tiny-llama"]["chat_template_kwargs"] = {"x": bomb["a8"]}
     start = time.perf_counter()
-    with pytest.raises(pc.ConfigError, match=r"^model_registry\.tiny-llama\.chat_template_kwargs: .*alias bomb"):
+    where = r"^model_registry\.tiny-llama\.chat_template_kwargs: "
+    with pytest.raises(pc.ConfigError, match=where + ".*alias bomb"):
         pc.validate_schema(cfg)
     assert time.perf_counter() - start < 5
 

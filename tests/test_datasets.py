@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from percontrast import datasets
+from percontrast.data.spc import load_spc_personas
 from percontrast.data.tasks import load_task
 from percontrast.io import DataError
 
@@ -18,6 +19,7 @@ def test_the_bundled_copy_matches_its_manifest_and_loads():
     for split, n in (("valid", 1000), ("test", 968)):
         path = datasets.spc_csv(split)
         assert path.stat().st_size == m["files"][path.name]["bytes"]
+        assert len(load_spc_personas(path)) == n  # every conversation of the split
     recs = load_task("spc", {"type": "dialogue", "source": "spc", "bundled": True}, "train",
                      n=5, seed=0)
     assert len(recs) == 5 and all(r.id.startswith("spc-valid-") for r in recs)
