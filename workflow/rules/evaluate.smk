@@ -33,6 +33,7 @@ rule generate:
         limit=eval_limit,
         chat=chat_kwargs,
         seed=config["seed"],
+        device=config["device"],
     message:
         "Generating {wildcards.eval_task} with {wildcards.model}/{wildcards.task}/{wildcards.method}/{wildcards.run}"
     shell:
@@ -40,7 +41,7 @@ rule generate:
         "--generation {params.generation:q} "
         "--max-prompt-tokens {params.max_prompt} --limit {params.limit} "
         "--chat-template-kwargs {params.chat:q} --seed {params.seed} --threads {threads} "
-        "--out {output} > {log} 2>&1"
+        "--device {params.device} --out {output} > {log} 2>&1"
 
 
 rule score:
