@@ -4,10 +4,10 @@ percontrast.report.render.render_tables."""
 
 import argparse
 
+from percontrast.artefacts import base_table_names
 from percontrast.cli import json_arg, run, setup
 from percontrast.config import check_config, validate_schema
 from percontrast.report.render import render_tables
-from percontrast.report.tables import BUILDERS
 
 
 def main() -> None:
@@ -15,7 +15,8 @@ def main() -> None:
     parser.add_argument("--config", type=json_arg, required=True, help="the pipeline config (JSON)")
     parser.add_argument("--results", default="results")
     parser.add_argument("--data", default="data")
-    parser.add_argument("--tables", nargs="*", default=list(BUILDERS), choices=list(BUILDERS),
+    parser.add_argument("--tables", nargs="*", default=base_table_names(),
+                        choices=base_table_names(),
                         help="base tables; the companion of each selected one is written too")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()

@@ -19,12 +19,12 @@ import sys
 import pytest
 import yaml
 
+from percontrast import artefacts
 from percontrast import config as pc
 from percontrast import layout
 from percontrast.report import figures, results
 
-FIGURES = ("training_curves", "estep_markers", "lr_robustness", "cross_task_heatmap",
-           "aloe_by_round")
+FIGURES = tuple(artefacts.figure_names("figures"))
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from percontrast import artefacts
 from percontrast.config import (
     aloe_runs,
     dialogue_runs,
@@ -24,12 +25,11 @@ from percontrast.data.records import read_records
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "workflow" / "Snakefile"
-TABLE_NAMES = [f"table{n}" for n in (1, 2, 3, 4, 5, 6, 7, 10, 11, 12)] + [
-    "table_pir", "table_markers", "table_spc"]
+TABLE_NAMES = artefacts.base_table_names()
 #: this project's own tables: no paper companion
-OWN_TABLES = ("table_markers", "table_spc")
-PIR_FIGURES = ["figure2_pir_heatmap", "figure4_pir_classification", "figure4_pir_pr_curves",
-               "figure5_pir_histogram"]
+OWN_TABLES = tuple(a.name for a in artefacts.base_tables() if a.companion is None)
+PIR_FIGURES = artefacts.figure_names("pir_figures")
+RUN_FIGURES = artefacts.figure_names("figures")
 
 
 def snakemake(*args: str, cwd: Path, timeout: int = 120) -> subprocess.CompletedProcess:
@@ -203,8 +203,7 @@ def test_tiny_profile_runs_the_whole_implemented_dag(tiny_run):
     assert "| Tiny-Llama | PerCE |" in table1 and "Missing runs" not in table1
     for name in ("table4", "table10"):
         assert "Missing runs" not in (tmp_path / f"results/tables/{name}.md").read_text()
-    figures = [*PIR_FIGURES, "training_curves", "estep_markers", "lr_robustness",
-               "cross_task_heatmap", "aloe_by_round"]
+    figures = [*PIR_FIGURES, *RUN_FIGURES]
     for fig in figures:
         png = (tmp_path / "results/figures" / f"{fig}.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000

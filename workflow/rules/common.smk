@@ -11,9 +11,8 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir).parent / "src"))
 from percontrast import config as pc  # noqa: E402
-from percontrast import layout  # noqa: E402
+from percontrast import artefacts, layout  # noqa: E402
 from percontrast.methods import wildcard_pattern  # noqa: E402
-from percontrast.report.compare import companions_of  # noqa: E402
 
 try:  # the key path and the message first, in one line (Snakemake's own message prints the
     # whole schema before them); then Snakemake's validate, the workflows' convention
@@ -158,29 +157,17 @@ def metrics_path(run, eval_task):
 
 # ---------------------------------------------------------------- targets
 
-TABLES = [f"table{n}" for n in (1, 2, 3, 4, 5, 6, 7, 10, 11, 12)] + [
-    "table_pir",
-    "table_markers",
-    "table_spc",
-]  # 8, 9 in 3, 4
+# every name comes from the artefact catalogue (percontrast.artefacts)
+TABLES = artefacts.base_table_names()
 # each paper table's paper-vs-reproduction companion (percontrast.report.compare), unless
-# turned off; the marker table is this project's own and has none
+# turned off; this project's own tables have none
 TABLE_FILES = TABLES + (
-    companions_of(TABLES) if config.get("report", {}).get("paper_comparison", True) else []
+    artefacts.companions_of(TABLES)
+    if config.get("report", {}).get("paper_comparison", True)
+    else []
 )
-PIR_FIGURES = [
-    "figure2_pir_heatmap",
-    "figure4_pir_classification",
-    "figure4_pir_pr_curves",
-    "figure5_pir_histogram",
-]
-FIGURES = [
-    "training_curves",
-    "estep_markers",
-    "lr_robustness",
-    "cross_task_heatmap",
-    "aloe_by_round",
-]
+PIR_FIGURES = artefacts.figure_names("pir_figures")
+FIGURES = artefacts.figure_names("figures")
 
 
 def data_targets():

@@ -72,7 +72,7 @@ rule figures:
                 layout.pattern("figure").format(figure=figure),
                 category="Figures",
                 subcategory="Training and transfer",
-                caption=f"../report/{figure}.rst",
+                caption=f"../report/{artefacts.get(figure).caption}",
             )
             for figure in FIGURES
         ],

@@ -27,14 +27,13 @@ from typing import Any
 import numpy as np
 
 from percontrast import config as pc
-from percontrast import layout
+from percontrast import layout, pir_methods
 from percontrast.io import read_jsonl
 from percontrast.metrics import example_scores
 from percontrast.report import escape
 from percontrast.report.compare import paper_results
 from percontrast.report.gains import bootstrap_settings, comparison
 from percontrast.report.results import Results, label, read_result
-from percontrast.report.tables import Table
 from percontrast.stats import (
     Estimate,
     aligned_scores,
@@ -185,19 +184,18 @@ class Evidence:
     def __init__(self, cfg: dict[str, Any], root: str | os.PathLike):
         self.cfg, self.root = cfg, Path(root)
         self.boot = bootstrap_settings(cfg)
-        self._table = Table("claims", "", [])
         self.res = Results(cfg, root)
         self._small = False
         self._streams = 0
 
     @contextlib.contextmanager
     def claim(self, c: Claim):
-        self._table.missing, self._small = [], False
+        self.res.missing, self._small = [], False
         try:
             yield c
         except ValueError as err:
             c.note = (c.note + "; " if c.note else "") + str(err)
-        c.missing = sorted(set(self._table.missing))
+        c.missing = sorted(set(self.res.missing))
         c.pipeline_scale = c.pipeline_scale or self._small
 
     def _note_scale(self, run: pc.TrainRun, task: str) -> None:
@@ -206,10 +204,10 @@ class Evidence:
 
     def metrics(self, run: pc.TrainRun, task: str) -> dict | None:
         self._note_scale(run, task)
-        return self.res.metrics(run, task, self._table)
+        return self.res.metrics(run, task)
 
     def best(self, model: str, task: str, method: str) -> dict | None:
-        run, found = self.res.best_lr_run(model, task, method, self._table)
+        run, found = self.res.best_lr_run(model, task, method)
         if run is not None:
             self._note_scale(run, task)
         return found
@@ -220,13 +218,13 @@ class Evidence:
 
     def json_file(self, path: Path) -> Any:
         if not path.is_file():
-            self._table.missing.append(str(path))
+            self.res.missing.append(str(path))
             return None
         return read_result(path)
 
     def jsonl_file(self, path: Path) -> list[dict] | None:
         if not path.is_file():
-            self._table.missing.append(str(path))
+            self.res.missing.append(str(path))
             return None
         return read_jsonl(path)
 
@@ -462,10 +460,10 @@ def pir_claims(ev: Evidence) -> list[Claim]:
                 elif key == "f1" and found["recall"]:
                     r = found["recall"]
                     c.note = ("recall on gold tokens whose word is in the persona / paraphrased: "
-                              + "; ".join(f"{name} {_share(r[m]['verbatim'])} / "
-                                          f"{_share(r[m]['paraphrase'])}"
-                                          for m, name in (("percontrast", "PerContrast"),
-                                                          ("word_matching", "word matching")))
+                              + "; ".join(f"{x.prose} {_share(r[x.name]['verbatim'])} / "
+                                          f"{_share(r[x.name]['paraphrase'])}"
+                                          for x in (pir_methods.PERCONTRAST,
+                                                    pir_methods.WORD_MATCHING))
                               + f" (n = {r['percontrast']['verbatim']['n_gold']} / "
                                 f"{r['percontrast']['paraphrase']['n_gold']})")
     return out

@@ -32,13 +32,14 @@ from typing import Any, NamedTuple
 
 import yaml
 
+from percontrast import artefacts, layout, pir_methods
 from percontrast import config as pc
-from percontrast import layout
+from percontrast.artefacts import companions_of  # noqa: F401 (the companions' names)
 from percontrast.methods import LABELS, METHODS
 from percontrast.report import results as rs
 from percontrast.report import tables as tb
 from percontrast.report.results import Results
-from percontrast.report.tables import METHOD_LABELS, Table
+from percontrast.report.tables import Table
 
 PAPER_RESULTS = Path(__file__).with_name("paper_results.yaml")
 METHOD_ORDER = [LABELS[m] for m in METHODS]
@@ -46,8 +47,7 @@ METHOD_ORDER = [LABELS[m] for m in METHODS]
 NAMES = {"rouge_l": "ROUGE-L", "meteor": "METEOR", "personalization": "Personalization",
          "quality": "Quality", "mean": "Mean", "variance_x1e-4": "Variance x1e-4",
          "average": "Average", "Avg": "Average", "precision": "Precision", "recall": "Recall",
-         "f1": "F1", "percontrast": "PerContrast", "word_matching": "Word matching",
-         "llm_judge": "LLM-as-judge"}
+         "f1": "F1", **{m.name: m.short for m in pir_methods.PAPER_METHODS}}
 
 Cells = dict[tuple[str, ...], Any]
 
@@ -347,7 +347,7 @@ def _read_runs(cfg: dict[str, Any], runs: list[pc.TrainRun], path_of: Callable,
         if not path.is_file():
             missing.append(run.path)
             continue
-        task, method = rs.label(cfg, "task", run.task), METHOD_LABELS[run.method]
+        task, method = rs.label(cfg, "task", run.task), LABELS[run.method]
         for key, value in cells_of(rs.read_result(path)).items():
             ours.cells[(task, norm(key), method)] = value
     return list(out.values())
@@ -473,7 +473,7 @@ def table10_vs_paper(cfg, root) -> Table:
     tasks = [rs.label(cfg, "task", x) for x in cfg["tasks"]]
     for o in ours:
         for metric in ("Personalization", "Quality"):
-            for method in METHOD_LABELS.values():
+            for method in LABELS.values():
                 values = [o.cells.get((task, metric, method)) for task in tasks]
                 if any(v is not None for v in values):
                     o.cells[("Average", metric, method)] = rs.mean_or_none(values)
@@ -508,7 +508,7 @@ def table_pir_vs_paper(cfg, root) -> Table:
         if not found:
             missing.append(str(path))
         cells = {(norm(method), norm(metric)): found[method][metric]
-                 for method in ("percontrast", "word_matching", "llm_judge")
+                 for method in (m.name for m in pir_methods.PAPER_METHODS)
                  if found.get(method) for metric in ("precision", "recall", "f1")}
         ours.append(Ours(model, rs.label(cfg, "model", model), cells))
     t = compare(cfg, SPECS["table_pir"], ours, missing)
@@ -518,12 +518,8 @@ def table_pir_vs_paper(cfg, root) -> Table:
     return t
 
 
-COMPANIONS = {"table1_vs_paper": table1_vs_paper, "table2_vs_paper": table2_vs_paper,
-              "table3_vs_paper": table3_vs_paper, "table4_vs_paper": table4_vs_paper,
-              "table5_vs_paper": table5_vs_paper, "table6_vs_paper": table6_vs_paper,
-              "table7_vs_paper": table7_vs_paper, "table10_vs_paper": table10_vs_paper,
-              "table11_vs_paper": table11_vs_paper, "table12_vs_paper": table12_vs_paper,
-              "table_pir_vs_paper": table_pir_vs_paper}
+#: name -> builder of every paper companion, from the artefact catalogue
+COMPANIONS = {a.name: globals()[a.function] for a in artefacts.companion_tables()}
 # Which companion shows each table of paper_results.yaml (tables 8 and 9 are the second model
 # of tables 3 and 4, as in the base tables); NOT_COMPARED lists those deliberately left out.
 PAPER_TABLE_COMPANION = {**{f"table{n}": f"table{n}_vs_paper" for n in (1, 2, 3, 4, 5, 6, 7,
@@ -532,8 +528,3 @@ PAPER_TABLE_COMPANION = {**{f"table{n}": f"table{n}_vs_paper" for n in (1, 2, 3,
                          "pir": "table_pir_vs_paper"}
 NOT_COMPARED: dict[str, str] = {}
 NOT_TABLES = ("meta", "setup")  # keys of paper_results.yaml that hold no table
-
-
-def companions_of(tables: list[str]) -> list[str]:
-    """The companion names of the given base tables (``table1`` -> ``table1_vs_paper``)."""
-    return [f"{name}_vs_paper" for name in tables if f"{name}_vs_paper" in COMPANIONS]

@@ -31,11 +31,9 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
 
+from percontrast import pir_methods  # noqa: E402
 from percontrast.methods import LABELS  # noqa: E402
 
-METHOD_LABELS = {"percontrast": "PerContrast (PIR)", "word_matching": "Word matching",
-                 "llm_judge": "LLM-as-judge"}
-METHOD_COLORS = {"percontrast": "#d1495b", "word_matching": "#8d99ae", "llm_judge": "#00798c"}
 STYLE = {"figure.dpi": 150, "savefig.dpi": 150, "axes.spines.top": False,
          "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3, "font.size": 10}
 
@@ -59,13 +57,12 @@ def pir_classification_bars(results: dict[str, dict], path: str | os.PathLike) -
         fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 3.4),
                                  squeeze=False)
         for ax, (model, cls) in zip(axes[0], results.items(), strict=True):
-            methods = [m for m in METHOD_LABELS if cls.get(m)]
+            methods = [m for m in pir_methods.PAPER_METHODS if cls.get(m.name)]
             width = 0.8 / len(methods)
             for i, method in enumerate(methods):
-                vals = [cls[method][k] for k in ("precision", "recall", "f1")]
+                vals = [cls[method.name][k] for k in ("precision", "recall", "f1")]
                 xs = [x + (i - (len(methods) - 1) / 2) * width for x in range(3)]
-                bars = ax.bar(xs, vals, width, label=METHOD_LABELS[method],
-                              color=METHOD_COLORS[method])
+                bars = ax.bar(xs, vals, width, label=method.label, color=method.color)
                 ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
             ax.set_xticks(range(3), ["Precision", "Recall", "F1"])
             ax.set_ylim(0, 1.08)
@@ -74,6 +71,55 @@ def pir_classification_bars(results: dict[str, dict], path: str | os.PathLike) -
                          "tokens)", fontsize=9)
         axes[0][0].legend(fontsize=8, loc="upper left")
         _save(fig, path)
+
+
+def pir_pr_curves(results: dict[str, dict], path: str | os.PathLike):
+    """Per PIR model: precision-recall curve of PIR under each counterfactual (AP in the
+    legend; o = PIR > the paper's threshold, x = PIR > the dev-chosen threshold) and the single
+    operating points of the binary methods; the dashed line is the share of gold tokens (a
+    random ranking's precision). ``results``: model name -> classification.json content."""
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(1, len(results), figsize=(5.6 * len(results), 4.6),
+                                 squeeze=False)
+        for ax, (model, cls) in zip(axes[0], results.items(), strict=True):
+            variants, baselines = cls.get("variants", {}), cls.get("baselines", {})
+            if not variants:  # a classification.json from before threshold-free metrics
+                _no_data(ax, "no threshold-free metrics: rerun pir_benchmark")
+                continue
+            for name, v in variants.items():
+                style = pir_methods.COUNTERFACTUAL_BY_NAME.get(name)
+                color, line = (style.color, style.linestyle) if style else ("#555555", "-")
+                curve = v["pr_curve"]
+                ax.step([0.0, *curve["recall"]], [1.0, *curve["precision"]], where="pre",
+                        color=color, linestyle=line,
+                        label=f"{style.label if style else name} "
+                              f"(AP {v['average_precision']:.2f})")
+                at = v["at_threshold"]
+                ax.plot(at["recall"], at["precision"], "o", color=color, markersize=6)
+                if "test_at_dev_threshold" in v:
+                    dev = v["test_at_dev_threshold"]
+                    ax.plot(dev["recall"], dev["precision"], "x", color=color, markersize=7)
+            for name, b in baselines.items():
+                method = pir_methods.BY_NAME.get(name)
+                label, color, marker = ((pir_methods.baseline_label(name, with_lemmas=True),
+                                         method.point_color, method.marker) if method
+                                        else (name, "#333333", "s"))
+                at = b["at_threshold"]
+                ax.plot(at["recall"], at["precision"], marker, color=color, markersize=8,
+                        markeredgecolor="black", label=f"{label} (F1 {at['f1']:.2f})")
+            first = next(iter(variants.values()))["at_threshold"]
+            ax.axhline(first["n_gold"] / max(first["n_tokens"], 1), color="grey",
+                       linestyle="--", linewidth=0.8)
+            ax.set_xlim(0, 1.02)
+            ax.set_ylim(0, 1.05)
+            ax.set_xlabel("recall (personal tokens found)")
+            ax.set_ylabel("precision")
+            ax.set_title(f"{model}: PIR as a token classifier ({cls.get('n_answers', '?')} "
+                         f"answers)\no PIR > {cls['threshold']:g}, x dev-chosen threshold "
+                         "(test answers)", fontsize=9)
+            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1)
+        _save(fig, path)
+    return fig
 
 
 PIR_BINS = (float("-inf"), -1.0, 0.0, 0.5, 1.0, 2.0, 3.0, 5.0, float("inf"))
@@ -164,7 +210,6 @@ def pir_heatmap(answers: Sequence[Sequence[dict]], path: str | os.PathLike,
 # absent (or None / empty): the figure draws what exists and says "no data yet" where nothing does,
 # so the report can be rendered at any point of a long pipeline.
 
-LOSS_LABELS = LABELS
 LOSS_COLORS = {"ce": "#5b6c8f", "lossce": "#e9a23b", "entce": "#2a9d8f", "perce": "#d1495b"}
 LOSS_STYLES = {"perce": "-", "ce": "--", "lossce": ":", "entce": "-."}
 TASK_COLORS = ("#264653", "#e76f51", "#2a9d8f", "#8338ec", "#e9c46a", "#6a994e", "#3a86ff")
@@ -215,14 +260,14 @@ def _no_data(ax, text: str = NO_DATA) -> None:
 def _method_key(name: str) -> str | None:
     """The loss behind a run label ('perce', 'Qwen3-4B/PAG/PerCE/lr2e-05' ...), if any."""
     for token in re.split(r"[^0-9a-z]+", name.lower()):
-        if token in LOSS_LABELS:
+        if token in LABELS:
             return token
     return None
 
 
 def _method_label(name: str) -> str:
     key = _method_key(name)
-    return LOSS_LABELS[key] if key and name.lower() == key else name
+    return LABELS[key] if key and name.lower() == key else name
 
 
 def _method_color(name: str, fallback: int = 0) -> str:
@@ -234,15 +279,15 @@ def _line_kw(name: str, fallback: int = 0) -> dict[str, Any]:
     """Colour by loss; CE widest and at the bottom, PerCE thinnest on top, so identical curves
     (CE, LossCE and EntCE all sit at w = 1, 0 % clipped) still show as nested bands."""
     key = _method_key(name)
-    rank = list(LOSS_LABELS).index(key) if key else len(LOSS_LABELS)
-    lw = 1.4 + 0.5 * max(len(LOSS_LABELS) - 1 - rank, 0)
+    rank = list(LABELS).index(key) if key else len(LABELS)
+    lw = 1.4 + 0.5 * max(len(LABELS) - 1 - rank, 0)
     return {"color": _method_color(name, fallback), "lw": lw, "zorder": 2 + rank}
 
 
 def _method_order(names) -> list[str]:
     """Methods in the paper's order (CE, LossCE, EntCE, PerCE), unknown ones after."""
     names = list(dict.fromkeys(names))
-    rank = {m: i for i, m in enumerate(LOSS_LABELS)}
+    rank = {m: i for i, m in enumerate(LABELS)}
     return sorted(names, key=lambda n: (rank.get(n.lower(), len(rank)), names.index(n)))
 
 

@@ -20,14 +20,11 @@ import math
 import os
 import statistics
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from percontrast import config as pc
 from percontrast import layout
 from percontrast.io import DataError, read_json, read_jsonl
-
-if TYPE_CHECKING:  # tables imports this module
-    from percontrast.report.tables import Table
 
 log = logging.getLogger(__name__)
 
@@ -190,10 +187,14 @@ def mean_or_none(values: list[float | None]) -> float | None:
 
 
 class Results:
-    """Reads metrics files of the config's runs under a results root, remembering misses."""
+    """Reads metrics files of the config's runs under a results root, remembering misses in
+    :attr:`missing` (the runs and files not written yet, in reading order); a table passes its
+    own list to collect them."""
 
-    def __init__(self, cfg: dict[str, Any], root: str | os.PathLike = "results"):
+    def __init__(self, cfg: dict[str, Any], root: str | os.PathLike = "results",
+                 missing: list[str] | None = None):
         self.cfg, self.root = cfg, Path(root)
+        self.missing: list[str] = [] if missing is None else missing
 
     def _json(self, path: Path) -> dict | None:
         return read_result(path)
@@ -207,14 +208,14 @@ class Results:
     def metrics_path(self, run: pc.TrainRun, eval_task: str) -> Path:
         return layout.in_results("metrics", self.root, run, eval_task=eval_task)
 
-    def read(self, path: Path, run: pc.TrainRun, table: Table) -> dict | None:
-        """A per-run results file, or None with the run listed as missing in ``table``."""
+    def read(self, path: Path, run: pc.TrainRun) -> dict | None:
+        """A per-run results file, or None with the run listed in :attr:`missing`."""
         found = self._json(path)
         if found is None:
-            table.missing.append(run.path)
+            self.missing.append(run.path)
         return found
 
-    def metrics(self, run: pc.TrainRun, eval_task: str, table: Table) -> dict | None:
+    def metrics(self, run: pc.TrainRun, eval_task: str) -> dict | None:
         """A run's metrics on ``eval_task``; for a main run with several training seeds
         (``training.seeds``) on its own task, the seeds' files averaged (per example too)."""
         from percontrast.metrics import average_over_seeds
@@ -224,12 +225,12 @@ class Results:
         for each in runs:
             found.append(self._json(self.metrics_path(each, eval_task)))
             if found[-1] is None:
-                table.missing.append(f"{each.path}/{eval_task}")
+                self.missing.append(f"{each.path}/{eval_task}")
         if any(f is None for f in found):
             return None
         return average_over_seeds(found, source=str(self.metrics_path(run, eval_task).parent))
 
-    def best_lr_run(self, model: str, task: str, method: str, table: Table
+    def best_lr_run(self, model: str, task: str, method: str
                     ) -> tuple[pc.TrainRun | None, dict | None]:
         """The grid LR with the best own-task ROUGE-L (how the paper's table 1 was filled),
         among the full-scale runs when the config has pipeline-scale ones (a one-step run at
@@ -239,7 +240,7 @@ class Results:
         grid = [pc.TrainRun(model, task, method, lr, *tr["clip"])
                 for lr in pc.grid_learning_rates(self.cfg, method)]
         for run in [r for r in grid if pc.is_full_scale(self.cfg, r)] or grid:
-            m = self.metrics(run, task, table)
+            m = self.metrics(run, task)
             if m is not None and (best[1] is None or m["rouge_l"] > best[1]["rouge_l"]):
                 best = (run, m)
         return best

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from percontrast import artefacts, pir_methods
 from percontrast import config as pc
 from percontrast.methods import LABELS, METHODS
 from percontrast.report import escape
@@ -248,9 +249,6 @@ def _not_run_row(cfg, table: Table, what: str) -> None:
 
 # --------------------------------------------------------------------------- reading results
 
-METHOD_LABELS = LABELS
-
-
 def _add_gain_row(table: Table, prefix: list[Any], per_method: dict[str, list]) -> None:
     """The paper's Gain row from the cells alone (no per-example scores: tables 4, 10):
     PerCE over CE, per column, when both ran."""
@@ -301,7 +299,7 @@ def _method_rows(cfg, table: Table, models: list[str], tasks: list[str], lookup,
         files: dict[str, list[list[dict | None]]] = {}
         for method in listed or methods:
             if method not in methods:
-                table.rows.append([_label(cfg, "model", model), METHOD_LABELS[method],
+                table.rows.append([_label(cfg, "model", model), LABELS[method],
                                    *[not_run(cfg)] * len(metrics)])
                 continue
             pairs = [lookup(model, task, method) for task in tasks]
@@ -314,7 +312,7 @@ def _method_rows(cfg, table: Table, models: list[str], tasks: list[str], lookup,
             vals += [average(cfg, vals[0::2], complete, "rouge_l", scale),
                      average(cfg, vals[1::2], complete, "meteor", scale)]
             files[method] = [[m] for m in found for _ in range(2)] + [found, found]
-            table.rows.append([_label(cfg, "model", model), METHOD_LABELS[method], *vals])
+            table.rows.append([_label(cfg, "model", model), LABELS[method], *vals])
         _bootstrap_gain_row(cfg, table, [_label(cfg, "model", model)], files, metrics)
 
 
@@ -342,9 +340,9 @@ def table1(cfg, root) -> Table:
     "not run"."""
     t = Table("table1", "Table 1: ROUGE-L and METEOR per model, method and task "
               "(best learning rate of the grid)", _rouge_meteor_header(cfg, cfg["tasks"]))
-    res = Results(cfg, root)
+    res = Results(cfg, root, missing=t.missing)
     _method_rows(cfg, t, cfg["models"], cfg["tasks"],
-                 lambda model, task, method: res.best_lr_run(model, task, method, t),
+                 lambda model, task, method: res.best_lr_run(model, task, method),
                  listed=list(METHODS))
     t.notes.append("Each cell is the run of the learning-rate grid with the best own-task "
                    "ROUGE-L (the paper's table 1 matches the best rows of its table 2).")
@@ -358,7 +356,7 @@ def table2(cfg, root) -> Table:
     tasks = cfg["tasks"]
     t = Table("table2", "Table 2: ROUGE-L across learning rates (mean; variance x1e-4)",
               ["Model", "Method", "LR", *[_label(cfg, "task", x) for x in tasks]])
-    res = Results(cfg, root)
+    res = Results(cfg, root, missing=t.missing)
     tr = cfg["training"]
     for model in cfg["models"]:
         files: dict[str, dict[float, list[dict | None]]] = {}
@@ -367,19 +365,19 @@ def table2(cfg, root) -> Table:
             columns: list[list[float | None]] = [[] for _ in tasks]
             for lr in pc.grid_learning_rates(cfg, method):
                 row = []
-                found = [res.metrics(pc.TrainRun(model, task, method, lr, *tr["clip"]), task, t)
+                found = [res.metrics(pc.TrainRun(model, task, method, lr, *tr["clip"]), task)
                          for task in tasks]
                 files.setdefault(method, {})[lr] = found
                 for i, (m, task) in enumerate(zip(found, tasks, strict=True)):
                     run = pc.TrainRun(model, task, method, lr, *tr["clip"])
                     row.append(value(cfg, m, "rouge_l", run, task))
                     columns[i].append(row[-1])
-                t.rows.append([_label(cfg, "model", model), METHOD_LABELS[method],
+                t.rows.append([_label(cfg, "model", model), LABELS[method],
                                pc.fmt_num(lr), *row])
             # over the grid: marked when any of its LRs ran at pipeline scale
-            t.rows.append([_label(cfg, "model", model), METHOD_LABELS[method], "Mean",
+            t.rows.append([_label(cfg, "model", model), LABELS[method], "Mean",
                            *[_summary(_mean(c), c) for c in columns]])
-            t.rows.append([_label(cfg, "model", model), METHOD_LABELS[method], "Variance x1e-4",
+            t.rows.append([_label(cfg, "model", model), LABELS[method], "Variance x1e-4",
                            *[_summary(statistics.pvariance(c) * 1e4, c)
                              if c and None not in c and len(c) > 1 else None
                              for c in columns]])
@@ -405,7 +403,7 @@ def table3(cfg, root) -> Table:
     t = Table("table3", "Tables 3 and 8: cross-task transfer (ROUGE-L); rows = source task, "
               "columns = target task",
               ["Model", "Source", "Method", *[_label(cfg, "task", x) for x in tasks]])
-    res = Results(cfg, root)
+    res = Results(cfg, root, missing=t.missing)
     models = cfg["evaluation"].get("cross_task_models", []) if cfg["evaluation"].get(
         "cross_task") else []
     if not models:
@@ -416,10 +414,10 @@ def table3(cfg, root) -> Table:
             methods = cfg["evaluation"].get("cross_task_methods", ["ce", "perce"])
             for method in [m for m in methods if m in cfg["training"]["methods"]]:
                 run = pc.main_run(cfg, model, src, method)
-                found = [res.metrics(run, dst, t) for dst in tasks]
+                found = [res.metrics(run, dst) for dst in tasks]
                 files[method] = [[m] for m in found]
                 t.rows.append([_label(cfg, "model", model), _label(cfg, "task", src),
-                               METHOD_LABELS[method], *[value(cfg, m, "rouge_l", run, dst)
+                               LABELS[method], *[value(cfg, m, "rouge_l", run, dst)
                                                         for m, dst in zip(found, tasks,
                                                                           strict=True)]])
             _bootstrap_gain_row(cfg, t, [_label(cfg, "model", model), _label(cfg, "task", src)],
@@ -435,7 +433,7 @@ def table5(cfg, root) -> Table:
     tasks = cfg["evaluation"].get("lamp_tasks", [])
     t = Table("table5", "Table 5: LaMP short-text tasks (x100)", _rouge_meteor_header(cfg, tasks),
               fmt="{:.2f}")
-    res = Results(cfg, root)
+    res = Results(cfg, root, missing=t.missing)
     models = cfg["evaluation"].get("lamp_models", []) if tasks else []
     if not models or not pc.lamp_methods(cfg):
         _not_run_row(cfg, t, "the LaMP tasks (evaluation.lamp_tasks, lamp_models)")
@@ -443,7 +441,7 @@ def table5(cfg, root) -> Table:
 
     def lookup(model, task, method):
         run = pc.main_run(cfg, model, task, method)
-        return run, res.metrics(run, task, t)
+        return run, res.metrics(run, task)
 
     _method_rows(cfg, t, models, tasks, lookup, scale=100, methods=pc.lamp_methods(cfg))
     return t
@@ -502,7 +500,7 @@ def table7(cfg, root) -> Table:
                ["Top-k retrieved profile entries", str(cfg["data"]["top_k"])],
                ["Retriever", cfg["data"]["retriever"]]]
     if tr.get("pipeline_scale"):
-        full = ", ".join(METHOD_LABELS[m] for m in tr.get("full_scale_methods", tr["methods"]))
+        full = ", ".join(LABELS[m] for m in tr.get("full_scale_methods", tr["methods"]))
         smoke = ", ".join(f"{k} {pc.fmt_num(v)}" for k, v in tr["pipeline_scale"].items())
         t.rows.append(["Pipeline-scale runs", f"{smoke} (all runs except the main-LR runs of "
                        f"{full} on the main tasks)"])
@@ -516,7 +514,7 @@ def table11(cfg, root) -> Table:
     t = Table("table11", "Table 11: general QA (EM / F1 x100)",
               ["Model", "Train task", "Method", *[f"{_label(cfg, 'task', x)} {m}" for x in tasks
                                                   for m in ("EM", "F1")]], fmt="{:.1f}")
-    res = Results(cfg, root)
+    res = Results(cfg, root, missing=t.missing)
     if not (tasks and qa.get("models") and qa.get("train_tasks") and qa.get("methods")):
         _not_run_row(cfg, t, "general QA (evaluation.general_qa)")
     for model in qa.get("models", []):
@@ -525,13 +523,13 @@ def table11(cfg, root) -> Table:
             for method in qa.get("methods", []):
                 run = pc.main_run(cfg, model, src, method)
                 vals = []
-                found = [res.metrics(run, task, t) for task in tasks]
+                found = [res.metrics(run, task) for task in tasks]
                 for m, task in zip(found, tasks, strict=True):
                     vals += [value(cfg, m, "em", run, task),  # x100 in the file
                              value(cfg, m, "f1", run, task)]
                 files[method] = [[m] for m in found for _ in range(2)]
                 t.rows.append([_label(cfg, "model", model), _label(cfg, "task", src),
-                               METHOD_LABELS[method], *vals])
+                               LABELS[method], *vals])
             _bootstrap_gain_row(cfg, t, [_label(cfg, "model", model), _label(cfg, "task", src)],
                                 files, ["em", "f1"] * len(tasks), percent=False, digits=2)
     if any(row[2] == "Gain" for row in t.rows):
@@ -546,7 +544,7 @@ def table12(cfg, root) -> Table:
     t = Table("table12", "Table 12: PerCE ROUGE-L across clipping thresholds (rows: clip min, "
               "columns: clip max)", ["Model", "Task", "Clip min",
                                      *[f"max {pc.fmt_num(h)}" for h in highs]])
-    res = Results(cfg, root)
+    res = Results(cfg, root, missing=t.missing)
     lr = grid.get("learning_rate")
     ce_at_lr = "ce" in cfg["training"]["methods"] and lr in pc.grid_learning_rates(cfg, "ce")
     if not (grid.get("models") and highs and grid.get("clip_min")
@@ -555,10 +553,10 @@ def table12(cfg, root) -> Table:
     for model in grid.get("models", []):
         for task in pc.clip_grid_tasks(cfg):
             ce = (res.metrics(pc.TrainRun(model, task, "ce", lr, *cfg["training"]["clip"]),
-                              task, t) if ce_at_lr else None)
+                              task) if ce_at_lr else None)
             for lo in grid.get("clip_min", []):
                 runs = [pc.TrainRun(model, task, "perce", lr, lo, hi) for hi in highs]
-                found = [res.metrics(run, task, t) for run in runs]
+                found = [res.metrics(run, task) for run in runs]
                 lead = [_label(cfg, "model", model), _label(cfg, "task", task)]
                 t.rows.append([*lead, pc.fmt_num(lo), *[value(cfg, m, "rouge_l", run, task)
                                                        for m, run in zip(found, runs,
@@ -582,8 +580,7 @@ def table_pir(cfg, root) -> Table:
     t = Table("table_pir", "PIR benchmark (figure 4): personal-token identification",
               ["Model", "Method", "Precision", "Recall", "F1", "AP", "ROC-AUC",
                "Recall verbatim", "Recall paraphrase", "Tokens"])
-    names = {"removed": "persona removed", "filler": "neutral filler",
-             "placebo": "another user's persona"}
+    names = {c.name: c.words for c in pir_methods.COUNTERFACTUALS}
     for model in cfg["pir"]["models"]:
         path = Path(root) / "pir" / model / "classification.json"
         if not path.is_file():
@@ -611,12 +608,11 @@ def table_pir(cfg, root) -> Table:
             if "test_at_dev_threshold" in entry:
                 row(f"PerContrast (PIR > {entry['dev_threshold']:.2f} from dev, "
                     f"{names.get(v, v)}; test answers)", entry["test_at_dev_threshold"])
-        for method, label in (("word_matching", "Word matching (paper: exact words)"
-                               if "word_matching_lemma" in cls else "Word matching"),
-                              ("word_matching_lemma", "Word matching (lemmas)"),
-                              ("llm_judge", "LLM-as-judge")):
-            if cls.get(method):
-                row(label, cls[method], baselines.get(method))
+        for method in pir_methods.BASELINES:
+            if cls.get(method.name):
+                row(pir_methods.baseline_label(method.name,
+                                               with_lemmas="word_matching_lemma" in cls),
+                    cls[method.name], baselines.get(method.name))
     if t.rows:
         t.notes.append("AP = average precision (area under the precision-recall curve); "
                        "binary methods are scored as 0/1. Verbatim: gold tokens whose word "
@@ -638,14 +634,14 @@ def table4(cfg, root) -> Table:
     ks = [f"k={k}" for k in reported_rounds(aloe.get("rounds", 10))]
     t = Table("table4", "Tables 4 and 9: ALOE cross-scenario transfer (judge score 1-5 per "
               "dialogue round)", ["Model", "Source", "Method", *ks, "Average"], fmt="{:.2f}")
-    runs, res = pc.aloe_runs(cfg), Results(cfg, root)
+    runs, res = pc.aloe_runs(cfg), Results(cfg, root, missing=t.missing)
     if not runs:
         _not_run_row(cfg, t, "ALOE (evaluation.aloe)")
     for model in dict.fromkeys(r.model for r in runs):
         for task in dict.fromkeys(r.task for r in runs if r.model == model):
             per_method = {}
             for run in [r for r in runs if r.model == model and r.task == task]:
-                found = res.read(res.aloe_path(run), run, t)
+                found = res.read(res.aloe_path(run), run)
                 summary = found and found["summary"]
                 n_of = {f"k={r['round']}": r.get("n") for r in (found or {}).get("per_round")
                         or [] if "round" in r}
@@ -654,7 +650,7 @@ def table4(cfg, root) -> Table:
                         Value(summary[k], n_of.get(k), scale=scale) for k in [*ks, "average"]]
                 per_method[run.method] = vals
                 t.rows.append([_label(cfg, "model", model), _label(cfg, "task", task),
-                               METHOD_LABELS[run.method], *vals])
+                               LABELS[run.method], *vals])
             if "ce" in per_method and "perce" in per_method:
                 t.rows.append([_label(cfg, "model", model), _label(cfg, "task", task), "Gain",
                                *[_diff(p, c) for p, c in zip(per_method["perce"],
@@ -674,7 +670,7 @@ def table4(cfg, root) -> Table:
 def table10(cfg, root) -> Table:
     """LLM-as-judge on the training tasks: personalization and quality, x20."""
     judge = cfg["evaluation"].get("llm_judge", {})
-    runs, res = pc.judge_runs(cfg), Results(cfg, root)
+    runs = pc.judge_runs(cfg)
     tasks = list(dict.fromkeys(r.task for r in runs))
     scale = judge.get("scale", "x20")
     t = Table("table10", "Table 10: LLM-as-judge personalization and quality (1-5 scores "
@@ -682,6 +678,7 @@ def table10(cfg, root) -> Table:
               ["Model", "Method", *[f"{_label(cfg, 'task', x)} {m}" for x in tasks
                                     for m in ("Personalization", "Quality")],
                "Avg Personalization", "Avg Quality"], fmt="{:.2f}")
+    res = Results(cfg, root, missing=t.missing)
     if not runs:
         _not_run_row(cfg, t, "the LLM judge (evaluation.llm_judge)")
     for model in dict.fromkeys(r.model for r in runs):
@@ -690,7 +687,7 @@ def table10(cfg, root) -> Table:
             vals = []
             for task in tasks:
                 run = pc.main_run(cfg, model, task, method)
-                found = res.read(res.judge_path(run), run, t)
+                found = res.read(res.judge_path(run), run)
                 scale = rs.scale_of(cfg, run, task)
                 vals += [None if not found or found.get(k) is None else
                          Value(found[k], found.get("n"), scale=scale)
@@ -698,7 +695,7 @@ def table10(cfg, root) -> Table:
             vals += [_summary(_mean(vals[0::2]), vals[0::2]),
                      _summary(_mean(vals[1::2]), vals[1::2])]
             per_method[method] = vals
-            t.rows.append([_label(cfg, "model", model), METHOD_LABELS[method], *vals])
+            t.rows.append([_label(cfg, "model", model), LABELS[method], *vals])
         _add_gain_row(t, [_label(cfg, "model", model)], per_method)
     if judge.get("enabled"):
         spec = cfg.get("llm", {}).get(judge.get("judge"), {})
@@ -731,7 +728,7 @@ def table_markers(cfg, root) -> Table:
               "generation", ["Model", "Train task", "Eval task", "Method",
                              *[label for _, label in MARKER_COLUMNS], "n (recall)"],
               fmt="{:.3f}")
-    res = Results(cfg, root)
+    res = Results(cfg, root, missing=t.missing)
     pairs = marker_runs(cfg)
     order = [m for m in pc.METHODS if m in cfg["training"]["methods"]]
     keys = dict.fromkeys((run.model, run.task, task) for run, task in pairs)
@@ -742,12 +739,12 @@ def table_markers(cfg, root) -> Table:
             run = pc.main_run(cfg, model, src, method)
             if (run, dst) not in pairs:
                 continue
-            m = res.metrics(run, dst, t)
+            m = res.metrics(run, dst)
             if m is not None and "marker_recall" not in m:
                 t.notes.append(f"{run.path}/{dst}: no marker ground truth in its test data")
                 continue
             files[method] = [[m]] * len(MARKER_COLUMNS)
-            t.rows.append([*lead, METHOD_LABELS[method],
+            t.rows.append([*lead, LABELS[method],
                            *[value(cfg, m, key, run, dst) for key, _ in MARKER_COLUMNS],
                            m and m["n_marker_recall"]])
         if "ce" in files and "perce" in files:
@@ -790,7 +787,7 @@ def table_spc(cfg, root) -> Table:
                                                     *[h for _, h, _ in SPC_COLUMNS],
                                                     "n (grounded)"],
               fmt="{:.3f}", n_in_cells=False)
-    runs, res = pc.dialogue_runs(cfg), Results(cfg, root)
+    runs, res = pc.dialogue_runs(cfg), Results(cfg, root, missing=t.missing)
     if not runs:
         _not_run_row(cfg, t, "the real-data arm (evaluation.dialogue: models x tasks of "
                      "Synthetic-Persona-Chat)")
@@ -804,14 +801,14 @@ def table_spc(cfg, root) -> Table:
             methods = [r.method for r in runs if r.model == model and r.task == task]
             for method in sorted(methods, key=lambda m: METHODS.index(m)):
                 run = pc.main_run(cfg, model, task, method)
-                m = res.metrics(run, task, t)
+                m = res.metrics(run, task)
                 files[method] = m
                 if m is not None and "persona_words" not in m:
                     t.notes.append(f"{run.path}/{task}: no persona metrics in its metrics file "
                                    "(rerun its score job)")
                 if m is not None and isinstance(m.get("persona_candidates"), int):
                     candidates.add(m["persona_candidates"])
-                t.rows.append([*lead, METHOD_LABELS[method], m and m.get("n"),
+                t.rows.append([*lead, LABELS[method], m and m.get("n"),
                                *[value(cfg, m, k, run, task) for k in keys],
                                m and m.get("n_grounded_recall")])
             if files.get("ce") is not None and files.get("perce") is not None:
@@ -839,7 +836,5 @@ def table_spc(cfg, root) -> Table:
     return t
 
 
-BUILDERS = {"table1": table1, "table2": table2, "table3": table3, "table4": table4,
-            "table5": table5, "table6": table6, "table7": table7, "table10": table10,
-            "table11": table11, "table12": table12, "table_pir": table_pir,
-            "table_markers": table_markers, "table_spc": table_spc}
+#: name -> builder of every base table (not the companions), from the artefact catalogue
+BUILDERS = {a.name: globals()[a.function] for a in artefacts.base_tables()}
