@@ -134,3 +134,9 @@ def test_results_and_tables_import_no_circle():
     tree = ast.parse((REPO / "src/percontrast/report/results.py").read_text())
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert not any(m and m.startswith("percontrast.report") for m in imported), imported
+
+
+def test_pir_counterfactuals_are_the_prompts():
+    from percontrast.prompts import COUNTERFACTUALS
+
+    assert tuple(c.name for c in pir_methods.COUNTERFACTUALS) == COUNTERFACTUALS
