@@ -19,9 +19,8 @@ import sys
 import pytest
 import yaml
 
-from percontrast import artefacts
+from percontrast import artefacts, layout
 from percontrast import config as pc
-from percontrast import layout
 from percontrast.report import figures, results
 
 FIGURES = tuple(artefacts.figure_names("figures"))
