@@ -140,3 +140,27 @@ def test_pir_counterfactuals_are_the_prompts():
     from percontrast.prompts import COUNTERFACTUALS
 
     assert tuple(c.name for c in pir_methods.COUNTERFACTUALS) == COUNTERFACTUALS
+
+
+def test_a_new_figure_is_one_entry_plus_its_builder(monkeypatch, tmp_path):
+    """A catalogue entry and a builder ``(cfg, results, path)`` are all a figure needs: the
+    renderer draws it and the index lists it with its description and rule."""
+    import types
+
+    from percontrast.report.index import build_index
+    from percontrast.report.render import render_figures
+
+    drawn = []
+    module = types.ModuleType("extra_figures")
+    module.my_figure = lambda cfg, results, path: (drawn.append(path),
+                                                   path.write_bytes(b"png"))
+    monkeypatch.setitem(sys.modules, "extra_figures", module)
+    entry = artefacts.Artefact("my_figure", artefacts.FIGURE, "figures",
+                               "extra_figures.my_figure", "what it shows", "workflow.rst")
+    monkeypatch.setattr(artefacts, "CATALOGUE", (entry,))
+    monkeypatch.setattr(artefacts, "_BY_NAME", {entry.name: entry})
+    paths = render_figures({}, tmp_path / "results", tmp_path)
+    assert paths == drawn == [tmp_path / "my_figure.png"]
+    text = build_index({}, [], paths, out_dir=tmp_path)
+    assert "| [my_figure](my_figure.png) | what it shows | " in text
+    assert f"--forcerun figures {paths[0]}` |" in text
