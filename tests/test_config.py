@@ -275,3 +275,28 @@ def test_cache_implementation_is_optional_and_checked(repo):
     cfg["generation"]["cache_implementation"] = "paged"
     with pytest.raises(pc.ConfigError, match="generation.cache_implementation"):
         pc.validate_schema(cfg)
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_default_runs_keep_their_spec_without_report_to(repo, name):
+    cfg = pc.load_config(repo / name)
+    assert "report_to" not in cfg["training"]  # no schema default: nothing filled in
+    run = pc.train_runs(cfg)[0]
+    before = pc.run_training_spec(cfg, run)
+    assert "report_to" not in before
+    cfg["training"]["report_to"] = "none"  # said explicitly: the same spec, no rerun
+    pc.validate_schema(cfg)
+    assert pc.run_training_spec(cfg, run) == before
+
+
+def test_report_to_names_integrations_and_enters_the_spec(repo):
+    cfg = pc.load_config(repo / "configs/tiny.yaml")
+    run = pc.train_runs(cfg)[0]
+    before = pc.run_training_spec(cfg, run)
+    cfg["training"]["report_to"] = ["tensorboard", "mlflow"]
+    pc.validate_schema(cfg)
+    assert pc.run_training_spec(cfg, run) == {**before, "report_to": ["tensorboard", "mlflow"]}
+    for bad in (["wandb"], [], "tensorboard", ["tensorboard", "tensorboard"]):
+        cfg["training"]["report_to"] = bad
+        with pytest.raises(pc.ConfigError, match="training.report_to"):
+            pc.validate_schema(cfg)

@@ -435,9 +435,21 @@ def run_training_spec(cfg: dict[str, Any], run: TrainRun) -> dict[str, Any]:
     """The training settings that determine ``run``'s output, and only those: the ``training``
     section without the keys that pick runs (so adding a learning rate or a method never
     changes a finished run's spec), with ``pipeline_scale`` applied when the run is not full
-    scale (:func:`is_full_scale`)."""
+    scale (:func:`is_full_scale`).
+
+    ``report_to`` (experiment tracking) is in the spec only when it names an integration: absent
+    or ``none``, default runs keep their spec and are not retrained. Tracking does not change the
+    weights, yet turning it on changes the spec, so Snakemake retrains those runs (and reruns
+    their evaluations). That is accepted: a finished run has no curves to send, retraining is
+    what produces them, and a run killed before the switch still resumes from its checkpoint
+    (the checkpoints' identity leaves ``report_to`` out, :func:`percontrast.training.run_training`).
+    Passing it to the train job apart from the spec would not avoid reruns: the new argument in
+    the rule's shell command changes every train job's code, which retrains every finished run,
+    tracked or not. To keep finished runs, use ``--rerun-triggers mtime input``."""
     tr = cfg["training"]
     spec = {k: v for k, v in tr.items() if k not in RUN_SELECTION_KEYS}
+    if spec.get("report_to", "none") == "none":  # no tracking: absent, as before the key existed
+        spec.pop("report_to", None)
     if not is_full_scale(cfg, run):
         spec.update({k: v for k, v in tr["pipeline_scale"].items()
                      if k in ("max_steps", "epochs")})

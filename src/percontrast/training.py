@@ -10,8 +10,9 @@
    ``sum_i w_i * -log p_i / num_items_in_batch`` (the M-step).
 
 Everything else — accelerate / DDP / FSDP / DeepSpeed, gradient accumulation, mixed precision,
-checkpointing and resume, logging — is the Trainer's (:func:`run_training` only chooses *which*
-checkpoint to resume, :mod:`percontrast.checkpoints`). Normalising by ``num_items_in_batch`` (the
+checkpointing and resume, logging and experiment tracking (``training.report_to``) — is the
+Trainer's (:func:`run_training` only chooses *which* checkpoint to resume,
+:mod:`percontrast.checkpoints`). Normalising by ``num_items_in_batch`` (the
 response-token count of the whole accumulated, all-device batch, which the Trainer counts from our
 ``shift_labels``) makes gradient accumulation give exactly the big-batch gradient.
 
@@ -30,12 +31,15 @@ Use it in your own code::
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import math
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -198,6 +202,8 @@ class PerCETrainer(Trainer):
             reduce = None if acc.num_processes == 1 else (
                 lambda t: acc.reduce(t.to(acc.device), reduction="sum").cpu())
             logs.update(self._stats.flush(reduce))
+        # every callback's on_log gets them: log.jsonl and the report_to integrations (scalars
+        # train/weight_mean, train/frac_clip_min ... beside train/loss, tests/test_tracking.py)
         super().log(logs, start_time)
 
 
@@ -404,12 +410,76 @@ def training_arguments(training: dict[str, Any], output_dir: str | Path, *, meth
         save_only_model=False,
         seed=seed,
         data_seed=seed,
-        report_to="none",
+        report_to=report_integrations(training) or "none",
         dataloader_num_workers=0,
         disable_tqdm=True,
         **extra,
     )
     return PerCEConfig(**{**settings, **overrides})
+
+
+# ------------------------------------------------------------------ experiment tracking
+#: The Trainer integrations ``training.report_to`` may name (the config schema lists the same).
+REPORT_TO = ("tensorboard", "mlflow")
+TENSORBOARD_DIR = "tensorboard"  # <run dir>/tensorboard/: TensorBoard event files
+MLFLOW_DIR = "mlruns"  # <run dir>/mlruns/: MLflow's file store
+_INSTALL = {"tensorboard": ("tensorboard", "tensorboardX"), "mlflow": ("mlflow",)}
+
+
+def report_integrations(training: dict[str, Any]) -> list[str]:
+    """``training.report_to`` as the Trainer's list of integrations: ``[]`` when absent or
+    ``"none"`` (the offline default: nothing is reported anywhere). Training logs — the loss,
+    learning rate and PerCE's statistics (:meth:`PerCETrainer.log`) — reach every integration as
+    scalars (``train/loss``, ``train/weight_mean``, ``train/frac_clip_min`` ...)."""
+    value = training.get("report_to", "none")
+    if value is None or value == "none":
+        return []
+    names = [value] if isinstance(value, str) else list(value)
+    unknown = [n for n in names if n not in REPORT_TO]
+    if unknown:
+        raise ValueError(f"training.report_to: {', '.join(map(repr, unknown))} is not one of "
+                         f"{', '.join(REPORT_TO)} (or none)")
+    return list(dict.fromkeys(names))
+
+
+def check_integrations(training: dict[str, Any]) -> list[str]:
+    """:func:`report_integrations`, failing (a :class:`~percontrast.config.ConfigError`) when a
+    named integration's package is not installed: at train start, with the key and the fix,
+    rather than deep in the Trainer (mlflow is not a dependency of the project)."""
+    from percontrast.config import ConfigError
+
+    names = report_integrations(training)
+    for name in names:
+        if not any(importlib.util.find_spec(mod) for mod in _INSTALL[name]):
+            raise ConfigError(f"training.report_to names {name}, but {name} is not installed: "
+                              f"pip install {name} (in the training environment), or remove "
+                              f"{name} from training.report_to")
+    return names
+
+
+@contextmanager
+def tracking_environment(integrations: list[str], run_dir: str | Path) -> Iterator[None]:
+    """While the Trainer is built and trains: TensorBoard writes to ``<run_dir>/tensorboard/``
+    and MLflow to a file store in ``<run_dir>/mlruns/``, through the environment variables the
+    Trainer's own callbacks read (``TENSORBOARD_LOGGING_DIR``, ``MLFLOW_TRACKING_URI``). A
+    variable the user has set wins; the environment is restored afterwards."""
+    run_dir = Path(run_dir).resolve()
+    wanted = {}
+    if "tensorboard" in integrations:
+        wanted["TENSORBOARD_LOGGING_DIR"] = str(run_dir / TENSORBOARD_DIR)
+    if "mlflow" in integrations:
+        wanted["MLFLOW_TRACKING_URI"] = f"file:{run_dir / MLFLOW_DIR}"
+    added = {k: v for k, v in wanted.items() if not os.environ.get(k)}
+    saved = {k: os.environ.get(k) for k in added}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
 
 
 def whole_run_loss(log_history: list[dict[str, Any]], resumed_step: int, session_loss: float,
@@ -447,6 +517,11 @@ def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, m
     Checkpoints carry the run's identity (:func:`percontrast.checkpoints.run_identity`); a rerun
     resumes only from a complete checkpoint of the same identity (see
     :mod:`percontrast.checkpoints`) and otherwise starts fresh, saying why.
+
+    ``training.report_to`` (tensorboard, mlflow) sends the training logs to those integrations
+    too: TensorBoard event files in ``out_dir/tensorboard/``, an MLflow file store in
+    ``out_dir/mlruns/`` (:func:`tracking_environment`). Tracking never changes the weights, so
+    it is left out of the checkpoints' identity: a run killed without tracking resumes with it.
     """
     from transformers import TrainerState
 
@@ -468,8 +543,10 @@ def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, m
     if not records:
         raise ValueError(f"{out_dir}: no training records: nothing to train on")
     ckpt_dir = out_dir / "checkpoints"
+    integrations = check_integrations(training)  # a missing package fails before any work
     base_manifest = read_json(Path(model_dir) / MANIFEST)
-    identity = run_identity(training=training, records=records, model_manifest=base_manifest,
+    untracked = {k: v for k, v in training.items() if k != "report_to"}  # weights unaffected
+    identity = run_identity(training=untracked, records=records, model_manifest=base_manifest,
                             method=method, lr=lr, clip=clip, batch_size=batch_size, seed=seed,
                             chat_template_kwargs=chat_template_kwargs)
     model, tokenizer = load_prepared(model_dir, device="cpu")
@@ -483,32 +560,38 @@ def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, m
                            chat_template_kwargs=chat_template_kwargs,
                            counterfactual=training.get("counterfactual", "removed"), seed=seed)
     world_size = int(os.environ.get("WORLD_SIZE", "1"))  # set by accelerate launch / torchrun
+    # transformers 4 reads TensorBoard's folder from the arguments, 5 from the environment
+    tb_dir = ({"logging_dir": str(out_dir / TENSORBOARD_DIR)} if "tensorboard" in integrations
+              and "logging_dir" in TrainingArguments.__dataclass_fields__ else {})
     args = training_arguments(training, ckpt_dir, method=method, lr=lr, clip=clip,
                               batch_size=batch_size, seed=seed, device=device,
-                              world_size=world_size)
+                              world_size=world_size, **tb_dir)
     run_log = JsonlLogCallback(out_dir / "log.jsonl")
-    trainer = PerCETrainer(model=model, args=args, train_dataset=pairs,
-                           data_collator=PairCollator(tokenizer.pad_token_id),
-                           processing_class=tokenizer,
-                           callbacks=[run_log, CheckpointRecordCallback(identity), *callbacks])
-    choice = choose_checkpoint(ckpt_dir, identity)  # every process chooses the same...
-    trainer.accelerator.wait_for_everyone()  # ...before any checkpoint is removed
-    if trainer.is_world_process_zero():
-        remove_skipped(ckpt_dir, choice)
-    trainer.accelerator.wait_for_everyone()
-    last = choice.resume_from
-    resumed_step = trainer_state_step(last) if last else 0
-    # Killed after its last step: the Trainer, resumed there mid-epoch, would take one step past
-    # max_steps; the checkpoint already holds the final model, so nothing is trained again.
-    final = last is not None and is_final_checkpoint(last)
-    started = time.perf_counter()
-    if final:
-        log.info("%s is the end of training: finishing from it", last)
-        state, session_loss = TrainerState.load_from_json(str(last / "trainer_state.json")), 0.0
-    else:
-        result = trainer.train(resume_from_checkpoint=str(last) if last else None)
-        state, session_loss = trainer.state, result.training_loss
-    elapsed = time.perf_counter() - started
+    with tracking_environment(integrations, out_dir):  # the callbacks read it as they start
+        trainer = PerCETrainer(model=model, args=args, train_dataset=pairs,
+                               data_collator=PairCollator(tokenizer.pad_token_id),
+                               processing_class=tokenizer,
+                               callbacks=[run_log, CheckpointRecordCallback(identity),
+                                          *callbacks])
+        choice = choose_checkpoint(ckpt_dir, identity)  # every process chooses the same...
+        trainer.accelerator.wait_for_everyone()  # ...before any checkpoint is removed
+        if trainer.is_world_process_zero():
+            remove_skipped(ckpt_dir, choice)
+        trainer.accelerator.wait_for_everyone()
+        last = choice.resume_from
+        resumed_step = trainer_state_step(last) if last else 0
+        # Killed after its last step: the Trainer, resumed there mid-epoch, would take one step
+        # past max_steps; the checkpoint already holds the final model: nothing trains again.
+        final = last is not None and is_final_checkpoint(last)
+        started = time.perf_counter()
+        if final:
+            log.info("%s is the end of training: finishing from it", last)
+            state = TrainerState.load_from_json(str(last / "trainer_state.json"))
+            session_loss = 0.0
+        else:
+            result = trainer.train(resume_from_checkpoint=str(last) if last else None)
+            state, session_loss = trainer.state, result.training_loss
+        elapsed = time.perf_counter() - started
 
     # save_model is collective (it gathers FSDP / DeepSpeed shards); rank 0 finalises the folder
     staging = out_dir / ".model.staging"
