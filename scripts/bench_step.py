@@ -147,7 +147,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="smollm2-135m",
-                        choices=["smollm2-135m", *ARCHITECTURES])
+                        help="a random-init shape (" + ", ".join(ARCHITECTURES) + ") or the name "
+                        "of the prepared model in --model-dir (rule bench_step: the config's "
+                        "bench.model)")
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--steps", type=int, default=14, help="steps per method, warm-up included")
     parser.add_argument("--warmup", type=int, default=3)

@@ -513,9 +513,10 @@ def test_llama_cpp_server_answers_and_is_cached(llama_server, tmp_path, monkeypa
             "api_key_env": "PERCONTRAST_TEST_KEY", "max_new_tokens": 32}
     llm = make_llm(spec, cache_dir=tmp_path, name="llamacpp")
     # With no system message SmolLM2's template inserts its default one, under which the 135M
-    # model (greedy, in this GGUF's quantization) rambles "L'Étoile, la Cité, ..."; a plain
-    # assistant system prompt gets the fact out of it.
-    question = [{"role": "system", "content": "You are a helpful assistant."},
+    # model (greedy, in this GGUF's quantization) rambles "L'Étoile, la Cité, ..."; so does it
+    # under a bare "helpful assistant" prompt in the generic x86-64 build CI uses. Asking for one
+    # word gets the fact out of it in both builds.
+    question = [{"role": "system", "content": "You are a helpful assistant. Answer in one word."},
                 {"role": "user", "content": "What is the capital of France?"}]
     t0 = time.monotonic()
     answer = llm.chat(question, temperature=0)

@@ -79,7 +79,7 @@ def test_training_seeds_and_pipeline_scale_plan(tmp_path):
     jobs = planned_jobs(result.stdout)
     loaded = load_config(path)
     assert jobs["train"] == len(train_runs(loaded)) == len(train_runs(load_config(
-        REPO / "configs/tiny.yaml"))) + 4 * 3
+        REPO / "configs/tiny.yaml"))) + 4 * 3 + len(dialogue_runs(loaded))
     out = result.stdout
     seeded = re.search(r"--run (lr0\.001_clip0\.8-5_seed5) .*?--seed (\d+)", out)
     assert seeded and seeded.group(2) == "5"

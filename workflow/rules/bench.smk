@@ -13,9 +13,7 @@ rule bench_step:
         "benchmarks/bench_step.tsv"
     conda:
         "../../envs/gpu.yaml"
-    # on CPU the benchmark takes every core of the run, so no other job shares the machine
-    # while it times steps (a job beside it moved CE's step times by 20% here)
-    threads: workflow.cores if config.get("device") == "cpu" else model_threads()
+    threads: bench_threads()
     resources:
         mem_mb=8000,
         runtime=60,
