@@ -19,14 +19,21 @@ rule bench_step:
         runtime=60,
         gpu=uses_gpu(),
     params:
-        bench=lambda wc: config["bench"],
+        # one value per setting: a dict param would compare by its key order, so a config
+        # rewritten with sorted keys would look changed
+        model=lambda wc: config["bench"]["model"],
+        steps=lambda wc: config["bench"]["steps"],
+        warmup=lambda wc: config["bench"]["warmup"],
+        repeats=lambda wc: config["bench"]["repeats"],
+        profile_entries=lambda wc: config["bench"]["profile_entries"],
+        max_length=lambda wc: config["bench"]["max_length"],
         cpu="--cpu" if config.get("device") == "cpu" else "",
         seed=config["seed"],
     message:
-        "Benchmarking the training step of CE and PerCE on {params.bench[model]}"
+        "Benchmarking the training step of CE and PerCE on {params.model}"
     shell:
-        'python "$PERCONTRAST_SCRIPTS/bench_step.py" --model {params.bench[model]} '
-        "--model-dir {input.model:q} --methods ce perce --steps {params.bench[steps]} "
-        "--warmup {params.bench[warmup]} --repeats {params.bench[repeats]} "
-        "--profile-entries {params.bench[profile_entries]} --max-length {params.bench[max_length]} "
+        'python "$PERCONTRAST_SCRIPTS/bench_step.py" --model {params.model} '
+        "--model-dir {input.model:q} --methods ce perce --steps {params.steps} "
+        "--warmup {params.warmup} --repeats {params.repeats} "
+        "--profile-entries {params.profile_entries} --max-length {params.max_length} "
         "--threads {threads} {params.cpu} --seed {params.seed} --out {output} > {log} 2>&1"
