@@ -19,7 +19,7 @@ from percontrast.report.claims import (
     verdict,
     write_claims,
 )
-from percontrast.stats import Estimate
+from percontrast.stats import Estimate, bootstrap
 
 
 @pytest.fixture
@@ -173,6 +173,30 @@ def test_cost_claim_reads_the_step_benchmark(cfg, tmp_path):
     cost = by_id(build_claims(cfg, tmp_path))["bench_step_cost"]
     assert cost.estimate.value == pytest.approx(9.2 / 8.7 - 1.10, abs=1e-3)
     assert cost.verdict == HOLDS and cost.p_value < 0.01  # p against "at least 1.10"
+
+
+def test_cost_claim_pairs_the_steps_that_processed_the_same_batches(cfg, tmp_path):
+    """Step times follow the batches' lengths (3.7 s vs 5.1 s here) far more than the method
+    (PerCE 5% slower on every batch): resampled unpaired the interval spans 1.10, paired it
+    decides."""
+    ce = [3.7, 3.8, 5.0, 5.1, 3.9, 3.8, 3.7, 4.0, 5.3, 5.1, 3.8, 3.9]
+    perce = [t * 1.05 + 0.01 * (k % 3 - 1) for k, t in enumerate(ce)]
+    bench = {"model": "smollm2-135m", "steps": 8, "warmup": 2, "methods": {
+        "ce": {"measured_step_times_s": ce, "step_times_s": [], "device": "cpu"},
+        "perce": {"measured_step_times_s": perce, "step_times_s": [], "device": "cpu"}}}
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "step.json").write_text(json.dumps(bench))
+    cost = by_id(build_claims(cfg, tmp_path))["bench_step_cost"]
+    assert cost.estimate.value == pytest.approx(sum(perce) / sum(ce) - 1.10, abs=1e-9)
+    assert cost.verdict == HOLDS and "resampled paired" in cost.covers
+    assert "PerCE / CE = 1.050" in cost.note
+    unpaired = bootstrap([ce, perce], lambda a, b, axis=-1: np.mean(b, axis=axis)
+                         / np.mean(a, axis=axis) - 1.10, paired=False, n_resamples=2000, seed=0)
+    assert verdict(unpaired, direction=-1) == INCONCLUSIVE  # why the claim pairs them
+    bench["methods"]["perce"]["measured_step_times_s"] = perce[:-2]  # counts differ: unpaired
+    (tmp_path / "bench" / "step.json").write_text(json.dumps(bench))
+    assert "resampled independently" in by_id(build_claims(cfg, tmp_path))[
+        "bench_step_cost"].covers
 
 
 # --------------------------------------------------------------------------- real dialogue, Holm
