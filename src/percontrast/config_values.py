@@ -30,12 +30,12 @@ def _path(parts: list[Any]) -> str:
 
 def value_problem(cfg: Any) -> str | None:
     """The first problem of ``cfg``'s values as ``"key.path: message"``, or None."""
-    budget = [MAX_VALUES]
+    budget = MAX_VALUES
     stack: list[tuple[Any, list[Any]]] = [(cfg, [])]
     while stack:
         value, path = stack.pop()
-        budget[0] -= 1
-        if budget[0] < 0:
+        budget -= 1
+        if budget < 0:
             return (f"{_path(path[:3])}: the config holds more than {MAX_VALUES:,} values once "
                     "YAML aliases are expanded (an alias bomb?); write the values out")
         if len(path) > MAX_DEPTH:

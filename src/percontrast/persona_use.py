@@ -65,14 +65,19 @@ def _all_forms(text: str) -> set[str]:
 
 def persona_words(persona: Sequence[str], context: str) -> dict[str, frozenset[str]]:
     """The persona's content words whose forms the context lacks (word -> forms)."""
-    seen = _all_forms(context)
-    words = _forms("\n".join(persona))
-    return {w: f for w, f in words.items() if not f & seen}
+    return _persona_words(persona, _all_forms(context))
+
+
+def _persona_words(persona: Sequence[str], seen: set[str]) -> dict[str, frozenset[str]]:
+    return {w: f for w, f in _forms("\n".join(persona)).items() if not f & seen}
 
 
 def used(words: dict[str, frozenset[str]], text: str) -> set[str]:
     """The ``words`` whose forms occur in ``text``."""
-    forms = _all_forms(text)
+    return _used(words, _all_forms(text))
+
+
+def _used(words: dict[str, frozenset[str]], forms: set[str]) -> set[str]:
     return {w for w, f in words.items() if f & forms}
 
 
@@ -96,12 +101,14 @@ def score_reply(reply: str, persona: Sequence[str], context: str, reference: str
                 others: Sequence[Sequence[str]]) -> dict[str, float]:
     """One reply's scores (see the module docstring); ``others[0]`` is the placebo persona and
     all of ``others`` compete with ``persona`` for Hits@1."""
-    own = persona_words(persona, context)
-    n_own = len(used(own, reply))
-    counts = [len(used(persona_words(p, context), reply)) for p in others]
+    seen, said = _all_forms(context), _all_forms(reply)  # each text's forms, once
+    own = _persona_words(persona, seen)
+    in_reply = _used(own, said)
+    n_own = len(in_reply)
+    counts = [len(_used(_persona_words(p, seen), said)) for p in others]
     placebo = counts[0] if counts else 0
     gold = used(own, reference)
-    recall = len(gold & used(own, reply)) / len(gold) if gold else math.nan
+    recall = len(gold & in_reply) / len(gold) if gold else math.nan
     top = max([n_own, *counts])
     hits = 1.0 / (1 + sum(c == top for c in counts)) if n_own == top else 0.0
     return {"persona_words": float(n_own), "placebo_words": float(placebo),
