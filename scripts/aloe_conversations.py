@@ -4,6 +4,7 @@ percontrast.data.aloe.aloe_conversations."""
 import argparse
 
 from percontrast.cli import json_arg, run, setup
+from percontrast.config import section_defaults
 from percontrast.data.aloe import aloe_conversations
 from percontrast.io import write_jsonl
 
@@ -15,9 +16,10 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     log = setup("aloe_conversations")
-    rows = aloe_conversations(args.spec, args.seed)
+    spec = section_defaults("evaluation.aloe", args.spec)
+    rows = aloe_conversations(spec, args.seed)
     write_jsonl(args.out, rows)
-    log.info("%d ALOE conversations (%s) -> %s", len(rows), args.spec.get("source", "demo"),
+    log.info("%d ALOE conversations (%s) -> %s", len(rows), spec["source"],
              args.out)
 
 

@@ -170,7 +170,7 @@ def main() -> None:
     parser.add_argument("--tokenizer", default=None,
                         help="saved tokenizer folder for the random-init shapes (default: the "
                         "bundled SmolLM2 GGUF's, which needs the gguf package)")
-    parser.add_argument("--model-dir", default="data/models/smollm2-135m",
+    parser.add_argument("--model-dir", default=str(layout.path("model", model="smollm2-135m")),
                         help="prepared bundled model (made here if missing)")
     parser.add_argument("--out", help="default: results/bench/step.json, step_lora.json with "
                         "--lora")

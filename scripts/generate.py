@@ -1,13 +1,13 @@
 """Sample responses from a trained checkpoint on an evaluation task's test split (rule generate)."""
 
 import argparse
-from pathlib import Path
 
 from percontrast.cli import json_arg, run, seed_everything, set_threads, setup
 from percontrast.config import VLLM_REFUSED, ConfigError
 from percontrast.data.records import read_records
 from percontrast.generation_file import generation_rows
 from percontrast.io import write_jsonl
+from percontrast.layout import trained_model
 
 
 def main() -> None:
@@ -42,9 +42,8 @@ def main() -> None:
     if backend != "transformers":  # the config check refuses it first; direct callers too
         raise ConfigError(VLLM_REFUSED if backend == "vllm" else
                           f"generation.backend: {backend!r} is not supported; use transformers")
-    folder = Path(args.checkpoint)
-    model, tokenizer, settings = load_for_generation(
-        folder / "model" if (folder / "model").is_dir() else folder, device=args.device)
+    model, tokenizer, settings = load_for_generation(trained_model(args.checkpoint),
+                                                     device=args.device)
     log.info("generating on %s in %s with %s attention", settings["device"], settings["dtype"],
              settings["attention"])
     records = read_records(args.data)

@@ -8,7 +8,9 @@ parses arguments, calls it and writes the rows.
 
 import argparse
 
+from percontrast import layout
 from percontrast.cli import json_arg, run, setup
+from percontrast.config import section_defaults
 from percontrast.io import write_jsonl
 from percontrast.persona_qa import build_persona_qa_set
 
@@ -18,14 +20,15 @@ def main() -> None:
     parser.add_argument("--spec", type=json_arg, required=True, help="persona_qa config (JSON)")
     parser.add_argument("--llm", type=json_arg, default={}, help="llm entries (JSON)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--cache-dir", default="results/llm_cache")
+    parser.add_argument("--cache-dir", default=str(layout.path("llm_cache")))
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     log = setup("persona_qa")
-    rows = build_persona_qa_set(args.spec, seed=args.seed, llms=args.llm,
+    spec = section_defaults("persona_qa", args.spec)
+    rows = build_persona_qa_set(spec, seed=args.seed, llms=args.llm,
                                 cache_dir=args.cache_dir)
     write_jsonl(args.out, rows)
-    log.info("%d persona-QA pairs (%s) -> %s", len(rows), args.spec.get("source", "demo"),
+    log.info("%d persona-QA pairs (%s) -> %s", len(rows), spec["source"],
              args.out)
 
 

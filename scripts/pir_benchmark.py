@@ -13,7 +13,9 @@ intervals of every F1 / AUC difference).
 import argparse
 from pathlib import Path
 
+from percontrast import layout
 from percontrast.cli import json_arg, run, set_threads, setup
+from percontrast.config import schema_default
 from percontrast.io import read_jsonl, write_json, write_jsonl
 from percontrast.prompts import COUNTERFACTUALS
 from percontrast.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES
@@ -28,12 +30,14 @@ def main() -> None:
     parser.add_argument("--spc-csv", default=None,
                         help="Synthetic-Persona-Chat CSV: rows without a persona take the one "
                              "whose id they carry (e.g. tests/data/spc_persona_qa.jsonl)")
-    parser.add_argument("--threshold", type=float, default=1.0, help="personal if PIR > this")
-    parser.add_argument("--counterfactual", choices=COUNTERFACTUALS, default="removed",
+    parser.add_argument("--threshold", type=float, required=True,
+                        help="personal if PIR > this (config pir.threshold; the paper's is 1)")
+    parser.add_argument("--counterfactual", choices=COUNTERFACTUALS,
+                        default=schema_default("pir.counterfactual"),
                         help="the counterfactual behind the `percontrast` label and `pir`")
     parser.add_argument("--variants", nargs="+", choices=COUNTERFACTUALS,
-                        default=list(COUNTERFACTUALS), help="counterfactuals to score")
-    parser.add_argument("--dev-fraction", type=float, default=0.3,
+                        default=schema_default("pir.variants"), help="counterfactuals to score")
+    parser.add_argument("--dev-fraction", type=float, default=schema_default("pir.dev_fraction"),
                         help="share of answers that choose the threshold (never reported on)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seeds the dev split, placebo pairing and bootstrap")
@@ -41,7 +45,7 @@ def main() -> None:
     parser.add_argument("--confidence", type=float, default=DEFAULT_CONFIDENCE)
     parser.add_argument("--judge", type=json_arg, default={},
                         help="llm entry (JSON) for the LLM-as-judge baseline; {} skips it")
-    parser.add_argument("--cache-dir", default="results/llm_cache")
+    parser.add_argument("--cache-dir", default=str(layout.path("llm_cache")))
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", required=True, help="output folder")
@@ -52,7 +56,8 @@ def main() -> None:
     from percontrast.models import load_prepared
     from percontrast.pir_benchmark import run_benchmark, validate_rows
 
-    model_dir = Path(args.model) if Path(args.model).is_dir() else Path("data/models") / args.model
+    model_dir = (Path(args.model) if Path(args.model).is_dir()
+                 else layout.path("model", model=args.model))
     model, tokenizer = load_prepared(model_dir)
     rows = read_jsonl(args.data)
     if args.spc_csv:

@@ -14,7 +14,8 @@ import torch
 
 from percontrast.data.records import write_records
 from percontrast.models import load_prepared, prepare_model
-from percontrast.training import run_training, whole_run_loss
+from percontrast.run_folder import whole_run_loss
+from percontrast.training import run_training
 from tests.test_training import TINY, TRAINING, CrashAt, make_records
 
 REPO = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ import json
 
 import pytest
 import torch
-from transformers import TrainerCallback, TrainingArguments
+from transformers import TrainerCallback
 
 from percontrast.data.demo import find_markers, marker_spans
 from percontrast.data.records import Record
@@ -26,7 +26,7 @@ from percontrast.prompts import (
     encode_response,
 )
 from percontrast.report import figures
-from percontrast.training import PerCETrainer, _StepStats, run_training
+from percontrast.training import PerCEConfig, PerCETrainer, _StepStats, run_training
 from tests.test_figures import assert_png
 
 REFERENCE = "Biscuit loved it. Cheers from Oslo!"
@@ -196,15 +196,14 @@ def one_step(tiny_dir, tmp_path, pairs, method: str, track_pir: bool):
     """One SGD step (lr 1) on all pairs: the parameter change (= grad) and the step's log."""
     model, tok = load_prepared(tiny_dir, device="cpu")
     before = {k: v.detach().clone() for k, v in model.named_parameters()}
-    args = TrainingArguments(
+    args = PerCEConfig(
         output_dir=str(tmp_path), per_device_train_batch_size=len(pairs), learning_rate=1.0,
         optim="sgd", max_steps=1, lr_scheduler_type="constant", max_grad_norm=0.0,
         weight_decay=0.0, use_cpu=True, report_to="none", save_strategy="no", seed=0,
-        logging_steps=1, disable_tqdm=True)
+        logging_steps=1, disable_tqdm=True, weighting=method, track_pir=track_pir)
     logs = KeepLogs()
     trainer = PerCETrainer(model=model, args=args, train_dataset=pairs,
-                           data_collator=PairCollator(tok.pad_token_id), weighting=method,
-                           track_pir=track_pir, callbacks=[logs])
+                           data_collator=PairCollator(tok.pad_token_id), callbacks=[logs])
     trainer.train()
     step_log = next(r for r in logs.logs if "loss" in r)
     return {k: before[k] - v.detach() for k, v in model.named_parameters()}, step_log

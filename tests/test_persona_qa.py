@@ -62,7 +62,7 @@ def test_synthetic_source_with_no_usable_reply_is_an_error_naming_the_generator(
 
 
 def test_bad_specs_name_the_config_key():
-    with pytest.raises(ConfigError, match="persona_qa.source: unknown source 'web'"):
+    with pytest.raises(ConfigError, match="persona_qa.source: 'web' is not one of"):
         build_persona_qa_set({"source": "web"}, seed=0)
     with pytest.raises(ConfigError, match="persona_qa.spc_csv: required"):
         build_persona_qa_set({"source": "synthetic", "generator": "gen"}, seed=0)

@@ -11,12 +11,8 @@ import os
 import pytest
 
 from percontrast.config import ConfigError
-from percontrast.training import (
-    report_integrations,
-    run_training,
-    tracking_environment,
-    training_arguments,
-)
+from percontrast.tracking import report_integrations, tracking_environment
+from percontrast.training import run_training, training_arguments
 from tests.test_training import TRAINING, make_records
 
 STEPS = 3

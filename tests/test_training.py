@@ -12,7 +12,7 @@ from percontrast.data.records import Record
 from percontrast.models import load_prepared
 from percontrast.pir import PairCollator
 from percontrast.prompts import encode_record
-from percontrast.training import PerCETrainer, run_training
+from percontrast.training import PerCEConfig, PerCETrainer, as_perce_config, run_training
 from tests.conftest import TINY  # noqa: F401  (imported from here by other test modules)
 
 
@@ -32,13 +32,13 @@ def make_records(n: int = 4) -> list[Record]:
 def one_sgd_step(tiny_dir, tmp_path, pairs, per_device, accum, method="perce"):
     model, tok = load_prepared(tiny_dir, device="cpu")
     before = {k: v.detach().clone() for k, v in model.named_parameters()}
-    args = TrainingArguments(
+    args = PerCEConfig(
         output_dir=str(tmp_path), per_device_train_batch_size=per_device,
         gradient_accumulation_steps=accum, learning_rate=1.0, optim="sgd", max_steps=1,
         lr_scheduler_type="constant", max_grad_norm=0.0, weight_decay=0.0, use_cpu=True,
-        report_to="none", save_strategy="no", seed=0, disable_tqdm=True)
+        report_to="none", save_strategy="no", seed=0, disable_tqdm=True, weighting=method)
     trainer = PerCETrainer(model=model, args=args, train_dataset=pairs,
-                           data_collator=PairCollator(tok.pad_token_id), weighting=method)
+                           data_collator=PairCollator(tok.pad_token_id))
     trainer.train()
     return {k: before[k] - v.detach() for k, v in model.named_parameters()}  # = lr * grad
 
@@ -127,16 +127,12 @@ def test_short_training_lowers_the_loss(tiny_dir, tmp_path, method):
     assert sum(nll[-5:]) / 5 < 0.8 * sum(nll[:5]) / 5
 
 
-def test_unknown_weighting_is_rejected(tiny_dir, tmp_path):
-    model, _ = load_prepared(tiny_dir, device="cpu")
+def test_unknown_weighting_is_rejected(tmp_path):
     with pytest.raises(ValueError, match="weighting must be one of"):
-        PerCETrainer(model=model, args=TrainingArguments(output_dir=str(tmp_path),
-                                                         report_to="none"), weighting="focal")
+        PerCEConfig(output_dir=str(tmp_path), report_to="none", weighting="focal")
 
 
 def test_perce_config_holds_the_loss_settings(tiny_dir, tmp_path):
-    from percontrast.training import PerCEConfig
-
     args = PerCEConfig(output_dir=str(tmp_path), report_to="none", use_cpu=True)
     assert (args.weighting, args.clip, args.track_pir) == ("perce", (0.8, 5.0), False)
     assert args.remove_unused_columns is False  # cf_* columns must reach the collator's batch
@@ -144,21 +140,21 @@ def test_perce_config_holds_the_loss_settings(tiny_dir, tmp_path):
         PerCEConfig(output_dir=str(tmp_path), remove_unused_columns=True)
     with pytest.raises(ValueError, match="clip min 5.0 > clip max 1.0"):
         PerCEConfig(output_dir=str(tmp_path), clip=(5.0, 1.0))
-    model, _ = load_prepared(tiny_dir, device="cpu")
-    with pytest.raises(TypeError, match="set weighting on the PerCEConfig"):
-        PerCETrainer(model=model, args=args, weighting="ce")
-    # plain TrainingArguments (older code) are converted, the caller's object left as it was
+    assert as_perce_config(args) is args
+    # a plain TrainingArguments is converted, the caller's object left as it was
     plain = TrainingArguments(output_dir=str(tmp_path), report_to="none", use_cpu=True,
                               learning_rate=0.25)
-    trainer = PerCETrainer(model=model, args=plain, weighting="entce", clip=(0.5, 2.0))
+    converted = as_perce_config(plain)
+    assert isinstance(converted, PerCEConfig) and converted.learning_rate == 0.25
+    assert converted.remove_unused_columns is False and plain.remove_unused_columns is True
+    model, _ = load_prepared(tiny_dir, device="cpu")
+    trainer = PerCETrainer(model=model, args=plain)  # PerCE's defaults, as TRL's SFTTrainer does
     assert isinstance(trainer.args, PerCEConfig) and trainer.args.learning_rate == 0.25
-    assert (trainer.weighting, trainer.clip, trainer.args.remove_unused_columns) == \
-        ("entce", (0.5, 2.0), False)
-    assert plain.remove_unused_columns is True
+    assert (trainer.weighting, trainer.clip) == ("perce", (0.8, 5.0))
 
 
 def test_training_arguments_read_warmup_ratio_as_a_ratio(tmp_path):
-    from percontrast.training import PerCEConfig, training_arguments
+    from percontrast.training import training_arguments
 
     def args(**training):
         return training_arguments({"max_steps": 100, **training}, tmp_path, method="lossce",
@@ -199,10 +195,10 @@ def test_perce_trains_with_the_configured_counterfactual(tiny_dir, tmp_path):
 
 def _trainer(tiny_dir, tmp_path, method):
     model, tok = load_prepared(tiny_dir, device="cpu")
-    args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none",
-                             save_strategy="no", disable_tqdm=True)
+    args = PerCEConfig(output_dir=str(tmp_path), use_cpu=True, report_to="none",
+                       save_strategy="no", disable_tqdm=True, weighting=method)
     trainer = PerCETrainer(model=model, args=args, train_dataset=[],
-                           data_collator=PairCollator(tok.pad_token_id), weighting=method)
+                           data_collator=PairCollator(tok.pad_token_id))
     batch = PairCollator(tok.pad_token_id)([encode_record(tok, r) for r in make_records(2)])
     return trainer, model, batch
 

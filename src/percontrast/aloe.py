@@ -168,3 +168,72 @@ def summarize(transcripts: Sequence[dict[str, Any]], rounds: int) -> dict[str, A
             "refused_scores": sum(r["refused"] for r in per_round),
             "unparsed_scores": sum(r["unparsed"] for r in per_round),
             "n_conversations": len(transcripts), "rounds": rounds}
+
+
+def check_conversations(conversations: Sequence[dict[str, Any]], source: str) -> None:
+    """Each conversation needs a non-empty ``profile`` and ``personality``: otherwise a
+    :class:`~percontrast.io.DataError` naming ``source``, the line and the field, before any
+    LLM is asked anything."""
+    from percontrast.io import DataError
+
+    for line, conv in enumerate(conversations, start=1):
+        for key in ("profile", "personality"):
+            if not str(conv.get(key, "")).strip():
+                raise DataError(source, "field is missing or empty", line=line, field=key)
+
+
+def model_responder(model, tokenizer, generation: dict[str, Any], *, max_new_tokens: int,
+                    chat_template_kwargs: dict | None = None) -> Responder:
+    """The evaluated model as ALOE's :data:`Responder`: sampled with the config's
+    ``generation`` settings, one seed per conversation and round; an empty reply becomes
+    "..." so the simulated user always has something to answer."""
+    from percontrast.generation import generate
+
+    def respond(messages: Sequence[Messages], seeds: Sequence[int]) -> list[str]:
+        results = generate(model, tokenizer, messages, temperature=generation["temperature"],
+                           top_p=generation["top_p"], max_new_tokens=max_new_tokens,
+                           batch_size=generation["batch_size"], seed=list(seeds),
+                           chat_template_kwargs=chat_template_kwargs or {})
+        return [r.text or "..." for r in results]
+
+    return respond
+
+
+def run_aloe(conversations: Sequence[dict[str, str]], model, tokenizer, spec: dict[str, Any],
+             generation: dict[str, Any], llm_entries: dict[str, dict], *, seed: int, cache_dir,
+             device: str | None = None, chat_template_kwargs: dict | None = None,
+             on_round: Callable[[int], None] | None = None,
+             ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """ALOE for one evaluated model (rule ``aloe``): the transcripts and the scores record.
+
+    ``spec`` is ``evaluation.aloe`` and ``generation`` the config's section (schema defaults
+    filled in here); the model replies with ``spec["max_new_tokens"]`` new tokens, by default
+    ``generation["max_new_tokens"]``. The simulated user and the judge are the
+    ``user_simulator`` and ``judge`` entries of ``llm_entries``; one entry named in both roles
+    is one client (one loaded model, one cache)."""
+    from percontrast.config import section_defaults
+    from percontrast.llm import make_llm
+
+    spec = section_defaults("evaluation.aloe", spec)
+    generation = section_defaults("generation", generation)
+    batch_size = generation["batch_size"]
+    respond = model_responder(
+        model, tokenizer, generation, chat_template_kwargs=chat_template_kwargs,
+        max_new_tokens=spec.get("max_new_tokens", generation["max_new_tokens"]))
+    clients: dict[str, Any] = {}
+    for role in ("user_simulator", "judge"):
+        name = spec[role]
+        if name not in clients:
+            clients[name] = make_llm(llm_entries[name], cache_dir=cache_dir, name=name,
+                                     device=device, batch_size=batch_size)
+    simulator, judge = clients[spec["user_simulator"]], clients[spec["judge"]]
+    rounds = spec["rounds"]
+    transcripts = run_conversations(
+        conversations, respond, simulator, judge, rounds=rounds, seed=seed,
+        judge_retries=spec["judge_retries"], user_max_new_tokens=spec.get("user_max_new_tokens"),
+        judge_max_new_tokens=spec.get("judge_max_new_tokens"), on_round=on_round)
+    scores = {"user_simulator": spec["user_simulator"], "judge": spec["judge"],
+              "judge_model": judge.spec.get("label", judge.spec["model"]),
+              "simulator_model": simulator.spec.get("label", simulator.spec["model"]),
+              **summarize(transcripts, rounds)}
+    return transcripts, scores

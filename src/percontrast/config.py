@@ -31,7 +31,6 @@ from percontrast.methods import METHODS  # noqa: F401  (re-exported: pc.METHODS)
 SCHEMA_PATH = Path(__file__).resolve().with_name("schemas") / "config.schema.yaml"
 LONGLAMP_TYPES = ("abstract_generation", "product_review", "topic_writing")
 LAMP_TYPES = ("news_headline", "scholarly_title", "tweet_paraphrase")
-QA_TYPES = QA_TASK_TYPES
 #: task_registry keys that only the Synthetic-Persona-Chat loader reads.
 SPC_KEYS = ("bundled", "speakers", "first_turns", "grounded_only", "turns_per_conversation")
 
@@ -107,6 +106,41 @@ def _with_defaults(validator_cls):
         yield from validate_properties(validator, properties, instance, schema)
 
     return jsonschema.validators.extend(validator_cls, {"properties": set_defaults})
+
+
+def schema_default(key: str) -> Any:
+    """The schema's default of one key (``"pir.dev_fraction"``), e.g. for a script's argparse
+    default, so that no script restates it; KeyError when the schema gives the key none."""
+    sub = load_schema()
+    for part in key.split("."):
+        sub = sub["properties"][part]
+    if "default" not in sub:
+        raise KeyError(f"{key}: the config schema gives no default")
+    return copy.deepcopy(sub["default"])
+
+
+def section_defaults(section: str, values: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One config section (``"pir"``, ``"evaluation.aloe"``...) with the schema's defaults
+    filled in, validated against that section's schema: a copy of ``values``.
+
+    The schema is the one home of every default. A rule passes a script its section as the
+    workflow filled it; a script called by hand, or library code given part of a section, reads
+    the missing keys from here rather than restating the default."""
+    import jsonschema
+
+    schema = load_schema()
+    sub = schema
+    for key in section.split("."):
+        sub = sub["properties"][key]
+    wrapped = {**sub, "$defs": schema.get("$defs", {})}  # the section's $refs resolve as before
+    filled = copy.deepcopy(values) if values is not None else {}
+    validator = _with_defaults(jsonschema.validators.validator_for(schema))(wrapped)
+    errors = sorted(validator.iter_errors(filled), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        where = ".".join([section, *(str(p) for p in err.absolute_path)])
+        raise ConfigError(f"{where}: {err.message}")
+    return filled
 
 
 def load_config(path: str | os.PathLike, overrides: dict[str, Any] | None = None
@@ -210,7 +244,7 @@ def check_config(cfg: dict[str, Any]) -> None:
             for key in ("profile_path", "personality_path"):
                 _need(key in aloe, f"evaluation.aloe.{key}", "required when source is files")
     qa = ev.get("general_qa", {})
-    task_names(qa.get("tasks", []), "evaluation.general_qa.tasks", QA_TYPES)
+    task_names(qa.get("tasks", []), "evaluation.general_qa.tasks", QA_TASK_TYPES)
     model_names(qa.get("models", []), "evaluation.general_qa.models")
     task_names(qa.get("train_tasks", []), "evaluation.general_qa.train_tasks")
     judge = ev.get("llm_judge", {})
@@ -453,7 +487,7 @@ def run_training_spec(cfg: dict[str, Any], run: TrainRun) -> dict[str, Any]:
     if not is_full_scale(cfg, run):
         spec.update({k: v for k, v in tr["pipeline_scale"].items()
                      if k in ("max_steps", "epochs")})
-    counterfactual = cfg["pir"].get("counterfactual", "removed")
+    counterfactual = section_defaults("pir", cfg["pir"])["counterfactual"]
     if counterfactual != "removed":  # absent = the paper's, so default runs keep their spec
         spec["counterfactual"] = counterfactual
     return spec

@@ -6,7 +6,8 @@ so moving an artefact is a one-line change here. Paths are relative to the worki
 workflow runs in; ``data/`` and ``results/`` can be re-rooted (the report's ``--results``).
 
 A training run's files all hang off its folder ``results/train/{model}/{task}/{method}/{run}``
-(``percontrast.config.TrainRun.path`` is the ``{model}/{task}/{method}/{run}`` part).
+(``percontrast.config.TrainRun.path`` is the ``{model}/{task}/{method}/{run}`` part); its members
+are named in :data:`RUN_MEMBERS`, so the trainer, the rules and the evaluation scripts agree.
 """
 
 from __future__ import annotations
@@ -17,17 +18,33 @@ from typing import Any
 
 DATA = "data"
 RESULTS = "results"
+RUN_DIR = "train/{model}/{task}/{method}/{run}"
+
+#: The members of a training run's folder, written in this order by
+#: :func:`percontrast.training.run_training`; ``done.json`` comes last, so its presence means the
+#: run is complete.
+RUN_MEMBERS: dict[str, str] = {
+    "log": "log.jsonl",  # one row per logged step, appended while training
+    "checkpoints": "checkpoints",  # resumable Trainer checkpoints (removed after a clean finish)
+    "tensorboard": "tensorboard",  # TensorBoard event files (training.report_to)
+    "mlflow": "mlruns",  # MLflow's file store (training.report_to)
+    "staging": ".model.staging",  # the trained model while it is being written
+    "model": "model",  # the trained model: a prepared-model folder (models.load_prepared)
+    "done": "done.json",  # the run's summary, written last
+}
 
 #: name -> (root, template under that root). Wildcards: {model} {task} {method} {run}
 #: {eval_task} {split} {table} {ext} {figure}.
 TEMPLATES: dict[str, tuple[str, str]] = {
+    "models_dir": (DATA, "models"),
     "model": (DATA, "models/{model}"),
     "interim": (DATA, "interim/{task}/{split}.jsonl"),
     "processed": (DATA, "processed/{task}/{split}.jsonl"),
     "persona_qa": (DATA, "synthetic/persona_qa.jsonl"),
     "aloe_conversations": (DATA, "processed/aloe/conversations.jsonl"),
-    "run_done": (RESULTS, "train/{model}/{task}/{method}/{run}/done.json"),
-    "run_log": (RESULTS, "train/{model}/{task}/{method}/{run}/log.jsonl"),
+    "run_dir": (RESULTS, RUN_DIR),
+    "run_done": (RESULTS, f"{RUN_DIR}/{RUN_MEMBERS['done']}"),
+    "run_log": (RESULTS, f"{RUN_DIR}/{RUN_MEMBERS['log']}"),
     "generations": (RESULTS, "generations/{model}/{task}/{method}/{run}/{eval_task}.jsonl"),
     "metrics": (RESULTS, "metrics/{model}/{task}/{method}/{run}/{eval_task}.json"),
     "aloe_scores": (RESULTS, "aloe/{model}/{task}/{method}/{run}/scores.json"),
@@ -44,6 +61,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "index": (RESULTS, "index.md"),
     "bench_step": (RESULTS, "bench/step.json"),
     "bench_step_lora": (RESULTS, "bench/step_lora.json"),
+    "llm_cache": (RESULTS, "llm_cache"),  # replies of served / API LLMs (percontrast.llm)
 }
 
 
@@ -68,3 +86,15 @@ def path(name: str, run: Any = None, *, data: str | os.PathLike = DATA,
 def in_results(name: str, results: str | os.PathLike, run: Any = None, **fields: str) -> Path:
     """:func:`path` under a results root (the report's ``--results`` folder)."""
     return path(name, run, results=results, **fields)
+
+
+def run_member(run_dir: str | os.PathLike, member: str) -> Path:
+    """A member of a training run's folder (:data:`RUN_MEMBERS`): ``run_member(d, "done")``."""
+    return Path(run_dir) / RUN_MEMBERS[member]
+
+
+def trained_model(folder: str | os.PathLike) -> Path:
+    """The model to load from ``folder``: a run folder's ``model/`` member, or ``folder`` itself
+    when it is already a prepared-model folder (``data/models/{model}``, an untrained baseline)."""
+    model = run_member(folder, "model")
+    return model if model.is_dir() else Path(folder)

@@ -70,6 +70,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from percontrast import layout
 from percontrast.io import DataError, read_json, write_json
 
 log = logging.getLogger(__name__)
@@ -869,7 +870,7 @@ class ChatLLM:
 
 
 def make_llm(spec: dict[str, Any], *, cache_dir: str | os.PathLike,
-             models_dir: str | os.PathLike = "data/models", name: str | None = None,
+             models_dir: str | os.PathLike | None = None, name: str | None = None,
              device: str | None = None, batch_size: int = 8,
              retry: RetryPolicy | None = None) -> ChatLLM:
     """A :class:`ChatLLM` for one entry of the config's ``llm`` section.
@@ -877,7 +878,8 @@ def make_llm(spec: dict[str, Any], *, cache_dir: str | os.PathLike,
     ``name`` is the entry's name (used in messages; defaults to its label or model); the entry's
     ``timeout_s`` overrides ``retry.total_s`` (the total deadline of one request). Nothing is
     loaded or contacted here: a run whose answers are all cached needs neither the model nor the
-    server nor the key.
+    server nor the key. ``models_dir`` holds the prepared models of transformers entries
+    (default the layout's ``data/models``).
     """
     backend_kind = spec.get("backend")
     if backend_kind not in BACKENDS:
@@ -899,7 +901,8 @@ def make_llm(spec: dict[str, Any], *, cache_dir: str | os.PathLike,
             retry = replace(retry, total_s=timeout_s)
         backend = _OpenAIBackend(name, spec, retry)
     else:
-        backend = _TransformersBackend(name, spec, models_dir, device, batch_size)
+        backend = _TransformersBackend(name, spec, layout.path("models_dir") if models_dir is None
+                                       else models_dir, device, batch_size)
     return ChatLLM(name, spec, backend, ResponseCache(cache_dir))
 
 

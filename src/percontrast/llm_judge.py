@@ -329,3 +329,52 @@ def judge_generations(llm, items: Sequence[dict[str, str]], *, seed: int, sample
         "scale": scale_text,
     }
     return summary, rows
+
+
+# --------------------------------------------------------------------------- one run (rule)
+
+def judge_items(generations: Sequence[dict[str, Any]], questions: dict[str, str], *,
+                source: str, records_source: str) -> list[dict[str, str]]:
+    """The items :func:`judge_generations` scores: each generation (``id``, ``output``,
+    ``reference``) joined to the question of its test record. A generation without one of those
+    fields, or whose record is not among ``questions``, is a
+    :class:`~percontrast.io.DataError` naming ``source``, the line and the field; so is an
+    empty file (a judge table of nothing would read as a result)."""
+    from percontrast.io import DataError
+
+    if not generations:
+        raise DataError(source, "no generations to judge")
+    items = []
+    for line, g in enumerate(generations, start=1):
+        for key in ("id", "output", "reference"):
+            if key not in g:
+                raise DataError(source, "missing field", line=line, field=key)
+        if g["id"] not in questions:
+            raise DataError(source, f"record {g['id']!r} is not in {records_source}",
+                            line=line, field="id")
+        items.append({"id": g["id"], "question": questions[g["id"]],
+                      "reference": g["reference"], "output": g["output"]})
+    return items
+
+
+def judge_run(generations: Sequence[dict[str, Any]], questions: dict[str, str],
+              spec: dict[str, Any], llm_entries: dict[str, dict], *, seed: int, cache_dir,
+              device: str | None = None, source: str = "<generations>",
+              records_source: str = "<records>") -> tuple[dict[str, Any], list[dict]]:
+    """Table 10's judgment of one run (rule ``llm_judge``): its first ``spec["n"]`` generations
+    (:func:`judge_items`) judged by the judge entry of ``spec`` (``evaluation.llm_judge``).
+    Returns the summary, naming the judge, and the per-item rows."""
+    from percontrast.config import section_defaults
+    from percontrast.llm import make_llm
+
+    spec = section_defaults("evaluation.llm_judge", spec)
+    items = judge_items(generations[: spec["n"]], questions, source=source,
+                        records_source=records_source)
+    name = spec["judge"]
+    judge = make_llm(llm_entries[name], cache_dir=cache_dir, name=name, device=device)
+    summary, rows = judge_generations(
+        judge, items, seed=seed, samples=spec["samples"],
+        retries=spec["judge_retries"], temperature=spec.get("temperature"),
+        max_new_tokens=spec.get("max_new_tokens"), scale=spec["scale"])
+    return {"judge": name, "judge_model": judge.spec.get("label", judge.spec["model"]),
+            **summary}, rows

@@ -58,11 +58,7 @@ __all__ = [
     "qa_sample_scores",
     "qa_scores",
     "summarize",
-    "QA_TASKS",
 ]
-
-#: Record tasks scored by :func:`qa_scores`.
-QA_TASKS = QA_TASK_TYPES
 
 
 @dataclass
@@ -421,8 +417,8 @@ def qa_sample_scores(predictions: Sequence[str | Sequence[str]],
         task = getattr(rec, "task", None)
         answers = (getattr(rec, "meta", None) or {}).get("answers")
         rid = getattr(rec, "id", "?")
-        if task not in QA_TASKS:
-            raise ValueError(f"record {i} ({rid}): task {task!r} is not a QA task {QA_TASKS}")
+        if task not in QA_TASK_TYPES:
+            raise ValueError(f"record {i} ({rid}): task {task!r} is not a QA task {QA_TASK_TYPES}")
         if not answers:
             raise ValueError(f"record {i} ({rid}): no gold answers in meta['answers']")
         if _prediction_is_empty(pred):

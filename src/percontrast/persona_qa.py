@@ -21,32 +21,30 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from percontrast.config import ConfigError
+from percontrast import layout
+from percontrast.config import ConfigError, section_defaults
 
-SOURCES = ("demo", "synthetic")
 log = logging.getLogger(__name__)
 
 
 def build_persona_qa_set(spec: Mapping[str, Any], *, seed: int,
                          llms: Mapping[str, dict] | None = None,
-                         cache_dir: str | os.PathLike = "results/llm_cache",
+                         cache_dir: str | os.PathLike | None = None,
                          llm: Any = None) -> list[dict]:
-    """The rows the ``persona_qa`` spec asks for (``n`` of them at most, default 100).
+    """The rows the ``persona_qa`` spec asks for (``n`` of them at most).
 
     ``llms``: the config's ``llm`` entries (the generator is looked up there); ``llm`` replaces
     that client outright (anything with ``chat_many``). A synthetic set where no LLM reply was
     usable is an error (:class:`percontrast.llm.LLMError`) naming the generator and the reasons,
     never an empty file.
     """
-    source = spec.get("source", "demo")
-    n = spec.get("n", 100)
+    spec = section_defaults("persona_qa", spec)
+    source, n = spec["source"], spec["n"]
     if source == "demo":
         from percontrast.data.demo import generate_persona_qa
 
         return generate_persona_qa(n, seed)
-    if source != "synthetic":
-        raise ConfigError(f"persona_qa.source: unknown source {source!r}; "
-                          f"known: {', '.join(SOURCES)}")
+    # source is "synthetic": the schema (section_defaults) refuses any other
     from percontrast.data.spc import load_spc_personas
     from percontrast.llm import LLMError, make_llm
     from percontrast.synthetic import build_persona_qa
@@ -58,7 +56,8 @@ def build_persona_qa_set(spec: Mapping[str, Any], *, seed: int,
     if llm is None:
         if name not in (llms or {}):
             raise ConfigError(f"persona_qa.generator: no llm entry named {name!r}")
-        llm = make_llm(llms[name], cache_dir=cache_dir, name=name)
+        llm = make_llm(llms[name], name=name,
+                       cache_dir=layout.path("llm_cache") if cache_dir is None else cache_dir)
     personas = load_spc_personas(spec["spc_csv"])
     rows, outcomes = build_persona_qa(personas, llm, n=n, seed=seed)
     log.info("LLM replies: %s", outcomes)

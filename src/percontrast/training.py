@@ -31,15 +31,11 @@ Use it in your own code::
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import math
 import os
-import shutil
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -56,6 +52,7 @@ from percontrast.pir import (
     token_entropy,
     token_logprobs,
 )
+from percontrast.tracking import report_integrations
 
 log = logging.getLogger(__name__)
 
@@ -91,19 +88,17 @@ class PerCEConfig(TrainingArguments):
         super().__post_init__()
 
 
-def as_perce_config(args: TrainingArguments | None, **settings: Any) -> PerCEConfig:
-    """``args`` as a :class:`PerCEConfig`. A plain ``TrainingArguments`` (code written before
-    PerCEConfig) is converted with its values, ``remove_unused_columns=False`` and ``settings``
-    (``weighting`` / ``clip`` / ``track_pir``); a PerCEConfig already holds those, so giving
-    them again is an error rather than a silent override."""
+def as_perce_config(args: TrainingArguments | None) -> PerCEConfig:
+    """``args`` as a :class:`PerCEConfig`. A plain ``TrainingArguments`` is converted with its
+    values, PerCE's loss defaults and ``remove_unused_columns=False`` (the ``cf_*`` columns must
+    reach the loss), leaving the caller's object as it was (as TRL's ``SFTTrainer`` converts to
+    ``SFTConfig``)."""
     if isinstance(args, PerCEConfig):
-        if settings:
-            raise TypeError(f"set {', '.join(settings)} on the PerCEConfig, not on PerCETrainer")
         return args
     if args is None:
-        return PerCEConfig(**settings)
+        return PerCEConfig()
     values = {f.name: getattr(args, f.name) for f in fields(TrainingArguments) if f.init}
-    return PerCEConfig(**{**values, "remove_unused_columns": False, **settings})
+    return PerCEConfig(**{**values, "remove_unused_columns": False})
 
 
 class PerCETrainer(Trainer):
@@ -114,25 +109,21 @@ class PerCETrainer(Trainer):
     removed), ``shift_labels`` (response ids aligned with the response logits), and optionally
     ``marker_mask`` (the user's known marker tokens, logged apart; never forwarded).
 
-    The loss settings live on ``args``, a :class:`PerCEConfig`; a plain ``TrainingArguments``
-    with ``weighting`` / ``clip`` / ``track_pir`` keywords is converted to one.
+    The loss settings live on ``args``, a :class:`PerCEConfig`; a plain ``TrainingArguments`` is
+    converted to one with PerCE's defaults (as TRL's ``SFTTrainer`` converts to ``SFTConfig``).
 
     ``track_pir`` also measures PIR for the baselines (one extra grad-free forward per step), so
     their logs show how PIR on marker tokens evolves when nothing optimises for it; the loss
     never sees it.
     """
 
-    def __init__(self, *args: Any, weighting: str | None = None,
-                 clip: tuple[float, float] | None = None, track_pir: bool | None = None,
-                 **kwargs: Any):
-        legacy = {k: v for k, v in (("weighting", weighting), ("clip", clip),
-                                    ("track_pir", track_pir)) if v is not None}
+    def __init__(self, *args: Any, **kwargs: Any):
         if "args" in kwargs:
-            kwargs["args"] = as_perce_config(kwargs["args"], **legacy)
+            kwargs["args"] = as_perce_config(kwargs["args"])
         elif len(args) > 1:
-            args = (args[0], as_perce_config(args[1], **legacy), *args[2:])
+            args = (args[0], as_perce_config(args[1]), *args[2:])
         else:
-            kwargs["args"] = as_perce_config(None, **legacy)
+            kwargs["args"] = as_perce_config(None)
         super().__init__(*args, **kwargs)
         # The loss below is always normalised by num_items_in_batch, whatever the model's forward
         # signature, so ask the Trainer to count it (and not to divide by the GA steps again).
@@ -418,92 +409,6 @@ def training_arguments(training: dict[str, Any], output_dir: str | Path, *, meth
     return PerCEConfig(**{**settings, **overrides})
 
 
-# ------------------------------------------------------------------ experiment tracking
-#: The Trainer integrations ``training.report_to`` may name (the config schema lists the same).
-REPORT_TO = ("tensorboard", "mlflow")
-TENSORBOARD_DIR = "tensorboard"  # <run dir>/tensorboard/: TensorBoard event files
-MLFLOW_DIR = "mlruns"  # <run dir>/mlruns/: MLflow's file store
-_INSTALL = {"tensorboard": ("tensorboard", "tensorboardX"), "mlflow": ("mlflow",)}
-
-
-def report_integrations(training: dict[str, Any]) -> list[str]:
-    """``training.report_to`` as the Trainer's list of integrations: ``[]`` when absent or
-    ``"none"`` (the offline default: nothing is reported anywhere). Training logs — the loss,
-    learning rate and PerCE's statistics (:meth:`PerCETrainer.log`) — reach every integration as
-    scalars (``train/loss``, ``train/weight_mean``, ``train/frac_clip_min`` ...)."""
-    value = training.get("report_to", "none")
-    if value is None or value == "none":
-        return []
-    names = [value] if isinstance(value, str) else list(value)
-    unknown = [n for n in names if n not in REPORT_TO]
-    if unknown:
-        raise ValueError(f"training.report_to: {', '.join(map(repr, unknown))} is not one of "
-                         f"{', '.join(REPORT_TO)} (or none)")
-    return list(dict.fromkeys(names))
-
-
-def check_integrations(training: dict[str, Any]) -> list[str]:
-    """:func:`report_integrations`, failing (a :class:`~percontrast.config.ConfigError`) when a
-    named integration's package is not installed: at train start, with the key and the fix,
-    rather than deep in the Trainer (mlflow is not a dependency of the project)."""
-    from percontrast.config import ConfigError
-
-    names = report_integrations(training)
-    for name in names:
-        if not any(importlib.util.find_spec(mod) for mod in _INSTALL[name]):
-            raise ConfigError(f"training.report_to names {name}, but {name} is not installed: "
-                              f"pip install {name} (in the training environment), or remove "
-                              f"{name} from training.report_to")
-    return names
-
-
-@contextmanager
-def tracking_environment(integrations: list[str], run_dir: str | Path) -> Iterator[None]:
-    """While the Trainer is built and trains: TensorBoard writes to ``<run_dir>/tensorboard/``
-    and MLflow to a file store in ``<run_dir>/mlruns/``, through the environment variables the
-    Trainer's own callbacks read (``TENSORBOARD_LOGGING_DIR``, ``MLFLOW_TRACKING_URI``). A
-    variable the user has set wins; the environment is restored afterwards."""
-    run_dir = Path(run_dir).resolve()
-    wanted = {}
-    if "tensorboard" in integrations:
-        wanted["TENSORBOARD_LOGGING_DIR"] = str(run_dir / TENSORBOARD_DIR)
-    if "mlflow" in integrations:
-        wanted["MLFLOW_TRACKING_URI"] = f"file:{run_dir / MLFLOW_DIR}"
-    added = {k: v for k, v in wanted.items() if not os.environ.get(k)}
-    saved = {k: os.environ.get(k) for k in added}
-    os.environ.update(added)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
-
-
-def whole_run_loss(log_history: list[dict[str, Any]], resumed_step: int, session_loss: float,
-                   global_step: int) -> float:
-    """Mean training loss per step over the whole run, resumes included.
-
-    The Trainer's ``training_loss`` covers only the steps since the last resume; the steps before
-    come from the checkpoint's log history (per logging window: mean loss x window length). Steps
-    between the last log and the checkpoint, if logging is sparser than saving, count at the
-    logged mean."""
-    session_steps = global_step - resumed_step
-    prior_sum, logged, last = 0.0, 0, 0
-    for row in log_history:
-        step = row.get("step", 0)
-        if "loss" in row and last < step <= resumed_step:
-            prior_sum += row["loss"] * (step - last)
-            logged, last = logged + (step - last), step
-    if resumed_step and logged:
-        prior_sum *= resumed_step / logged
-    elif resumed_step:  # nothing logged before the checkpoint: only this session is known
-        return session_loss
-    return (prior_sum + session_loss * session_steps) / max(global_step, 1)
-
-
 def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, method: str,
                  lr: float, clip: tuple[float, float], training: dict[str, Any],
                  batch_size: int, seed: int, chat_template_kwargs: dict | None = None,
@@ -513,36 +418,32 @@ def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, m
 
     Writes ``log.jsonl`` as it goes, then ``model/`` (a prepared-model folder that
     :func:`percontrast.models.load_prepared` reads), then ``done.json`` last, so a run that dies
-    anywhere leaves no ``done.json`` and Snakemake reruns it (from the last checkpoint).
-    Checkpoints carry the run's identity (:func:`percontrast.checkpoints.run_identity`); a rerun
-    resumes only from a complete checkpoint of the same identity (see
-    :mod:`percontrast.checkpoints`) and otherwise starts fresh, saying why.
+    anywhere leaves no ``done.json`` and Snakemake reruns it (from the last checkpoint;
+    :mod:`percontrast.run_folder` keeps the folder sound). Checkpoints carry the run's identity
+    (:func:`percontrast.checkpoints.run_identity`); a rerun resumes only from a complete
+    checkpoint of the same identity (see :mod:`percontrast.checkpoints`) and otherwise starts
+    fresh, saying why.
 
     ``training.report_to`` (tensorboard, mlflow) sends the training logs to those integrations
-    too: TensorBoard event files in ``out_dir/tensorboard/``, an MLflow file store in
-    ``out_dir/mlruns/`` (:func:`tracking_environment`). Tracking never changes the weights, so
-    it is left out of the checkpoints' identity: a run killed without tracking resumes with it.
+    too, into the run folder (:mod:`percontrast.tracking`). Tracking never changes the weights,
+    so it is left out of the checkpoints' identity: a run killed without tracking resumes with
+    it.
     """
     from transformers import TrainerState
 
-    from percontrast.checkpoints import (
-        CheckpointRecordCallback,
-        choose_checkpoint,
-        copy_model_files,
-        is_final_checkpoint,
-        remove_skipped,
-        run_identity,
-    )
-    from percontrast.io import atomic_dir, read_json, write_json
-    from percontrast.lora import ADAPTER_DIR, apply_lora, lora_settings, merge_adapter
+    from percontrast import run_folder
+    from percontrast.checkpoints import CheckpointRecordCallback, is_final_checkpoint, run_identity
+    from percontrast.io import read_json
+    from percontrast.layout import run_member
+    from percontrast.lora import apply_lora, lora_settings
     from percontrast.models import MANIFEST, load_prepared
     from percontrast.pir import PairCollator
     from percontrast.prompts import encode_records
+    from percontrast.tracking import check_integrations, tensorboard_dir, tracking_environment
 
     out_dir = Path(out_dir)
     if not records:
         raise ValueError(f"{out_dir}: no training records: nothing to train on")
-    ckpt_dir = out_dir / "checkpoints"
     integrations = check_integrations(training)  # a missing package fails before any work
     base_manifest = read_json(Path(model_dir) / MANIFEST)
     untracked = {k: v for k, v in training.items() if k != "report_to"}  # weights unaffected
@@ -553,33 +454,28 @@ def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, m
     # training.lora: the Trainer (and PerCE's persona-free forward) get the adapted model
     lora = lora_settings(training)
     model = apply_lora(model, training, seed=seed)
-    max_length = training.get("max_length")
     # the persona-free forward of PerCE (and of PIR tracking) uses the configured counterfactual
     # (config pir.counterfactual, carried in the run's spec when not the paper's "removed")
-    pairs = encode_records(tokenizer, records, max_length=max_length,
+    pairs = encode_records(tokenizer, records, max_length=training.get("max_length"),
                            chat_template_kwargs=chat_template_kwargs,
                            counterfactual=training.get("counterfactual", "removed"), seed=seed)
     world_size = int(os.environ.get("WORLD_SIZE", "1"))  # set by accelerate launch / torchrun
     # transformers 4 reads TensorBoard's folder from the arguments, 5 from the environment
-    tb_dir = ({"logging_dir": str(out_dir / TENSORBOARD_DIR)} if "tensorboard" in integrations
+    tb_dir = ({"logging_dir": str(tensorboard_dir(out_dir))} if "tensorboard" in integrations
               and "logging_dir" in TrainingArguments.__dataclass_fields__ else {})
-    args = training_arguments(training, ckpt_dir, method=method, lr=lr, clip=clip,
-                              batch_size=batch_size, seed=seed, device=device,
+    args = training_arguments(training, run_member(out_dir, "checkpoints"), method=method, lr=lr,
+                              clip=clip, batch_size=batch_size, seed=seed, device=device,
                               world_size=world_size, **tb_dir)
-    run_log = JsonlLogCallback(out_dir / "log.jsonl")
+    run_log = JsonlLogCallback(run_member(out_dir, "log"))
     with tracking_environment(integrations, out_dir):  # the callbacks read it as they start
         trainer = PerCETrainer(model=model, args=args, train_dataset=pairs,
                                data_collator=PairCollator(tokenizer.pad_token_id),
                                processing_class=tokenizer,
                                callbacks=[run_log, CheckpointRecordCallback(identity),
                                           *callbacks])
-        choice = choose_checkpoint(ckpt_dir, identity)  # every process chooses the same...
-        trainer.accelerator.wait_for_everyone()  # ...before any checkpoint is removed
-        if trainer.is_world_process_zero():
-            remove_skipped(ckpt_dir, choice)
-        trainer.accelerator.wait_for_everyone()
+        choice = run_folder.resume_point(trainer, identity)
         last = choice.resume_from
-        resumed_step = trainer_state_step(last) if last else 0
+        resumed_step = run_folder.trainer_state_step(last) if last else 0
         # Killed after its last step: the Trainer, resumed there mid-epoch, would take one step
         # past max_steps; the checkpoint already holds the final model: nothing trains again.
         final = last is not None and is_final_checkpoint(last)
@@ -588,58 +484,33 @@ def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, m
             log.info("%s is the end of training: finishing from it", last)
             state = TrainerState.load_from_json(str(last / "trainer_state.json"))
             session_loss = 0.0
+            if trainer.is_world_process_zero():
+                run_log.trim(resumed_step)
         else:
             result = trainer.train(resume_from_checkpoint=str(last) if last else None)
             state, session_loss = trainer.state, result.training_loss
         elapsed = time.perf_counter() - started
 
-    # save_model is collective (it gathers FSDP / DeepSpeed shards); rank 0 finalises the folder
-    staging = out_dir / ".model.staging"
-    # a LoRA run's model/ is the base with the adapter merged in; model/adapter/ keeps the adapter
-    saved = staging / ADAPTER_DIR if lora else staging
-    if trainer.is_world_process_zero():
-        shutil.rmtree(staging, ignore_errors=True)  # left over by a run killed while saving
-        if final:
-            copy_model_files(last, saved)
-            run_log.trim(resumed_step)
-    if not final:
-        trainer.save_model(str(saved))
-    if not trainer.is_world_process_zero():
+    manifest = {**base_manifest, "weights": "local", "trained_from": str(model_dir),
+                "method": method, "learning_rate": lr, "clip": list(clip),
+                **({"lora": lora} if lora else {})}
+    if not run_folder.save_model(trainer, out_dir, base_dir=model_dir, manifest=manifest,
+                                 lora=lora, final_checkpoint=last if final else None):
         return {}
-    (saved / "training_args.bin").unlink(missing_ok=True)  # a pickle; nothing should load it
-    if lora:
-        merge_adapter(model_dir, saved, staging)
-    write_json(staging / MANIFEST, {**base_manifest, "weights": "local",
-                                    "trained_from": str(model_dir), "method": method,
-                                    "learning_rate": lr, "clip": list(clip),
-                                    **({"lora": lora} if lora else {})})
-    with atomic_dir(out_dir / "model") as tmp:
-        for item in staging.iterdir():
-            item.rename(tmp / item.name)
-    staging.rmdir()
-    if not keep_checkpoints:
-        shutil.rmtree(ckpt_dir, ignore_errors=True)
-    truncated = sum(1 for p in pairs if p.truncated)
     global_step = state.global_step
     summary = {
         "method": method, "learning_rate": lr, "clip": list(clip), "seed": seed,
         "batch_size": batch_size, "per_device_batch_size": args.per_device_train_batch_size,
         "gradient_accumulation_steps": args.gradient_accumulation_steps,
         "global_step": global_step, "epochs": state.epoch,
-        "train_loss": whole_run_loss(state.log_history, resumed_step, session_loss,
-                                     global_step),
+        "train_loss": run_folder.whole_run_loss(state.log_history, resumed_step, session_loss,
+                                                global_step),
         "train_loss_this_session": session_loss, "n_examples": len(pairs),
-        "n_truncated": truncated, "resumed_from": last.name if last else None,
+        "n_truncated": sum(1 for p in pairs if p.truncated),
+        "resumed_from": last.name if last else None,
         "resumed_step": resumed_step, "skipped_checkpoints": choice.skipped,
         "train_seconds_this_session": elapsed, "precision": "bf16" if args.bf16 else "fp32",
         "model": base_manifest.get("name"),
     }
-    write_json(out_dir / "done.json", summary)
+    run_folder.write_done(out_dir, summary, keep_checkpoints=keep_checkpoints)
     return summary
-
-
-def trainer_state_step(checkpoint: Path) -> int:
-    """The global step a checkpoint was saved at (from its ``trainer_state.json``)."""
-    from percontrast.io import read_json
-
-    return int(read_json(checkpoint / "trainer_state.json")["global_step"])

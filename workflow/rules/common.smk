@@ -186,7 +186,9 @@ def data_targets():
     out = [model_dir(m) for m in pc.all_models(config)]
     for task in pc.all_tasks(config):
         splits = (
-            ["test"] if config["task_registry"][task]["type"] in pc.QA_TYPES else ["train", "test"]
+            ["test"]
+            if config["task_registry"][task]["type"] in pc.QA_TASK_TYPES
+            else ["train", "test"]
         )
         out += [processed(task, split) for split in splits]
     out.append(layout.pattern("persona_qa"))

@@ -24,9 +24,9 @@ rule pir_benchmark:
     params:
         out=lambda wc, output: os.path.dirname(output.scores),
         threshold=config["pir"]["threshold"],
-        counterfactual=config["pir"].get("counterfactual", "removed"),
-        variants=" ".join(config["pir"].get("variants", ["removed", "filler", "placebo"])),
-        dev_fraction=config["pir"].get("dev_fraction", 0.3),
+        counterfactual=config["pir"]["counterfactual"],
+        variants=" ".join(config["pir"]["variants"]),
+        dev_fraction=config["pir"]["dev_fraction"],
         boot=" ".join(
             f"--{k.replace('_', '-')} {v}"
             for k, v in config.get("report", {}).get("bootstrap", {}).items()

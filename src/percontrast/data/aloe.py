@@ -75,8 +75,11 @@ def aloe_conversations(spec: dict[str, Any], seed: int) -> list[dict[str, str]]:
     """The profile x personality pairs ALOE talks through (``evaluation.aloe``): from the
     benchmark's files (``source: files``) or the demo stand-ins (``source: demo``). The one
     place that dispatches on the source."""
-    n_profiles, n_personalities = spec.get("n_profiles", 20), spec.get("n_personalities", 5)
-    if spec.get("source", "demo") == "files":
+    from percontrast.config import section_defaults
+
+    spec = section_defaults("evaluation.aloe", spec)
+    n_profiles, n_personalities = spec["n_profiles"], spec["n_personalities"]
+    if spec["source"] == "files":
         return load_aloe_benchmark(spec["profile_path"], spec["personality_path"],
                                    n_profiles=n_profiles, n_personalities=n_personalities)
     from percontrast.data.demo import generate_aloe_like

@@ -12,6 +12,7 @@ from typing import Any
 
 from percontrast import artefacts
 from percontrast.artefacts import COMPANION_SUFFIX
+from percontrast.config import section_defaults
 from percontrast.report import escape
 
 
@@ -31,7 +32,7 @@ def build_index(cfg: dict[str, Any], tables: list[str | os.PathLike],
     (claims.md) leads, with its verdict summary line."""
     out_dir = Path(out_dir)
     cf = f" --configfile {configfile}" if configfile else ""
-    lines = [f"# {escape.markdown(cfg.get('report', {}).get('title', 'percontrast results'))}",
+    lines = [f"# {escape.markdown(section_defaults('report', cfg.get('report'))['title'])}",
              "", f"Config `{cfg.get('run_name', '?')}`: "
              f"{escape.markdown(' '.join(cfg.get('description', '').split()))}",
              "", f"Everything below: `snakemake --cores all{cf}`. One file: `snakemake --cores all"

@@ -628,10 +628,10 @@ def _diff(new: float | None, old: float | None) -> str | None:
 @annotated
 def table4(cfg, root) -> Table:
     """ALOE by source task: judge score (1-5) at rounds k = 6..10 and their average."""
-    aloe = cfg["evaluation"].get("aloe", {})
     from percontrast.aloe import reported_rounds
 
-    ks = [f"k={k}" for k in reported_rounds(aloe.get("rounds", 10))]
+    aloe = pc.section_defaults("evaluation.aloe", cfg["evaluation"].get("aloe"))
+    ks = [f"k={k}" for k in reported_rounds(aloe["rounds"])]
     t = Table("table4", "Tables 4 and 9: ALOE cross-scenario transfer (judge score 1-5 per "
               "dialogue round)", ["Model", "Source", "Method", *ks, "Average"], fmt="{:.2f}")
     runs, res = pc.aloe_runs(cfg), Results(cfg, root, missing=t.missing)
@@ -669,10 +669,10 @@ def table4(cfg, root) -> Table:
 @annotated
 def table10(cfg, root) -> Table:
     """LLM-as-judge on the training tasks: personalization and quality, x20."""
-    judge = cfg["evaluation"].get("llm_judge", {})
+    judge = pc.section_defaults("evaluation.llm_judge", cfg["evaluation"].get("llm_judge"))
     runs = pc.judge_runs(cfg)
     tasks = list(dict.fromkeys(r.task for r in runs))
-    scale = judge.get("scale", "x20")
+    scale = judge["scale"]
     t = Table("table10", "Table 10: LLM-as-judge personalization and quality (1-5 scores "
               + ("x20)" if scale == "x20" else "mapped to 0-100)"),
               ["Model", "Method", *[f"{_label(cfg, 'task', x)} {m}" for x in tasks
