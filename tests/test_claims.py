@@ -118,16 +118,22 @@ def test_pir_claim_from_token_rows(cfg, tmp_path):
     rows = []
     for a in range(20):  # PerContrast finds both personal tokens, word matching one of them
         for i, gold in enumerate([True, True, False, False]):
+            found = gold or (i == 3 and a % 5 == 0)
             rows.append({"id": f"q{a}", "gold": gold,
-                         "percontrast": gold or (i == 3 and a % 5 == 0),
-                         "word_matching": gold and i == 0})
+                         "kind": ("verbatim" if i == 0 else "paraphrase") if gold else None,
+                         "split": "test", "pir_removed": 2.0 if found else 0.0,
+                         "percontrast": found, "word_matching": gold and i == 0})
     path = layout.in_results("pir_scores", tmp_path, model="tiny-llama")
     path.parent.mkdir(parents=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    claim = by_id(build_claims(cfg, tmp_path))["figure4_pir_f1_tiny-llama"]
+    claims = by_id(build_claims(cfg, tmp_path))
+    claim = claims["figure4_pir_f1_tiny-llama"]
     # PerContrast: tp 40 fp 4 fn 0 -> F1 80/84; word matching: tp 20, fn 20 -> F1 40/60
     assert claim.estimate.value == pytest.approx(80 / 84 - 40 / 60)
     assert claim.verdict == HOLDS and claim.estimate.n == 20
+    # every answer in the test split: no dev answer to choose PIR's threshold on
+    dev = claims["figure4_pir_f1_dev_tiny-llama"]
+    assert dev.estimate is None and "no threshold to choose" in dev.note
 
 
 def test_write_claims_writes_markdown_and_json(cfg, tmp_path):
@@ -166,8 +172,9 @@ def test_aloe_needs_every_task_and_small_sets_give_notes(cfg, tmp_path):
 
 def test_cost_claim_reads_the_step_benchmark(cfg, tmp_path):
     bench = {"model": "smollm2-135m", "methods": {
-        "ce": {"step_times_s": [8.6, 8.7, 8.8, 8.7, 8.65, 8.75] * 2, "device": "cpu"},
-        "perce": {"step_times_s": [9.1, 9.2, 9.3, 9.2, 9.15, 9.25] * 2, "device": "cpu"}}}
+        method: {"step_times_s": times, "measured_step_times_s": times, "device": "cpu"}
+        for method, times in (("ce", [8.6, 8.7, 8.8, 8.7, 8.65, 8.75] * 2),
+                              ("perce", [9.1, 9.2, 9.3, 9.2, 9.15, 9.25] * 2))}}
     (tmp_path / "bench").mkdir()
     (tmp_path / "bench" / "step.json").write_text(json.dumps(bench))
     cost = by_id(build_claims(cfg, tmp_path))["bench_step_cost"]

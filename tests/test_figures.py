@@ -1,10 +1,13 @@
-"""Run figures (training curves, LR robustness, cross-task heat-maps, ALOE by round).
+"""Run figures (training curves, the E-step on marker tokens, LR robustness, cross-task
+heat-maps, ALOE by round).
 
 The figures are checked as files a reader gets: valid PNGs of a sane size that are not blank,
 drawn from complete, partial and empty results alike (a report rendered mid-pipeline must not
-crash), and the script writes exactly the four files the `figures` rule declares. Scales are
-checked on the matplotlib artists: no line joins points of different scales, other-scale points
-are hollow, other-scale heat-map cells hatched and uncoloured.
+crash), and the script writes exactly the files the `figures` rule declares. What they show is
+checked on the matplotlib artists: each series a legend entry names carries exactly its own
+run's numbers (so swapped CE and PerCE series, or two tasks' panels, fail), no line joins points
+of different scales, other-scale points are hollow, other-scale heat-map cells hatched and
+uncoloured.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import sys
 
 import pytest
 import yaml
+from matplotlib import colors as mcolors
 
 from percontrast import artefacts, layout
 from percontrast import config as pc
@@ -351,3 +355,254 @@ def test_figure_inputs_carry_each_points_scale(repo, cfg, tmp_path):
     assert cross["PAG"].scale == results.FULL and cross["PRW"].scale == results.PIPELINE_EVAL
     logs = results.training_logs(cfg, tmp_path)["Tiny-Llama"]["PAG"]
     assert logs["perce"].scale == results.FULL and logs["lossce"].scale == results.PIPELINE
+
+
+# --------------------------------------------------------------------------- what each series is
+# A reader matches a line to a method or task through the legend: its colour, its line style.
+# These tests do the same on the artists, with inputs whose numbers differ for every (task,
+# method), so a figure that draws CE's numbers in PerCE's colour, or one task's in another's
+# panel, fails here (a valid PNG with many colours would not).
+
+def legend_entries(fig) -> dict:
+    """Figure-legend text -> its handle."""
+    return {text.get_text(): handle for leg in fig.legends
+            for text, handle in zip(leg.get_texts(), leg.legend_handles, strict=True)}
+
+
+def hex_of(color) -> str:
+    return mcolors.to_hex(color)
+
+
+def panel(fig, title: str):
+    """The one axes titled ``title``."""
+    found = [ax for ax in fig.axes if ax.get_title() == title]
+    assert len(found) == 1, (title, [ax.get_title() for ax in fig.axes])
+    return found[0]
+
+
+def drawn(ax, colors) -> dict[tuple[str, str], tuple[list, list]]:
+    """(colour, line style) -> (x, y) of every line drawn in one of ``colors``."""
+    out = {}
+    for line in ax.get_lines():
+        key = (hex_of(line.get_color()), line.get_linestyle())
+        if key[0] in colors:
+            assert key not in out, f"two lines drawn as {key}"
+            out[key] = ([float(x) for x in line.get_xdata()], [float(y) for y in line.get_ydata()])
+    return out
+
+
+def assert_series(got: dict, expected: dict) -> None:
+    """The same series (keys), each with exactly the expected points (NaN = a gap)."""
+    assert set(got) == set(expected)
+    for key, (xs, ys) in expected.items():
+        assert got[key][0] == pytest.approx(xs, nan_ok=True), key
+        assert got[key][1] == pytest.approx(ys, nan_ok=True), key
+
+
+def style_of(entries: dict, label: str) -> tuple[str, str]:
+    """(colour, line style) of a legend entry."""
+    handle = entries[label]
+    return hex_of(handle.get_color()), handle.get_linestyle()
+
+
+def run_log(steps: int, loss: float, weight: float, clip: float) -> list[dict]:
+    """Per-step rows with numbers offset by the run's own ``loss`` / ``weight`` / ``clip``, then
+    the trainer's summary row (which no curve may draw)."""
+    rows = [{"step": s, "loss": loss - 0.1 * s, "weight_mean": weight + 0.01 * s,
+             "frac_clip_min": clip + 0.02 * s, "frac_clip_max": clip / 2 + 0.001 * s}
+            for s in range(1, steps + 1)]
+    return [*rows, {"step": steps, "train_loss": 9.0}]
+
+
+TRAIN_LOGS = {"M": {"PAG": {"ce": run_log(3, 3.0, 1.0, 0.10), "perce": run_log(4, 2.0, 1.5, 0.30)},
+                    "PRW": {"ce": run_log(2, 5.0, 0.7, 0.05),
+                            "perce": run_log(5, 4.0, 1.9, 0.20)}}}
+
+
+def curve_values(rows: list[dict], at_max: str, at_min: str) -> dict[str, dict[str, list]]:
+    """Panel -> line style -> the values a run's per-step rows should put there."""
+    return {"training loss": {"-": [r["loss"] for r in rows]},
+            "mean token weight": {"-": [r["weight_mean"] for r in rows]},
+            "clipped tokens": {at_max: [r["frac_clip_max"] for r in rows],
+                               at_min: [r["frac_clip_min"] for r in rows]}}
+
+
+def test_training_curves_draw_each_runs_own_log(tmp_path):
+    fig = figures.training_curves(TRAIN_LOGS, tmp_path / "c.png")
+    entries = legend_entries(fig)
+    color = {me: style_of(entries, figures.LABELS[me])[0] for me in ("ce", "perce")}
+    at_max, at_min = (style_of(entries, f"clipped at {b}")[1] for b in ("max M", "min m"))
+    for task, runs in TRAIN_LOGS["M"].items():
+        per_step = {me: [r for r in rows if "loss" in r] for me, rows in runs.items()}
+        for title in ("training loss", "mean token weight", "clipped tokens"):
+            expected = {(color[me], ls): ([r["step"] for r in rows], ys)
+                        for me, rows in per_step.items()
+                        for ls, ys in curve_values(rows, at_max, at_min)[title].items()}
+            assert_series(drawn(panel(fig, f"{task}: {title}"), set(color.values())), expected)
+
+
+def marker_log(steps: int, pir: float, weight: float) -> list[dict]:
+    rows = [{"step": s, "loss": 2.0, "n_marker_tokens": 7,
+             "pir_marker_mean": pir + 0.3 * s, "pir_other_mean": pir / 4 + 0.01 * s,
+             "weight_marker_mean": weight + 0.2 * s, "weight_other_mean": weight / 2 + 0.02 * s}
+            for s in range(1, steps + 1)]
+    return [*rows, {"step": steps, "train_loss": 2.0}]
+
+
+ESTEP_LOGS = {"M": {"PAG": {"ce": marker_log(3, 0.4, 1.0), "perce": marker_log(4, 0.9, 1.4),
+                            "lossce": run_log(3, 3.0, 1.0, 0.0)},  # no marker statistics
+                    "PRW": {"ce": marker_log(2, -0.2, 0.6), "perce": marker_log(5, 1.7, 2.2)}}}
+
+
+def test_estep_markers_draw_each_runs_marker_and_other_means(tmp_path):
+    fig = figures.estep_markers(ESTEP_LOGS, tmp_path / "e.png", clip=(0.8, 5.0))
+    entries = legend_entries(fig)
+    assert "LossCE" not in entries  # nothing drawn for a run without marker statistics
+    color = {me: style_of(entries, figures.LABELS[me])[0] for me in ("ce", "perce")}
+    group_ls = {g: style_of(entries, words)[1] for g, words in (("marker", "marker tokens"),
+                                                                ("other", "other response tokens"))}
+    for task, runs in ESTEP_LOGS["M"].items():
+        for key, title in figures.ESTEP_PANELS:
+            expected = {(color[me], group_ls[g]): (
+                [r["step"] for r in runs[me] if "loss" in r],
+                [r[f"{key}_{g}_mean"] for r in runs[me] if "loss" in r])
+                for me in color for g in group_ls}
+            ax = panel(fig, f"{task}: {title}")
+            assert_series(drawn(ax, set(color.values())), expected)
+            assert len(ax.get_lines()) == len(expected) + (key == "pir")  # + the PIR = 0 line
+
+
+LR_SCORES = {"M1": {"PAG": {"ce": {1e-5: 0.21, 2e-5: 0.25, 5e-5: 0.18},
+                            "perce": {1e-5: 0.31, 2e-5: None, 5e-5: 0.29},
+                            "lossce": {2e-5: 0.24}},  # the main LR only
+                    "PRW": {"ce": {1e-5: 0.11, 2e-5: 0.12}, "perce": {1e-5: 0.14, 2e-5: 0.16}}},
+             "M2": {"PAG": {"ce": {2e-5: 0.40}, "perce": {2e-5: 0.45}}}}
+
+
+def test_lr_robustness_draws_each_methods_scores_at_their_lrs(tmp_path):
+    fig = figures.lr_robustness(LR_SCORES, tmp_path / "lr.png", main_lr=2e-5)
+    entries = legend_entries(fig)
+    style = {me: style_of(entries, label) for me, label in figures.LABELS.items()
+             if label in entries}
+    assert set(style) == {"ce", "perce", "lossce"}
+    for model, per_task in LR_SCORES.items():
+        for task, per_method in per_task.items():
+            lrs = sorted({lr for series in per_method.values() for lr in series})
+            expected = {style[me]: (lrs, [math.nan if series.get(lr) is None else series[lr]
+                                          for lr in lrs])
+                        for me, series in per_method.items()}
+            ax = panel(fig, f"{model} · {task}")
+            assert_series(drawn(ax, {c for c, _ in style.values()}), expected)
+
+
+CROSS = {"M": {src: {me: {dst: round(0.1 * (i + 1) + 0.01 * (j + 1) + (0.3 if me == "perce"
+                                                                           else 0.0), 4)
+                          for j, dst in enumerate(["PAG", "PRW", "PTW"])}
+                     for me in ("ce", "perce")}
+               for i, src in enumerate(["PAG", "PRW", "PTW"])}}
+CROSS["M"]["PRW"]["perce"]["PTW"] = None  # not evaluated yet: a dash, no colour
+
+
+def heatmap_cells(ax) -> dict[tuple[str, str], tuple[float, str, bool]]:
+    """(source row label, target column label) -> (image value, cell text, bold) per cell."""
+    rows = [t.get_text() for t in ax.get_yticklabels()]
+    cols = [t.get_text() for t in ax.get_xticklabels()]
+    image = ax.images[0].get_array().filled(math.nan)
+    texts = {(round(t.get_position()[1]), round(t.get_position()[0])): t for t in ax.texts}
+    assert image.shape == (len(rows), len(cols)) and len(texts) == image.size
+    return {(src, dst): (float(image[i, j]), texts[i, j].get_text(),
+                         texts[i, j].get_fontweight() == "bold")
+            for i, src in enumerate(rows) for j, dst in enumerate(cols)}
+
+
+def test_cross_task_heatmap_cells_carry_each_methods_scores(tmp_path):
+    fig = figures.cross_task_heatmap(CROSS, tmp_path / "x.png")
+    scores = CROSS["M"]
+
+    def cell(me, src, dst):
+        return math.nan if scores[src][me][dst] is None else scores[src][me][dst]
+
+    for me in ("ce", "perce"):
+        cells = heatmap_cells(panel(fig, figures.LABELS[me]))
+        assert set(cells) == {(s, d) for s in scores for d in scores[s][me]}
+        for (src, dst), (value, text, bold) in cells.items():
+            want = cell(me, src, dst)
+            assert value == pytest.approx(want, nan_ok=True), (me, src, dst)
+            assert text == (figures.DASH_CELL if math.isnan(want) else format(want, ".3g"))
+            assert bold == (src == dst)
+    for (src, dst), (value, text, _) in heatmap_cells(panel(fig, "PerCE − CE")).items():
+        want = cell("perce", src, dst) - cell("ce", src, dst)
+        assert value == pytest.approx(want, nan_ok=True), (src, dst)
+        assert text == (figures.DASH_CELL if math.isnan(want) else format(want, "+.2g"))
+
+
+def aloe_rounds(means) -> list[dict]:
+    return [{"round": k, "mean": m, "n": 4} for k, m in enumerate(means, start=1)]
+
+
+ALOE = {"M1": {"PAG": {"ce": aloe_rounds([2.0, 2.1, None, 2.3]),
+                       "perce": aloe_rounds([2.5, 2.9, 3.4, 3.8])},
+               "PRW": {"ce": aloe_rounds([1.5, 1.4, 1.6]),  # round 4 not scored
+                       "perce": aloe_rounds([3.0, 3.1, 3.3, 3.6])}},
+        "M2": {"PAG": {"ce": aloe_rounds([4.0, 3.9, 3.8, 3.7]), "perce": None}}}
+
+
+def test_aloe_by_round_draws_each_task_and_methods_means(tmp_path):
+    fig = figures.aloe_by_round(ALOE, tmp_path / "a.png", rounds=4)
+    entries = legend_entries(fig)
+    color = {task: style_of(entries, task)[0] for task in ("PAG", "PRW")}
+    ls = {me: style_of(entries, figures.LABELS[me])[1] for me in ("ce", "perce")}
+    assert len(set(color.values())) == 2 and len(set(ls.values())) == 2
+    for model, per_task in ALOE.items():
+        expected = {(color[task], ls[me]): (
+            [1.0, 2.0, 3.0, 4.0],
+            [math.nan if m is None else m for m in [r["mean"] for r in rows] + [None] * 4][:4])
+            for task, runs in per_task.items() for me, rows in runs.items() if rows}
+        assert_series(drawn(panel(fig, model), set(color.values())), expected)
+
+
+def distinct_results(cfg, root) -> dict:
+    """Every run's log and metrics with numbers of its own (``code`` per run, also the clip-grid
+    and off-LR runs the figures must leave out); returns run -> code."""
+    codes = {}
+    for i, (run, tasks) in enumerate(pc.evaluations(cfg).items(), start=1):
+        codes[run] = i
+        log = layout.in_results("run_log", root, run)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("".join(json.dumps({"step": s, "loss": i + 0.01 * s, "weight_mean": 1.0,
+                                           "frac_clip_min": 0.0, "frac_clip_max": 0.0}) + "\n"
+                               for s in (1, 2)))
+        for j, task in enumerate(tasks):
+            write_json(layout.in_results("metrics", root, run, eval_task=task),
+                       {"rouge_l": round(0.001 * i + 0.1 * j, 4)})
+    return codes
+
+
+def test_rule_builders_draw_each_main_runs_own_results(repo, cfg, tmp_path):
+    """Through the rule's builders (results/ -> readers -> figures): each facet and method
+    shows the main run's log and scores, never a clip-grid or another LR's run."""
+    from percontrast.report import render
+
+    codes = distinct_results(cfg, tmp_path)
+    curves = render.training_curves(cfg, tmp_path, tmp_path / "c.png")
+    color = {me: style_of(legend_entries(curves), figures.LABELS[me])[0]
+             for me in cfg["training"]["methods"]}
+    cross = render.cross_task_heatmap(cfg, tmp_path, tmp_path / "x.png")
+    for model in cfg["models"]:
+        for task in cfg["tasks"]:
+            facet = " · ".join(results.label(cfg, k, n) for k, n in (("model", model),
+                                                                     ("task", task)))
+            expected = {(color[me], "-"): ([1.0, 2.0], [codes[pc.main_run(cfg, model, task, me)]
+                                                        + 0.01 * s for s in (1, 2)])
+                        for me in color}
+            assert_series(drawn(panel(curves, f"{facet}: training loss"), set(color.values())),
+                          expected)
+        for me in cfg["evaluation"].get("cross_task_methods", ["ce", "perce"]):
+            cells = heatmap_cells(panel(cross, f"{results.label(cfg, 'model', model)}: "
+                                               f"{figures.LABELS[me]}"))
+            for src in cfg["tasks"]:
+                run = pc.main_run(cfg, model, src, me)
+                for j, dst in enumerate(pc.evaluations(cfg)[run]):
+                    if dst in cfg["tasks"]:
+                        key = (results.label(cfg, "task", src), results.label(cfg, "task", dst))
+                        assert cells[key][0] == pytest.approx(0.001 * codes[run] + 0.1 * j), key

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from percontrast import config as pc
-from percontrast.pir_benchmark import claim_estimates
-from percontrast.report.claims import CONTRADICTED, HOLDS, build_claims
+from percontrast.ranking import prf
+from percontrast.report.claims import CONTRADICTED, HOLDS, build_claims, claim_estimates
 
 
 def token_rows(n_answers: int = 30, seed: int = 0) -> list[dict]:
@@ -37,11 +37,11 @@ def test_claim_estimates_from_token_rows():
     assert est["ap"].value == pytest.approx(1 - (0.5 * 1 + 0.5 * 2 / 6), abs=0.02)
     assert est["recall"]["word_matching"] == {"verbatim": {"recall": 1.0, "n_gold": 30},
                                               "paraphrase": {"recall": 0.0, "n_gold": 30}}
-    # rows of an older benchmark (no per-counterfactual PIR, split or kind): the F1 claim only
-    old = [{k: r[k] for k in ("id", "gold", "percontrast", "word_matching")} for r in rows]
-    legacy = claim_estimates(old, counterfactual="removed", boot={"n_resamples": 500, "seed": 0})
-    assert legacy["f1"].value == pytest.approx(est["f1"].value)
-    assert legacy["f1_dev"] is legacy["ap"] is legacy["recall"] is None
+    # every answer in the test split: no dev answer to choose a threshold on
+    all_test = [{**r, "split": "test"} for r in rows]
+    no_dev = claim_estimates(all_test, counterfactual="removed",
+                             boot={"n_resamples": 500, "seed": 0})
+    assert no_dev["f1"].value == pytest.approx(est["f1"].value) and no_dev["f1_dev"] is None
 
 
 @pytest.mark.parametrize("flip, verdict", [(False, HOLDS), (True, CONTRADICTED)])
@@ -66,7 +66,7 @@ def test_pir_claims_in_claims_md(repo, tmp_path, flip, verdict):
 
 
 def test_table_pir_lists_every_counterfactual_and_both_word_matching_rules(repo, tmp_path):
-    from percontrast.pir_benchmark import evaluate, prf
+    from percontrast.pir_benchmark import evaluate
     from percontrast.report.tables import table_pir
 
     cfg = pc.load_config(repo / "configs/tiny.yaml")
@@ -101,7 +101,7 @@ def test_pir_figures_draw_the_pr_curves(repo, tmp_path):
     import subprocess
     import sys
 
-    from percontrast.pir_benchmark import evaluate, prf
+    from percontrast.pir_benchmark import evaluate
 
     rows = token_rows()
     for r in rows:
@@ -117,13 +117,9 @@ def test_pir_figures_draw_the_pr_curves(repo, tmp_path):
     pir_dir.mkdir(parents=True)
     (pir_dir / "classification.json").write_text(json.dumps(cls))
     (pir_dir / "scores.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    old = tmp_path / "pir" / "old"  # written before threshold-free metrics: an empty panel
-    old.mkdir()
-    (old / "classification.json").write_text(json.dumps(
-        {k: cls[k] for k in ("percontrast", "word_matching", "threshold")}))
     out = tmp_path / "figures"
     done = subprocess.run([sys.executable, str(repo / "scripts" / "pir_figures.py"), "--pir",
-                           str(pir_dir), str(old), "--out", str(out)], capture_output=True,
+                           str(pir_dir), "--out", str(out)], capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert (out / "figure4_pir_pr_curves.png").stat().st_size > 20_000

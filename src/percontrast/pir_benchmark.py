@@ -19,14 +19,16 @@ a matching rule nobody chose on purpose. So PIR, a score, is also judged thresho
 precision = PR-AUC, ROC-AUC), at the paper's threshold and at one chosen on a dev split of the
 answers (never on the test answers); every counterfactual is reported; gold tokens are split into
 *verbatim* (their word occurs in the persona) and *paraphrase* (it does not), which is where word
-matching must fail; and every difference carries a paired bootstrap interval over answers.
+matching must fail; and every difference carries a paired bootstrap interval over answers. The
+metrics and that bootstrap are :mod:`percontrast.ranking`; the claims that read the token rows
+are :func:`percontrast.report.claims.claim_estimates`.
 """
 
 from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,13 +36,23 @@ import numpy as np
 
 from percontrast import nlp
 from percontrast.prompts import COUNTERFACTUALS
+from percontrast.ranking import (
+    answer_bootstrap,
+    average_precision,
+    best_threshold,
+    pr_curve,
+    prf,
+    recall_by_group,
+    roc_auc,
+    weighted_f1,
+)
 from percontrast.spans import keyword_spans
 
 #: Binary baselines, keyed like their token-row fields: the paper's rule first.
 WORD_MATCHING_RULES = {"word_matching": "exact", "word_matching_lemma": "lemma"}
+#: Gold-token kinds (a token row's ``kind``): the token's word occurs in the persona, or not.
 KINDS = ("verbatim", "paraphrase")
-#: Resamples scored at once in a bootstrap statistic (bounds memory: chunk x tokens floats).
-_CHUNK = 500
+
 
 @dataclass
 class AnswerToken:
@@ -104,98 +116,7 @@ def gold_kind(token: AnswerToken, answer: str, persona: str) -> str:
     return "verbatim" if word.lower() in persona_forms else "paraphrase"
 
 
-def prf(predicted: Sequence[bool], gold: Sequence[bool]) -> dict[str, float]:
-    """Token precision / recall / F1 (0 where undefined) and counts."""
-    tp = sum(p and g for p, g in zip(predicted, gold, strict=True))
-    n_pred, n_gold = sum(predicted), sum(gold)
-    precision = tp / n_pred if n_pred else 0.0
-    recall = tp / n_gold if n_gold else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "n_tokens": len(gold),
-            "n_gold": n_gold, "n_predicted": n_pred, "n_correct": tp}
-
-
-# --------------------------------------------------------------------------- ranking metrics
-# Weighted, vectorised over rows of weights: the bootstrap resamples answers, i.e. gives each
-# token its answer's multiplicity as weight, 10^4 times; scikit-learn's metrics (the tests'
-# oracle, with ``sample_weight``) would take one call per resample.
-
-def _ranked(scores: np.ndarray, gold: np.ndarray, weights: np.ndarray
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cumulative weighted true / false positives at each distinct score, highest first:
-    ``(tp [..., G], fp [..., G], thresholds [G])``; tied scores enter together."""
-    order = np.argsort(-scores, kind="mergesort")
-    s, g, w = scores[order], gold[order], weights[..., order]
-    ends = np.r_[np.flatnonzero(np.diff(s)), s.size - 1]
-    tp = np.cumsum(w * g, axis=-1)[..., ends]
-    fp = np.cumsum(w * ~g, axis=-1)[..., ends]
-    return tp, fp, s[ends]
-
-
-def _weights(scores, gold, weights):
-    scores = np.asarray(scores, dtype=float)
-    gold = np.asarray(gold, dtype=bool)
-    w = np.ones(scores.shape) if weights is None else np.asarray(weights, dtype=float)
-    if scores.ndim != 1 or scores.shape != gold.shape or w.shape[-1] != scores.size:
-        raise ValueError("scores, gold and weights must have one entry per token")
-    return scores, gold, w
-
-
-def average_precision(scores, gold, weights=None) -> np.ndarray:
-    """Average precision (area under the PR curve, step-wise, as scikit-learn's
-    ``average_precision_score``): sum over thresholds of (R_k - R_k-1) * P_k.
-    NaN when there is no positive."""
-    tp, fp, _ = _ranked(*_weights(scores, gold, weights))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.nan_to_num(tp / (tp + fp))
-        recall = tp / tp[..., -1:]
-    steps = np.diff(recall, axis=-1, prepend=0.0)
-    return np.sum(steps * precision, axis=-1)
-
-
-def roc_auc(scores, gold, weights=None) -> np.ndarray:
-    """Area under the ROC curve (trapezoids, ties as one step, as scikit-learn's
-    ``roc_auc_score``); NaN without positives or negatives."""
-    tp, fp, _ = _ranked(*_weights(scores, gold, weights))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tpr = tp / tp[..., -1:]
-        fpr = fp / fp[..., -1:]
-    tpr = np.concatenate([np.zeros(tpr.shape[:-1] + (1,)), tpr], axis=-1)
-    fpr = np.concatenate([np.zeros(fpr.shape[:-1] + (1,)), fpr], axis=-1)
-    return np.sum(np.diff(fpr, axis=-1) * (tpr[..., 1:] + tpr[..., :-1]) / 2, axis=-1)
-
-
-def pr_curve(scores, gold) -> dict[str, list[float]]:
-    """Precision and recall of "score >= t" at every distinct score t, highest first."""
-    tp, fp, thresholds = _ranked(*_weights(scores, gold, None))
-    return {"precision": (tp / (tp + fp)).tolist(), "recall": (tp / max(tp[-1], 1)).tolist(),
-            "threshold": thresholds.tolist()}
-
-
-def weighted_f1(predicted, gold, weights) -> np.ndarray:
-    """Token F1 of a binary prediction under per-token weights (rows of ``weights``)."""
-    predicted, gold = np.asarray(predicted, bool), np.asarray(gold, bool)
-    w = np.asarray(weights, dtype=float)
-    tp = w @ (predicted & gold)
-    wrong = w @ (predicted ^ gold)  # false positives + false negatives
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(2 * tp + wrong > 0, 2 * tp / (2 * tp + wrong), 0.0)
-
-
-def best_threshold(scores, gold) -> float:
-    """The PIR threshold with the best F1 on these tokens (ties: the higher threshold), placed
-    halfway between neighbouring scores so it transfers to unseen tokens as "PIR > t"."""
-    scores, gold, w = _weights(scores, gold, None)
-    if not gold.any():
-        raise ValueError("no gold personal token to choose a threshold on")
-    tp, fp, s = _ranked(scores, gold, w)
-    f1 = 2 * tp / (tp + fp + gold.sum())
-    k = int(np.argmax(f1))  # first maximum = highest threshold
-    lower = s[k + 1] if k + 1 < s.size else s[k] - 1.0
-    return float((s[k] + lower) / 2)
-
-
-# --------------------------------------------------------------------------- splits, bootstrap
+# --------------------------------------------------------------------------- dev split
 
 def split_answers(ids: Sequence[str], dev_fraction: float, seed: int) -> dict[str, str]:
     """Answer id -> ``dev`` / ``test``: a seeded share of the answers for choosing thresholds,
@@ -208,31 +129,6 @@ def split_answers(ids: Sequence[str], dev_fraction: float, seed: int) -> dict[st
     n_dev = min(max(1, round(dev_fraction * len(order))), len(order) - 1) if len(order) > 1 else 0
     dev = set(order[:n_dev])
     return {i: "dev" if i in dev else "test" for i in unique}
-
-
-def answer_bootstrap(answer_of_token: np.ndarray, answers: np.ndarray,
-                     statistic: Callable[[np.ndarray], np.ndarray], boot: dict[str, Any]):
-    """:func:`percontrast.stats.bootstrap` over answers: each resample of ``answers`` (answer
-    indices) weights every token by its answer's multiplicity, and ``statistic`` maps those
-    weights ``[n_resamples, n_tokens]`` to one value per resample. Paired by construction:
-    every method is scored on the same resampled answers."""
-    from percontrast.stats import bootstrap
-
-    answer_of_token = np.asarray(answer_of_token, dtype=int)
-    n_answers = int(answer_of_token.max()) + 1
-
-    def resampled(idx, axis=-1):
-        idx = np.asarray(idx).astype(int)
-        flat = idx.reshape(-1, idx.shape[-1])
-        out = np.empty(len(flat))
-        for start in range(0, len(flat), _CHUNK):
-            chunk = flat[start:start + _CHUNK]
-            counts = np.zeros((len(chunk), n_answers))
-            np.add.at(counts, (np.arange(len(chunk))[:, None], chunk), 1.0)
-            out[start:start + _CHUNK] = statistic(counts[:, answer_of_token])
-        return out.reshape(idx.shape[:-1])
-
-    return bootstrap([np.asarray(answers, dtype=float)], resampled, **boot)
 
 
 # --------------------------------------------------------------------------- LLM judge
@@ -302,15 +198,6 @@ def _method_scores(tokens: Sequence[dict], variants: Sequence[str], threshold: f
     return out
 
 
-def _kind_recall(pred: np.ndarray, gold: np.ndarray, kinds: np.ndarray) -> dict[str, Any]:
-    out = {}
-    for kind in KINDS:
-        mask = gold & (kinds == kind)
-        out[kind] = {"recall": float(pred[mask].mean()) if mask.any() else None,
-                     "n_gold": int(mask.sum())}
-    return out
-
-
 def _ranking(score, gold) -> dict[str, float | None]:
     ap, auc = float(average_precision(score, gold)), float(roc_auc(score, gold))
     return {"average_precision": None if np.isnan(ap) else ap,
@@ -338,7 +225,7 @@ def evaluate(tokens: Sequence[dict], *, threshold: float, counterfactual: str,
         entry = {"at_threshold": prf(m["pred"].tolist(), gold.tolist()),
                  "test": prf(m["pred"][test].tolist(), gold[test].tolist()),
                  **_ranking(m["score"], gold),
-                 "recall_by_kind": _kind_recall(m["pred"], gold, kinds)}
+                 "recall_by_kind": recall_by_group(m["pred"], gold, kinds, KINDS)}
         if name in variants:
             entry["pr_curve"] = pr_curve(m["score"], gold)
             if dev.any() and gold[dev].any():
@@ -505,49 +392,3 @@ def run_benchmark(model, tokenizer, rows: Sequence[dict], *, threshold: float = 
     classification.update(evaluate(token_rows, threshold=threshold, counterfactual=counterfactual,
                                    variants=variants, boot=boot))
     return token_rows, classification
-
-
-# --------------------------------------------------------------------------- for the claims
-
-def claim_estimates(tokens: Sequence[dict], *, counterfactual: str, boot: dict[str, Any]
-                    ) -> dict[str, Any]:
-    """What results/claims.md says about PerContrast vs the paper's word matching, from the
-    benchmark's token rows (``scores.jsonl``), each a paired bootstrap over answers:
-
-    * ``f1``     — F1 of the ``percontrast`` labels (PIR > the run's threshold) minus F1 of
-                   ``word_matching``, all answers (token rows of any version have both);
-    * ``f1_dev`` — the same with PIR's threshold chosen on the dev answers, test answers only;
-    * ``ap``     — average precision of PIR minus that of word matching as a 0/1 score;
-    * ``recall`` — per method, recall on verbatim and on paraphrased gold tokens.
-
-    ``f1_dev``, ``ap`` and ``recall`` are None for token rows written before the benchmark
-    kept the counterfactual's PIR, the split and the gold kinds.
-    """
-    ids = list(dict.fromkeys(t["id"] for t in tokens))
-    index = {i: k for k, i in enumerate(ids)}
-    answer_of = np.array([index[t["id"]] for t in tokens])
-    gold = np.array([bool(t["gold"]) for t in tokens])
-    pc = np.array([bool(t["percontrast"]) for t in tokens])
-    wm = np.array([bool(t["word_matching"]) for t in tokens])
-    out: dict[str, Any] = {"f1": answer_bootstrap(
-        answer_of, np.arange(len(ids)),
-        lambda w: weighted_f1(pc, gold, w) - weighted_f1(wm, gold, w), boot),
-        "f1_dev": None, "ap": None, "recall": None}
-    key = f"pir_{counterfactual}"
-    if not all(key in t and "split" in t and "kind" in t for t in tokens):
-        return out
-    pir = np.array([t[key] for t in tokens], dtype=float)
-    test = np.array([t["split"] == "test" for t in tokens])
-    if (~test).any() and gold[~test].any() and test.any():
-        dev_pred = pir > best_threshold(pir[~test], gold[~test])
-        out["f1_dev"] = answer_bootstrap(
-            answer_of, np.unique(answer_of[test]),
-            lambda w: weighted_f1(dev_pred, gold, w) - weighted_f1(wm, gold, w), boot)
-    out["ap"] = answer_bootstrap(
-        answer_of, np.arange(len(ids)),
-        lambda w: average_precision(pir, gold, w) - average_precision(wm.astype(float), gold, w),
-        boot)
-    kinds = np.array([t["kind"] or "" for t in tokens])
-    out["recall"] = {"percontrast": _kind_recall(pc, gold, kinds),
-                     "word_matching": _kind_recall(wm, gold, kinds)}
-    return out

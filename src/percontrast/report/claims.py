@@ -30,6 +30,13 @@ from percontrast import config as pc
 from percontrast import layout, pir_methods
 from percontrast.io import read_jsonl
 from percontrast.metrics import example_scores
+from percontrast.ranking import (
+    answer_bootstrap,
+    average_precision,
+    best_threshold,
+    recall_by_group,
+    weighted_f1,
+)
 from percontrast.report import escape
 from percontrast.report.compare import paper_results
 from percontrast.report.gains import bootstrap_settings, comparison
@@ -386,7 +393,7 @@ def _conversation_scores(transcripts: list[dict], rounds: int) -> dict[str, floa
 
 def aloe_claims(ev: Evidence) -> list[Claim]:
     cfg = ev.cfg
-    aloe = cfg["evaluation"].get("aloe", {})
+    aloe = pc.section_defaults("evaluation.aloe", cfg["evaluation"].get("aloe"))
     runs = pc.aloe_runs(cfg)
     out = []
     for model in dict.fromkeys([r.model for r in runs] or cfg["models"][:1]):
@@ -407,7 +414,7 @@ def aloe_claims(ev: Evidence) -> list[Claim]:
                     rows = ev.jsonl_file(layout.in_results("aloe_transcripts", ev.root, run))
                     maps.setdefault(task, []).append(
                         None if rows is None else _conversation_scores(rows,
-                                                                       aloe.get("rounds", 10)))
+                                                                       aloe["rounds"]))
             if all(m is not None for ms in maps.values() for m in ms):
                 diff = lambda x, y, axis=-1: np.mean(y, axis=axis) - np.mean(x, axis=axis)  # noqa: E731
                 parts = [ev.distribution(_aligned(ms), diff) for ms in maps.values()]
@@ -420,11 +427,9 @@ def pir_claims(ev: Evidence) -> list[Claim]:
     """PerContrast finds personal tokens better than the paper's word matching (exact content
     words shared with the persona): token F1 at the run's threshold, F1 at a threshold chosen on
     dev answers (test answers only), and threshold-free average precision. Each a paired
-    bootstrap over answers (:func:`percontrast.pir_benchmark.claim_estimates`)."""
-    from percontrast.pir_benchmark import claim_estimates
-
+    bootstrap over answers (:func:`claim_estimates`)."""
     cfg = ev.cfg
-    cf = cfg["pir"].get("counterfactual", "removed")
+    cf = pc.section_defaults("pir", cfg["pir"])["counterfactual"]
     out = []
     for model in cfg["pir"]["models"]:
         where = f"persona {cf} in the counterfactual, {label(cfg, 'model', model)}"
@@ -455,9 +460,9 @@ def pir_claims(ev: Evidence) -> list[Claim]:
                     c.covers = (f"{c.estimate.n} persona-QA answers resampled (paired, both "
                                 "methods); no training (the prepared model scores them)")
                 if c.estimate is None:
-                    c.note = "scores.jsonl predates dev splits and PIR per counterfactual: rerun "\
-                             "pir_benchmark"
-                elif key == "f1" and found["recall"]:
+                    c.note = ("no threshold to choose: the dev answers hold no gold token, or "
+                              "no answer is in the test split")
+                elif key == "f1":
                     r = found["recall"]
                     c.note = ("recall on gold tokens whose word is in the persona / paraphrased: "
                               + "; ".join(f"{x.prose} {_share(r[x.name]['verbatim'])} / "
@@ -466,6 +471,50 @@ def pir_claims(ev: Evidence) -> list[Claim]:
                                                     pir_methods.WORD_MATCHING))
                               + f" (n = {r['percontrast']['verbatim']['n_gold']} / "
                                 f"{r['percontrast']['paraphrase']['n_gold']})")
+    return out
+
+
+def claim_estimates(tokens: Sequence[dict], *, counterfactual: str, boot: dict[str, Any]
+                    ) -> dict[str, Any]:
+    """What :func:`pir_claims` says about PerContrast vs the paper's word matching, from the
+    benchmark's token rows (``scores.jsonl``, :func:`percontrast.pir_benchmark.run_benchmark`),
+    each a paired bootstrap over answers (:func:`percontrast.ranking.answer_bootstrap`):
+
+    * ``f1``     — F1 of the ``percontrast`` labels (PIR > the run's threshold) minus F1 of
+                   ``word_matching``, all answers;
+    * ``f1_dev`` — the same with PIR's threshold chosen on the dev answers, test answers only;
+                   None when the dev answers hold no gold token or no answer is a test answer;
+    * ``ap``     — average precision of PIR minus that of word matching as a 0/1 score;
+    * ``recall`` — per method, recall on verbatim and on paraphrased gold tokens.
+    """
+    from percontrast.pir_benchmark import KINDS  # the token rows' gold kinds
+
+    ids = list(dict.fromkeys(t["id"] for t in tokens))
+    index = {i: k for k, i in enumerate(ids)}
+    answer_of = np.array([index[t["id"]] for t in tokens])
+    gold = np.array([bool(t["gold"]) for t in tokens])
+    labelled = np.array([bool(t["percontrast"]) for t in tokens])
+    wm = np.array([bool(t["word_matching"]) for t in tokens])
+    everyone = np.arange(len(ids))
+    out: dict[str, Any] = {
+        "f1": answer_bootstrap(
+            answer_of, everyone,
+            lambda w: weighted_f1(labelled, gold, w) - weighted_f1(wm, gold, w), boot),
+        "f1_dev": None}
+    pir = np.array([t[f"pir_{counterfactual}"] for t in tokens], dtype=float)
+    test = np.array([t["split"] == "test" for t in tokens])
+    if (~test).any() and gold[~test].any() and test.any():
+        dev_pred = pir > best_threshold(pir[~test], gold[~test])
+        out["f1_dev"] = answer_bootstrap(
+            answer_of, np.unique(answer_of[test]),
+            lambda w: weighted_f1(dev_pred, gold, w) - weighted_f1(wm, gold, w), boot)
+    out["ap"] = answer_bootstrap(
+        answer_of, everyone,
+        lambda w: average_precision(pir, gold, w) - average_precision(wm.astype(float), gold, w),
+        boot)
+    kinds = np.array([t["kind"] or "" for t in tokens])
+    out["recall"] = {"percontrast": recall_by_group(labelled, gold, kinds, KINDS),
+                     "word_matching": recall_by_group(wm, gold, kinds, KINDS)}
     return out
 
 
@@ -573,14 +622,9 @@ def _not_run_config(cfg: dict[str, Any]) -> str:
 
 
 def measured_steps(bench: dict, method: str) -> list[float]:
-    """A method's step times after each repeat's warm-up (``measured_step_times_s``; a file
-    that predates that key: ``step_times_s`` less the first ``warmup`` of each repeat)."""
-    entry = bench["methods"][method]
-    if "measured_step_times_s" in entry:
-        return list(entry["measured_step_times_s"])
-    steps, warmup = bench.get("steps"), bench.get("warmup", 0)
-    times = entry["step_times_s"]
-    return [t for i, t in enumerate(times) if not steps or i % steps >= warmup]
+    """A method's step times after each repeat's warm-up (``measured_step_times_s``, as
+    ``scripts/bench_step.py`` writes them)."""
+    return list(bench["methods"][method]["measured_step_times_s"])
 
 
 def marker_claims(ev: Evidence) -> list[Claim]:

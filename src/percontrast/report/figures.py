@@ -1,8 +1,9 @@
 """Figures (matplotlib, PNG), one function per figure, one consistent style.
 
 Each function takes already-loaded results (dicts / lists from results/) and a path, so it can
-be called from the pipeline's figure rules or from a notebook; the run figures return their
-Figure, so what they drew can be checked on its artists.
+be called from the pipeline's figure rules or from a notebook. Each writes its PNG and returns
+its (closed) Figure, so what it drew can be checked on its artists: which numbers each labelled
+series carries, not only that a picture came out.
 
 One DAG mixes scales (``training.pipeline_scale``): a point of the run figures may come from a
 one-step run or a four-example evaluation. Scores that carry a ``scale`` attribute
@@ -48,10 +49,11 @@ def _save(fig, path: str | os.PathLike) -> None:
     plt.close(fig)
 
 
-def pir_classification_bars(results: dict[str, dict], path: str | os.PathLike) -> None:
+def pir_classification_bars(results: dict[str, dict], path: str | os.PathLike):
     """Figure 4: precision / recall / F1 of the three methods, one panel per PIR model.
 
-    ``results``: model name -> classification.json content.
+    ``results``: model name -> classification.json content. A method the benchmark did not
+    score (no LLM judge configured) has no bars. Returns the Figure.
     """
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 3.4),
@@ -67,25 +69,24 @@ def pir_classification_bars(results: dict[str, dict], path: str | os.PathLike) -
             ax.set_xticks(range(3), ["Precision", "Recall", "F1"])
             ax.set_ylim(0, 1.08)
             ax.set_title(f"{model}: personal-token identification\n"
-                         f"(PIR > {cls.get('threshold', 1)}, {cls['percontrast']['n_tokens']} "
+                         f"(PIR > {cls['threshold']:g}, {cls['percontrast']['n_tokens']} "
                          "tokens)", fontsize=9)
         axes[0][0].legend(fontsize=8, loc="upper left")
         _save(fig, path)
+    return fig
 
 
 def pir_pr_curves(results: dict[str, dict], path: str | os.PathLike):
     """Per PIR model: precision-recall curve of PIR under each counterfactual (AP in the
     legend; o = PIR > the paper's threshold, x = PIR > the dev-chosen threshold) and the single
     operating points of the binary methods; the dashed line is the share of gold tokens (a
-    random ranking's precision). ``results``: model name -> classification.json content."""
+    random ranking's precision). ``results``: model name -> classification.json content.
+    Returns the Figure."""
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(1, len(results), figsize=(5.6 * len(results), 4.6),
                                  squeeze=False)
         for ax, (model, cls) in zip(axes[0], results.items(), strict=True):
-            variants, baselines = cls.get("variants", {}), cls.get("baselines", {})
-            if not variants:  # a classification.json from before threshold-free metrics
-                _no_data(ax, "no threshold-free metrics: rerun pir_benchmark")
-                continue
+            variants, baselines = cls["variants"], cls["baselines"]
             for name, v in variants.items():
                 style = pir_methods.COUNTERFACTUAL_BY_NAME.get(name)
                 color, line = (style.color, style.linestyle) if style else ("#555555", "-")
@@ -114,7 +115,7 @@ def pir_pr_curves(results: dict[str, dict], path: str | os.PathLike):
             ax.set_ylim(0, 1.05)
             ax.set_xlabel("recall (personal tokens found)")
             ax.set_ylabel("precision")
-            ax.set_title(f"{model}: PIR as a token classifier ({cls.get('n_answers', '?')} "
+            ax.set_title(f"{model}: PIR as a token classifier ({cls['n_answers']} "
                          f"answers)\no PIR > {cls['threshold']:g}, x dev-chosen threshold "
                          "(test answers)", fontsize=9)
             ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1)
@@ -134,10 +135,11 @@ def _bin_label(lo: float, hi: float) -> str:
 
 
 def pir_histogram(tokens: Sequence[dict], threshold: float, path: str | os.PathLike,
-                  title: str = "") -> None:
+                  title: str = ""):
     """Figure 5: tokens per PIR range, split into correctly and incorrectly classified.
 
-    A token is correctly classified when (PIR > threshold) equals its gold label.
+    A token is correctly classified when (PIR > threshold) equals its gold label. Returns the
+    Figure.
     """
     bins = list(zip(PIR_BINS[:-1], PIR_BINS[1:], strict=True))
     correct = [0] * len(bins)
@@ -166,13 +168,14 @@ def pir_histogram(tokens: Sequence[dict], threshold: float, path: str | os.PathL
         ax.set_title(title or "Distribution of PIR over answer tokens", fontsize=10)
         ax.legend(fontsize=8)
         _save(fig, path)
+    return fig
 
 
 def pir_heatmap(answers: Sequence[Sequence[dict]], path: str | os.PathLike,
-                title: str = "", vmax: float = 4.0) -> None:
+                title: str = "", vmax: float = 4.0):
     """Figure 2 style: answers as rows of tokens coloured by PIR; gold keywords underlined.
 
-    ``answers``: per answer, its token dicts (token, pir, gold) in order.
+    ``answers``: per answer, its token dicts (token, pir, gold) in order. Returns the Figure.
     """
     cmap = plt.get_cmap("RdBu_r")
     norm = mcolors.TwoSlopeNorm(vmin=-vmax, vcenter=0.0, vmax=vmax)
@@ -200,11 +203,12 @@ def pir_heatmap(answers: Sequence[Sequence[dict]], path: str | os.PathLike,
                            "underlined: gold persona keyword")
         ax.set_title(title or "Per-token PIR", fontsize=10)
         _save(fig, path)
+    return fig
 
 
 # --------------------------------------------------------------------------- run figures
 #
-# The four figures of the `figures` rule. Their inputs share one nesting, model -> task -> method
+# The five figures of the `figures` rule. Their inputs share one nesting, model -> task -> method
 # -> data, with display labels for models and tasks and method keys (ce, lossce, entce, perce)
 # for methods, so a notebook can build them by hand. A run that has not finished yet is simply
 # absent (or None / empty): the figure draws what exists and says "no data yet" where nothing does,
@@ -428,8 +432,8 @@ ESTEP_GROUPS = (("marker", "-", "marker tokens"), ("other", "--", "other respons
 
 
 def _estep_rows(rows: Sequence[dict] | None) -> list[dict]:
-    """Per-step rows that carry marker statistics (logs of runs on data without markers, or
-    written before the trainer logged them, have none)."""
+    """Per-step rows that carry marker statistics: the trainer logs them only for batches with
+    marker ground truth (the demo users), so runs on other data draw nothing here."""
     keys = {f"{k}_{g}_mean" for k, _ in ESTEP_PANELS for g, _, _ in ESTEP_GROUPS}
     return [r for r in _training_rows(rows) if keys & r.keys()]
 
@@ -480,7 +484,7 @@ def _estep_row(axes, facet: str, runs: Mapping[str, Sequence[dict]], handles: di
 
 
 def estep_markers(logs: Mapping[str, Any], path: str | os.PathLike, *,
-                  title: str | None = None, clip: tuple[float, float] | None = None) -> None:
+                  title: str | None = None, clip: tuple[float, float] | None = None):
     """The online E-step on ground-truth personal tokens: mean PIR and mean token weight of the
     users' marker tokens (solid) against the other response tokens (dashed), over training.
 
@@ -490,7 +494,7 @@ def estep_markers(logs: Mapping[str, Any], path: str | os.PathLike, *,
     works as the paper says when the solid PIR line sits above the dashed one, and its weights
     follow; the baselines' PIR (logged with ``track_pir``) shows how far plain training gets there
     without using it. ``clip = (m, M)`` shades the weight range PerCE clips to. Runs without
-    marker statistics draw nothing; a figure with none says "no data yet".
+    marker statistics draw nothing; a figure with none says "no data yet". Returns the Figure.
     """
     nested = _as_nested(logs)
     facets = [(_facet(model, task, len(nested) > 1), runs)
@@ -517,6 +521,7 @@ def estep_markers(logs: Mapping[str, Any], path: str | os.PathLike, *,
         _suptitle(fig, "Online E-step: PIR and weights on the users' marker tokens"
                   if title is None else title)
         _save(fig, path)
+    return fig
 
 
 # ----------------------------------------------------------------- learning-rate robustness
@@ -801,13 +806,14 @@ def _aloe_panel(ax, per_task: Mapping[str, Mapping[str, Any]], tasks: list[str],
 
 
 def aloe_by_round(scores: Nested, path: str | os.PathLike, *, rounds: int | None = None,
-                  summary_from: int = 6, empty_text: str = NO_DATA, title: str = "") -> None:
+                  summary_from: int = 6, empty_text: str = NO_DATA, title: str = ""):
     """ALOE judge score (1-5) per conversation round, one panel per model.
 
     ``scores``: model label -> source task label -> method key -> the ``per_round`` list of the
     run's aloe scores.json (``[{"round": 1, "mean": 2.5, ...}]``, ``mean`` None when no judge
     reply parsed) or None while it has not run. PerCE solid, CE dashed, colour = training task:
     the paper's point is that the PerCE lines climb with more rounds of evidence about the user.
+    Returns the Figure.
     """
     models = list(scores)
     tasks = list(dict.fromkeys(t for m in models for t in (scores[m] or {})))
@@ -827,3 +833,4 @@ def aloe_by_round(scores: Nested, path: str | os.PathLike, *, rounds: int | None
         _figure_legend(fig, [*handles["task"].values(), *methods])
         _suptitle(fig, title or "ALOE: alignment score by conversation round")
         _save(fig, path)
+    return fig

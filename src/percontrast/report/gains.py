@@ -1,10 +1,10 @@
 """Gain cells with their uncertainty: PerCE against CE on the same test examples.
 
-A table's Gain row used to be a bare percentage. Here every Gain is a paired bootstrap
-(:mod:`percontrast.stats`) over the per-example scores that the metrics files keep, so a cell
-reads ``+6.60% [-2.1, +15.0]`` — the relative gain with its 95% interval, in percent — and is
-starred when the interval excludes 0. CSV files get the interval and p-value as separate columns
-(:meth:`percontrast.report.tables.Table.to_csv`).
+Every Gain is a paired bootstrap (:mod:`percontrast.stats`) over the per-example scores that the
+metrics files keep, because a bare percentage cannot say whether a gain exceeds the sampling
+noise of the test examples. A cell reads ``+6.60% [-2.1, +15.0]`` — the relative gain with its
+95% interval, in percent — and is starred when the interval excludes 0. CSV files get the
+interval and p-value as separate columns (:meth:`percontrast.report.tables.Table.to_csv`).
 
 A Gain is a statement about the examples both runs were scored on. When the two metrics files
 cover different examples (a full-scale evaluation beside one on the first ``n_test`` records), the
