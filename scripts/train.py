@@ -3,9 +3,9 @@
 import argparse
 
 from percontrast.cli import json_arg, run, seed_everything, set_threads, setup
-from percontrast.config import parse_run_id
 from percontrast.data.records import read_split
 from percontrast.methods import METHODS
+from percontrast.plan import parse_run_id
 from percontrast.training import run_training
 
 

@@ -17,7 +17,7 @@ from percontrast import artefacts, pir_methods
 REPO = Path(__file__).resolve().parents[1]
 COMMON = REPO / "workflow" / "rules" / "common.smk"
 #: the modules of this project that the planning path may import
-PLANNING_MODULES = {"percontrast", "percontrast.config", "percontrast.layout",
+PLANNING_MODULES = {"percontrast", "percontrast.config", "percontrast.plan", "percontrast.layout",
                     "percontrast.methods", "percontrast.artefacts"}
 
 
@@ -47,7 +47,7 @@ def test_planning_imports_neither_numpy_nor_scipy():
     """What Snakemake imports while it plans the DAG, in a fresh interpreter."""
     code = ("import sys\n"
             + "".join(f"import {m}\n" for m in sorted(common_smk_imports() | PLANNING_MODULES))
-            + "from percontrast.config import *\n"
+            + "from percontrast.config import *\nfrom percontrast.plan import *\n"
             "heavy = sorted(m for m in ('numpy', 'scipy', 'matplotlib', 'torch') "
             "if m in sys.modules)\n"
             "print(heavy)\n"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from percontrast import config as pc
-from percontrast import layout
+from percontrast import layout, plan
 from percontrast.report.claims import (
     CONTRADICTED,
     HOLDS,
@@ -55,7 +55,7 @@ def fabricate(cfg, root, effect):
     per-example ROUGE-L and marker recall move against CE's: "up", "down" or "noise"."""
     rng = np.random.default_rng(0)
     base = {t: rng.uniform(0.2, 0.4, 24) for t in cfg["tasks"]}
-    for run, tasks in pc.evaluations(cfg).items():
+    for run, tasks in plan.evaluations(cfg).items():
         for task in tasks:
             if task not in base:
                 continue
@@ -152,7 +152,7 @@ def test_aloe_needs_every_task_and_small_sets_give_notes(cfg, tmp_path):
     """ALOE conversations for one of three tasks: not run (not a verdict from a third of the
     evidence); a marker claim on too few examples is inconclusive, with no interval."""
     for method, score in (("ce", 2), ("perce", 4)):
-        path = tmp_path / "aloe" / pc.main_run(cfg, "tiny-llama", "review", method).path
+        path = tmp_path / "aloe" / plan.main_run(cfg, "tiny-llama", "review", method).path
         path.mkdir(parents=True)
         rows = [{"id": f"c{k}", "turns": [{"round": r, "score": score} for r in (1, 2)]}
                 for k in range(12)]
@@ -164,7 +164,7 @@ def test_aloe_needs_every_task_and_small_sets_give_notes(cfg, tmp_path):
         rows = [{"id": f"{k}", "rouge_l": 0.2, "meteor": 0.1, "marker_recall": 0.1 + (
             method == "perce") * 0.2, "own_markers": 1.0, "leaked_markers": 0.0}
             for k in range(3)]
-        write_metrics(tmp_path, pc.main_run(cfg, "tiny-llama", "review", method), "review", rows)
+        write_metrics(tmp_path, plan.main_run(cfg, "tiny-llama", "review", method), "review", rows)
     marker = by_id(build_claims(cfg, tmp_path))["markers_recall_tiny-llama_review"]
     assert marker.estimate.value == pytest.approx(0.2) and marker.estimate.low is None
     assert marker.verdict == INCONCLUSIVE
@@ -209,7 +209,7 @@ def test_cost_claim_pairs_the_steps_that_processed_the_same_batches(cfg, tmp_pat
 # --------------------------------------------------------------------------- real dialogue, Holm
 
 def test_spc_claims_read_the_dialogue_runs(cfg, tmp_path):
-    runs = pc.dialogue_runs(cfg)
+    runs = plan.dialogue_runs(cfg)
     assert {r.method for r in runs} == {"ce", "perce"} and {r.task for r in runs} == {"spc"}
     rng = np.random.default_rng(1)
     words = rng.poisson(0.3, 40).astype(float)

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from percontrast import config as pc
-from percontrast import layout
+from percontrast import layout, plan
 from percontrast.report import compare as cmp
 from percontrast.report.tables import DASH
 from tests.test_tables import put
@@ -125,9 +125,9 @@ def test_table1_companion_pairs_paper_and_run_with_gains(cfg, tmp_path):
     lr1, _ = cfg["training"]["learning_rates"]
     clip = cfg["training"]["clip"]
     for task in cfg["tasks"]:
-        put(tmp_path, pc.TrainRun("tiny-llama", task, "ce", lr1, *clip), task,
+        put(tmp_path, plan.TrainRun("tiny-llama", task, "ce", lr1, *clip), task,
             rouge_l=0.20, meteor=0.10)
-        put(tmp_path, pc.TrainRun("tiny-llama", task, "perce", lr1, *clip), task,
+        put(tmp_path, plan.TrainRun("tiny-llama", task, "perce", lr1, *clip), task,
             rouge_l=0.25, meteor=0.12)
     table = cmp.table1_vs_paper(cfg, tmp_path)
     assert table.name == "table1_vs_paper"
@@ -173,11 +173,11 @@ def test_table2_lines_up_learning_rates(cfg, tmp_path):
     lr1, lr2 = cfg["training"]["learning_rates"]
     clip = cfg["training"]["clip"]
     for lr, score in ((lr1, 0.30), (lr2, 0.34)):
-        put(tmp_path, pc.TrainRun("tiny-llama", "abstract", "perce", lr, *clip), "abstract",
+        put(tmp_path, plan.TrainRun("tiny-llama", "abstract", "perce", lr, *clip), "abstract",
             rouge_l=score, meteor=0)
     table = cmp.table2_vs_paper(cfg, tmp_path)
     assert paper_and_ours(table, "2e-06", "PAG", "PerCE")[1::2] == (0.3247, None)
-    assert paper_and_ours(table, pc.fmt_num(lr2), "PAG", "PerCE")[1::2] == (None, 0.34)
+    assert paper_and_ours(table, plan.fmt_num(lr2), "PAG", "PerCE")[1::2] == (None, 0.34)
     paper, ours = paper_and_ours(table, "Mean", "PAG", "PerCE")[1::2]
     assert paper == 0.3496 and ours == pytest.approx(0.32)
     assert paper_and_ours(table, "Variance x1e-4", "PAG", "CE")[1] == 44.65
@@ -185,7 +185,7 @@ def test_table2_lines_up_learning_rates(cfg, tmp_path):
 
 def test_table3_and_8_cross_task(cfg, tmp_path):
     for method, score in (("ce", 0.2), ("perce", 0.3)):
-        put(tmp_path, pc.main_run(cfg, "tiny-llama", "review", method), "abstract",
+        put(tmp_path, plan.main_run(cfg, "tiny-llama", "review", method), "abstract",
             rouge_l=score, meteor=0)
     table = cmp.table3_vs_paper(cfg, tmp_path)
     assert paper_and_ours(table, "PRW", "PAG", "PerCE") == ("Qwen3-4B", 0.3290, "Tiny-Llama", 0.3)
@@ -196,7 +196,7 @@ def test_table3_and_8_cross_task(cfg, tmp_path):
 
 def test_table4_reads_aloe_scores_and_gains_are_absolute(cfg, tmp_path):
     for method, score in (("ce", 2.0), ("perce", 3.25)):
-        path = tmp_path / "aloe" / pc.main_run(cfg, "tiny-llama", "review", method).path
+        path = tmp_path / "aloe" / plan.main_run(cfg, "tiny-llama", "review", method).path
         path.mkdir(parents=True)
         (path / "scores.json").write_text(json.dumps({
             "model": "tiny-llama", "train_task": "review", "method": method, "run": "x",
@@ -214,7 +214,7 @@ def test_table4_reads_aloe_scores_and_gains_are_absolute(cfg, tmp_path):
 def test_table10_reads_judge_scores_and_averages_them(cfg, tmp_path):
     for task, score in (("abstract", 40.0), ("review", 60.0), ("topic", 80.0)):
         for method in ("ce", "perce"):
-            run = pc.main_run(cfg, "tiny-llama", task, method)
+            run = plan.main_run(cfg, "tiny-llama", task, method)
             path = layout.in_results("judge", tmp_path, run)
             path.parent.mkdir(parents=True, exist_ok=True)
             bonus = 10.0 if method == "perce" else 0.0
@@ -229,14 +229,14 @@ def test_table10_reads_judge_scores_and_averages_them(cfg, tmp_path):
 
 
 def test_table11_table12_and_pir(cfg, tmp_path):
-    run = pc.main_run(cfg, "tiny-llama", "review", "perce")
+    run = plan.main_run(cfg, "tiny-llama", "review", "perce")
     put(tmp_path, run, "hotpotqa", em=50.0, f1=61.0)
     t11 = cmp.table11_vs_paper(cfg, tmp_path)
     assert paper_and_ours(t11, "HotpotQA", "EM", "PerCE") == (
         "Qwen3-4B", 79.0, "Tiny-Llama (trained on PRW)", 50.0)
     assert paper_and_ours(t11, "HotpotQA", "F1", "PerCE")[1::2] == (None, 61.0)
     grid = cfg["training"]["clip_grid"]
-    put(tmp_path, pc.TrainRun("tiny-llama", "topic", "perce", grid["learning_rate"], 0.8, 2.0),
+    put(tmp_path, plan.TrainRun("tiny-llama", "topic", "perce", grid["learning_rate"], 0.8, 2.0),
         "topic", rouge_l=0.42, meteor=0)
     t12 = cmp.table12_vs_paper(cfg, tmp_path)
     assert paper_and_ours(t12, "PTW", "0.8", "2")[1::2] == (0.2118, 0.42)

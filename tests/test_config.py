@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from percontrast import config as pc
+from percontrast import plan
 
 CONFIGS = ["config.yaml", "configs/tiny.yaml", "configs/paper.yaml"]
 
@@ -21,7 +22,7 @@ def _raw(repo, name):
 def test_shipped_configs_are_valid(repo, name):
     cfg = pc.load_config(repo / name)
     assert cfg["training"]["adam_betas"] == [0.9, 0.999]  # default filled in or given
-    assert pc.train_runs(cfg), "every config trains something"
+    assert plan.train_runs(cfg), "every config trains something"
 
 
 def test_paper_config_holds_the_papers_settings(repo):
@@ -42,7 +43,7 @@ def test_paper_config_holds_the_papers_settings(repo):
     assert cfg["llm"][cfg["evaluation"]["aloe"]["judge"]]["model"] == "gpt-4o-mini"
     # 3 models x 3 tasks x 4 methods x 5 LRs + LaMP (1 x 3 x 4) + clip grid (3 x 3 x 3, main
     # clip at the grid LR already counted once per task) + the real-dialogue arm (CE, PerCE)
-    assert len(pc.train_runs(cfg)) == 180 + 12 + 3 * (9 - 1) + 2
+    assert len(plan.train_runs(cfg)) == 180 + 12 + 3 * (9 - 1) + 2
 
 
 @pytest.mark.parametrize("mutate, message", [
@@ -103,22 +104,22 @@ def test_cross_reference_errors_name_the_key(repo, mutate, message):
 
 
 def test_run_ids_round_trip():
-    run = pc.TrainRun("m", "review", "perce", 2e-5, 0.8, 5.0)
+    run = plan.TrainRun("m", "review", "perce", 2e-5, 0.8, 5.0)
     assert run.run_id == "lr2e-05_clip0.8-5"
-    assert pc.parse_run_id(run.run_id) == (2e-5, 0.8, 5.0)
+    assert plan.parse_run_id(run.run_id) == (2e-5, 0.8, 5.0)
     assert run.path == "m/review/perce/lr2e-05_clip0.8-5"
     with pytest.raises(ValueError):
-        pc.parse_run_id("lr1")
+        plan.parse_run_id("lr1")
 
 
 def test_evaluations_cover_cross_task_and_qa(repo):
     cfg = pc.load_config(repo / "configs/tiny.yaml")
-    ev = pc.evaluations(cfg)
-    main = pc.main_run(cfg, "tiny-llama", "review", "perce")
+    ev = plan.evaluations(cfg)
+    main = plan.main_run(cfg, "tiny-llama", "review", "perce")
     assert ev[main] == ["review", "abstract", "topic", "hotpotqa", "drop"]
-    off_grid = pc.TrainRun("tiny-llama", "review", "ce", 3e-3, 0.8, 5.0)
+    off_grid = plan.TrainRun("tiny-llama", "review", "ce", 3e-3, 0.8, 5.0)
     assert ev[off_grid] == ["review"]  # non-main LRs: own task only (table 2)
-    assert all(run in ev for run in pc.aloe_runs(cfg) + pc.judge_runs(cfg))
+    assert all(run in ev for run in plan.aloe_runs(cfg) + plan.judge_runs(cfg))
 
 
 def test_config_hash_changes_with_content(repo):
@@ -133,59 +134,60 @@ def test_a_runs_training_spec_holds_only_what_determines_it(repo):
     """Growing the grid (a learning rate, a method) leaves finished runs' specs unchanged, so
     Snakemake never retrains them; pipeline_scale shrinks only the runs outside the main ones."""
     cfg = pc.load_config(repo / "configs/tiny.yaml")
-    run = pc.main_run(cfg, "tiny-llama", "review", "ce")
-    before = pc.run_training_spec(cfg, run)
+    run = plan.main_run(cfg, "tiny-llama", "review", "ce")
+    before = plan.run_training_spec(cfg, run)
     assert "learning_rates" not in before and "methods" not in before
     grown = pc.load_config(repo / "configs/tiny.yaml")
     grown["training"]["learning_rates"].append(1e-2)
     grown["training"]["methods"] = ["ce", "perce"]
-    assert pc.run_training_spec(grown, run) == before
+    assert plan.run_training_spec(grown, run) == before
     cfg["training"]["pipeline_scale"] = {"max_steps": 1}
     cfg["training"]["full_scale_methods"] = ["ce", "perce"]
     tr = cfg["training"]
-    assert pc.is_full_scale(cfg, run) and pc.run_training_spec(cfg, run) == before
-    other_lr = pc.TrainRun("tiny-llama", "review", "ce", tr["learning_rates"][1], *tr["clip"])
-    baseline = pc.main_run(cfg, "tiny-llama", "review", "lossce")
-    lamp = pc.main_run(cfg, "tiny-llama", "lamp4", "perce")
+    assert plan.is_full_scale(cfg, run) and plan.run_training_spec(cfg, run) == before
+    other_lr = plan.TrainRun("tiny-llama", "review", "ce", tr["learning_rates"][1], *tr["clip"])
+    baseline = plan.main_run(cfg, "tiny-llama", "review", "lossce")
+    lamp = plan.main_run(cfg, "tiny-llama", "lamp4", "perce")
     for small in (other_lr, baseline, lamp):
-        assert not pc.is_full_scale(cfg, small)
-        assert pc.run_training_spec(cfg, small) == {**before, "max_steps": 1}
+        assert not plan.is_full_scale(cfg, small)
+        assert plan.run_training_spec(cfg, small) == {**before, "max_steps": 1}
     # evaluations: a full-scale run on its own task sees every test record and the full
     # generation length; everything else the pipeline-scale prefix and length
     tr["pipeline_scale"].update(n_test=3, max_new_tokens=4, batch_size=1)
-    assert pc.run_training_spec(cfg, other_lr) == {**before, "max_steps": 1}
-    assert pc.run_batch_size(cfg, other_lr) == 1
-    assert pc.run_batch_size(cfg, run) == tr["batch_size"]
-    assert pc.evaluation_limit(cfg, run, "review") is None
-    assert pc.evaluation_generation(cfg, run, "review") == cfg["generation"]
-    assert pc.evaluation_limit(cfg, run, "topic") == 3  # cross-task
-    assert pc.evaluation_limit(cfg, baseline, "review") == 3
-    assert pc.evaluation_generation(cfg, baseline, "review")["max_new_tokens"] == 4
+    assert plan.run_training_spec(cfg, other_lr) == {**before, "max_steps": 1}
+    assert plan.run_batch_size(cfg, other_lr) == 1
+    assert plan.run_batch_size(cfg, run) == tr["batch_size"]
+    assert plan.evaluation_limit(cfg, run, "review") is None
+    assert plan.evaluation_generation(cfg, run, "review") == cfg["generation"]
+    assert plan.evaluation_limit(cfg, run, "topic") == 3  # cross-task
+    assert plan.evaluation_limit(cfg, baseline, "review") == 3
+    assert plan.evaluation_generation(cfg, baseline, "review")["max_new_tokens"] == 4
     # the PIR counterfactual PerCE trains with is part of the spec, unless it is the paper's
-    assert "counterfactual" not in pc.run_training_spec(cfg, run)
+    assert "counterfactual" not in plan.run_training_spec(cfg, run)
     cfg["pir"]["counterfactual"] = "placebo"
-    assert pc.run_training_spec(cfg, run)["counterfactual"] == "placebo"
+    assert plan.run_training_spec(cfg, run)["counterfactual"] == "placebo"
 
 
 def test_training_seeds_make_sibling_main_runs(repo):
     cfg = pc.load_config(repo / "configs/tiny.yaml")
-    single = pc.train_runs(cfg)
+    single = plan.train_runs(cfg)
     cfg["training"]["seeds"] = [cfg["seed"], 7]
-    runs = pc.train_runs(cfg)
-    main = pc.main_run(cfg, "tiny-llama", "review", "perce")
-    seven = pc.TrainRun(**{**main.__dict__, "seed": 7})
-    assert pc.seed_runs(cfg, main) == [main, seven] and pc.seed_runs(cfg, seven) == [main, seven]
+    runs = plan.train_runs(cfg)
+    main = plan.main_run(cfg, "tiny-llama", "review", "perce")
+    seven = plan.TrainRun(**{**main.__dict__, "seed": 7})
+    assert plan.seed_runs(cfg, main) == [main, seven]
+    assert plan.seed_runs(cfg, seven) == [main, seven]
     assert seven.run_id == "lr0.001_clip0.8-5_seed7"
-    assert pc.TrainRun.parse("tiny-llama", "review", "perce", seven.run_id) == seven
-    assert pc.parse_run_id(seven.run_id) == (0.001, 0.8, 5.0)
-    assert pc.run_seed(cfg, seven) == 7 and pc.run_seed(cfg, main) == cfg["seed"]
+    assert plan.TrainRun.parse("tiny-llama", "review", "perce", seven.run_id) == seven
+    assert plan.parse_run_id(seven.run_id) == (0.001, 0.8, 5.0)
+    assert plan.run_seed(cfg, seven) == 7 and plan.run_seed(cfg, main) == cfg["seed"]
     # one extra run per main run on `tasks` (4 methods x 3 tasks) and per real-dialogue run;
     # the grid's other runs alone
-    assert len(runs) == len(single) + 4 * len(cfg["tasks"]) + len(pc.dialogue_runs(cfg))
-    lamp = pc.main_run(cfg, "tiny-llama", "lamp4", "perce")
-    assert pc.seed_runs(cfg, lamp) == [lamp]
-    assert pc.evaluations(cfg)[seven] == ["review"]  # extra seeds: own task only
-    assert pc.run_training_spec(cfg, seven) == pc.run_training_spec(cfg, main)
+    assert len(runs) == len(single) + 4 * len(cfg["tasks"]) + len(plan.dialogue_runs(cfg))
+    lamp = plan.main_run(cfg, "tiny-llama", "lamp4", "perce")
+    assert plan.seed_runs(cfg, lamp) == [lamp]
+    assert plan.evaluations(cfg)[seven] == ["review"]  # extra seeds: own task only
+    assert plan.run_training_spec(cfg, seven) == plan.run_training_spec(cfg, main)
 
 
 def test_the_schema_and_the_workflow_take_the_method_list_from_its_one_owner(repo):
@@ -250,14 +252,14 @@ def test_vllm_backend_is_refused_with_the_reason_and_the_alternative(repo):
 def test_model_batch_size_reaches_only_its_models_generations(repo):
     cfg = pc.load_config(repo / "configs/tiny.yaml")
     model = cfg["models"][0]
-    run = pc.main_run(cfg, model, cfg["tasks"][0], cfg["training"]["methods"][0])
-    before = pc.evaluation_generation(cfg, run, run.task)
+    run = plan.main_run(cfg, model, cfg["tasks"][0], cfg["training"]["methods"][0])
+    before = plan.evaluation_generation(cfg, run, run.task)
     assert "model_batch_size" not in before  # absent: every evaluation's settings as before
     cfg["generation"]["model_batch_size"] = {model: 3, "other-model": 64}
     cfg["model_registry"]["other-model"] = {"source": "tiny"}
     pc.validate_schema(cfg)
     pc.check_config(cfg)
-    gen = pc.evaluation_generation(cfg, run, run.task)
+    gen = plan.evaluation_generation(cfg, run, run.task)
     assert gen == {**before, "batch_size": 3}  # no other model's entry in this job's params
     cfg["generation"]["model_batch_size"] = {"nope": 4}
     with pytest.raises(pc.ConfigError, match="generation.model_batch_size.nope: model 'nope'"):
@@ -281,21 +283,21 @@ def test_cache_implementation_is_optional_and_checked(repo):
 def test_default_runs_keep_their_spec_without_report_to(repo, name):
     cfg = pc.load_config(repo / name)
     assert "report_to" not in cfg["training"]  # no schema default: nothing filled in
-    run = pc.train_runs(cfg)[0]
-    before = pc.run_training_spec(cfg, run)
+    run = plan.train_runs(cfg)[0]
+    before = plan.run_training_spec(cfg, run)
     assert "report_to" not in before
     cfg["training"]["report_to"] = "none"  # said explicitly: the same spec, no rerun
     pc.validate_schema(cfg)
-    assert pc.run_training_spec(cfg, run) == before
+    assert plan.run_training_spec(cfg, run) == before
 
 
 def test_report_to_names_integrations_and_enters_the_spec(repo):
     cfg = pc.load_config(repo / "configs/tiny.yaml")
-    run = pc.train_runs(cfg)[0]
-    before = pc.run_training_spec(cfg, run)
+    run = plan.train_runs(cfg)[0]
+    before = plan.run_training_spec(cfg, run)
     cfg["training"]["report_to"] = ["tensorboard", "mlflow"]
     pc.validate_schema(cfg)
-    assert pc.run_training_spec(cfg, run) == {**before, "report_to": ["tensorboard", "mlflow"]}
+    assert plan.run_training_spec(cfg, run) == {**before, "report_to": ["tensorboard", "mlflow"]}
     for bad in (["wandb"], [], "tensorboard", ["tensorboard", "tensorboard"]):
         cfg["training"]["report_to"] = bad
         with pytest.raises(pc.ConfigError, match="training.report_to"):

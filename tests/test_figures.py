@@ -23,7 +23,7 @@ import pytest
 import yaml
 from matplotlib import colors as mcolors
 
-from percontrast import artefacts, layout
+from percontrast import artefacts, layout, plan
 from percontrast import config as pc
 from percontrast.report import figures, results
 
@@ -90,7 +90,7 @@ def fake_results(cfg, root, keep=lambda i: True) -> None:
     """Logs, metrics and ALOE scores for the config's figure runs; ``keep(i)`` drops some."""
     tr = cfg["training"]
     i = 0
-    for run, tasks in pc.evaluations(cfg).items():
+    for run, tasks in plan.evaluations(cfg).items():
         i += 1
         if not keep(i):
             continue
@@ -103,7 +103,7 @@ def fake_results(cfg, root, keep=lambda i: True) -> None:
                 task != run.task)
             write_json(layout.in_results("metrics", root, run, eval_task=task),
                        {"rouge_l": score, "meteor": score / 2})
-    for j, run in enumerate(pc.aloe_runs(cfg)):
+    for j, run in enumerate(plan.aloe_runs(cfg)):
         if keep(j):
             rows = per_round(run.method, null_round=3 if j == 0 else None)
             write_json(layout.in_results("aloe_scores", root, run),
@@ -565,7 +565,7 @@ def distinct_results(cfg, root) -> dict:
     """Every run's log and metrics with numbers of its own (``code`` per run, also the clip-grid
     and off-LR runs the figures must leave out); returns run -> code."""
     codes = {}
-    for i, (run, tasks) in enumerate(pc.evaluations(cfg).items(), start=1):
+    for i, (run, tasks) in enumerate(plan.evaluations(cfg).items(), start=1):
         codes[run] = i
         log = layout.in_results("run_log", root, run)
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -592,7 +592,7 @@ def test_rule_builders_draw_each_main_runs_own_results(repo, cfg, tmp_path):
         for task in cfg["tasks"]:
             facet = " · ".join(results.label(cfg, k, n) for k, n in (("model", model),
                                                                      ("task", task)))
-            expected = {(color[me], "-"): ([1.0, 2.0], [codes[pc.main_run(cfg, model, task, me)]
+            expected = {(color[me], "-"): ([1.0, 2.0], [codes[plan.main_run(cfg, model, task, me)]
                                                         + 0.01 * s for s in (1, 2)])
                         for me in color}
             assert_series(drawn(panel(curves, f"{facet}: training loss"), set(color.values())),
@@ -601,8 +601,8 @@ def test_rule_builders_draw_each_main_runs_own_results(repo, cfg, tmp_path):
             cells = heatmap_cells(panel(cross, f"{results.label(cfg, 'model', model)}: "
                                                f"{figures.LABELS[me]}"))
             for src in cfg["tasks"]:
-                run = pc.main_run(cfg, model, src, me)
-                for j, dst in enumerate(pc.evaluations(cfg)[run]):
+                run = plan.main_run(cfg, model, src, me)
+                for j, dst in enumerate(plan.evaluations(cfg)[run]):
                     if dst in cfg["tasks"]:
                         key = (results.label(cfg, "task", src), results.label(cfg, "task", dst))
                         assert cells[key][0] == pytest.approx(0.001 * codes[run] + 0.1 * j), key

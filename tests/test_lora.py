@@ -154,7 +154,8 @@ def test_unknown_target_modules_are_named_with_the_available_ones(tiny_dir):
 def test_the_config_takes_training_lora_and_the_run_spec_carries_it(repo):
     import yaml
 
-    from percontrast.config import ConfigError, load_config, main_run, run_training_spec
+    from percontrast.config import ConfigError, load_config
+    from percontrast.plan import main_run, run_training_spec
 
     raw = yaml.safe_load((repo / "configs" / "tiny.yaml").read_text())
     plain = load_config(repo / "configs" / "tiny.yaml")

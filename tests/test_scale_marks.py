@@ -12,7 +12,7 @@ import json
 import pytest
 
 from percontrast import config as pc
-from percontrast import layout
+from percontrast import layout, plan
 from percontrast.report import compare as cmp
 from percontrast.report import results as rs
 from percontrast.report.gains import PARTIAL, Gain
@@ -63,7 +63,7 @@ def test_mixed_scale_cells_are_marked_with_the_setting(cfg, tmp_path):
     cfg["training"]["full_scale_methods"] = ["ce", "perce"]
     for task in cfg["tasks"]:
         for method in pc.METHODS:
-            put_examples(tmp_path, pc.main_run(cfg, "tiny-llama", task, method), task,
+            put_examples(tmp_path, plan.main_run(cfg, "tiny-llama", task, method), task,
                          varied(task, 12, 0.2))
     table = table1(cfg, tmp_path)
     lossce, ce = row_of(table, "Tiny-Llama", "LossCE"), row_of(table, "Tiny-Llama", "CE")
@@ -86,7 +86,7 @@ def test_mixed_scale_cells_are_marked_with_the_setting(cfg, tmp_path):
 
 def test_a_cross_task_evaluation_of_a_full_run_gets_its_own_mark(cfg, tmp_path):
     cfg["training"]["pipeline_scale"] = dict(SMALL)
-    run = pc.main_run(cfg, "tiny-llama", "review", "ce")
+    run = plan.main_run(cfg, "tiny-llama", "review", "ce")
     for dst in ("abstract", "review"):
         put_examples(tmp_path, run, dst, varied(dst, 12, 0.3))
     table = BUILDERS["table3"](cfg, tmp_path)
@@ -98,7 +98,7 @@ def test_a_cross_task_evaluation_of_a_full_run_gets_its_own_mark(cfg, tmp_path):
 
 def test_without_pipeline_scale_nothing_is_marked(cfg, tmp_path):
     for task in cfg["tasks"]:
-        put_examples(tmp_path, pc.main_run(cfg, "tiny-llama", task, "lossce"), task,
+        put_examples(tmp_path, plan.main_run(cfg, "tiny-llama", task, "lossce"), task,
                      varied(task, 12, 0.2))
     md = table1(cfg, tmp_path).to_markdown()
     assert "\u2020" not in md and "\u2021" not in md
@@ -107,9 +107,9 @@ def test_without_pipeline_scale_nothing_is_marked(cfg, tmp_path):
 # --------------------------------------------------------------------------- n and intervals
 
 def test_main_cells_carry_n_and_an_interval_from_ten_examples(cfg, tmp_path):
-    put_examples(tmp_path, pc.main_run(cfg, "tiny-llama", "review", "ce"), "review",
+    put_examples(tmp_path, plan.main_run(cfg, "tiny-llama", "review", "ce"), "review",
                  varied("review", 12, 0.2))
-    put_examples(tmp_path, pc.main_run(cfg, "tiny-llama", "abstract", "ce"), "abstract",
+    put_examples(tmp_path, plan.main_run(cfg, "tiny-llama", "abstract", "ce"), "abstract",
                  varied("abstract", 8, 0.2))
     table = BUILDERS["table3"](cfg, tmp_path)
     own = row_of(table, "Tiny-Llama", "PRW", "CE")[4]
@@ -127,7 +127,7 @@ def test_main_cells_carry_n_and_an_interval_from_ten_examples(cfg, tmp_path):
 
 def test_the_average_column_interval_covers_all_tasks(cfg, tmp_path):
     for task in cfg["tasks"]:
-        put_examples(tmp_path, pc.main_run(cfg, "tiny-llama", task, "ce"), task,
+        put_examples(tmp_path, plan.main_run(cfg, "tiny-llama", task, "ce"), task,
                      varied(task, 12, 0.2))
     cfg["training"]["learning_rates"] = [cfg["training"]["main_learning_rate"]]
     row = row_of(table1(cfg, tmp_path), "Tiny-Llama", "CE")
@@ -140,10 +140,10 @@ def test_the_average_column_interval_covers_all_tasks(cfg, tmp_path):
 
 def test_a_gain_over_partly_overlapping_examples_is_flagged(cfg, tmp_path):
     lr = cfg["training"]["clip_grid"]["learning_rate"]
-    ce = pc.TrainRun("tiny-llama", "topic", "ce", lr, *cfg["training"]["clip"])
+    ce = plan.TrainRun("tiny-llama", "topic", "ce", lr, *cfg["training"]["clip"])
     put_examples(tmp_path, ce, "topic", varied("topic", 12, 0.2))
     # the clip-grid run scored only the first four test examples
-    perce = pc.TrainRun("tiny-llama", "topic", "perce", lr, 0.8, 2.0)
+    perce = plan.TrainRun("tiny-llama", "topic", "perce", lr, 0.8, 2.0)
     put_examples(tmp_path, perce, "topic", varied("topic", 12, 0.3)[:4])
     table = table12(cfg, tmp_path)
     g = row_of(table, "Tiny-Llama", "PTW", "Gain vs CE (0.8)")[3]
@@ -165,7 +165,7 @@ def test_cells_of_runs_the_config_does_not_define_read_not_run(cfg, tmp_path):
     cfg["training"]["methods"] = ["ce", "perce"]
     cfg["report"]["not_run_config"] = "configs/elsewhere.yaml"
     for task in cfg["tasks"]:
-        put_examples(tmp_path, pc.main_run(cfg, "tiny-llama", task, "ce"), task,
+        put_examples(tmp_path, plan.main_run(cfg, "tiny-llama", task, "ce"), task,
                      varied(task, 12, 0.2))
     table = table1(cfg, tmp_path)
     assert [r[1] for r in table.rows] == ["CE", "LossCE", "EntCE", "PerCE", "Gain"]
@@ -247,7 +247,7 @@ def put_spc(root, run, rows):
 
 def test_table_spc_from_hand_made_metrics_files(cfg, tmp_path):
     cfg = spc_cfg(cfg)
-    runs = {r.method: r for r in pc.dialogue_runs(cfg)}
+    runs = {r.method: r for r in plan.dialogue_runs(cfg)}
     bodies = {m: put_spc(tmp_path, run, spc_examples(m)) for m, run in runs.items()}
     table = table_spc(cfg, tmp_path)
     assert table.header[:4] == ["Model", "Task", "Method", "n"]
@@ -281,7 +281,7 @@ def test_table_spc_from_hand_made_metrics_files(cfg, tmp_path):
 
 def test_table_spc_lists_missing_runs(cfg, tmp_path):
     cfg = spc_cfg(cfg)
-    run = next(r for r in pc.dialogue_runs(cfg) if r.method == "ce")
+    run = next(r for r in plan.dialogue_runs(cfg) if r.method == "ce")
     put_spc(tmp_path, run, spc_examples("ce"))
     table = table_spc(cfg, tmp_path)
     assert [r[2] for r in table.rows] == ["CE", "PerCE"]
@@ -297,7 +297,7 @@ def test_companion_gives_interval_n_scale_and_verdict(cfg, tmp_path):
     cfg["training"]["learning_rates"] = [cfg["training"]["main_learning_rate"]]
     for task in cfg["tasks"]:
         for method, base in (("ce", 0.2), ("perce", 0.25), ("lossce", 0.21)):
-            put_examples(tmp_path, pc.main_run(cfg, "tiny-llama", task, method), task,
+            put_examples(tmp_path, plan.main_run(cfg, "tiny-llama", task, method), task,
                          varied(task, 12, base))
     table = cmp.table1_vs_paper(cfg, tmp_path)
     col = table.header.index

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from percontrast import config as pc
-from percontrast import layout
+from percontrast import layout, plan
 from percontrast.report.gains import Gain
 from percontrast.report.tables import BUILDERS, DASH, table1, table2, table3, table12
 
@@ -18,7 +18,7 @@ def cfg(repo):
     return pc.load_config(repo / "configs/tiny.yaml")
 
 
-def put(root, run: pc.TrainRun, task: str, examples: list[dict] | None = None, **metrics):
+def put(root, run: plan.TrainRun, task: str, examples: list[dict] | None = None, **metrics):
     """A metrics file; without ``examples``, twelve test examples that each score the means."""
     if examples is None:
         examples = [{"id": f"{task}-{k}", **{m: v for m, v in metrics.items()
@@ -37,11 +37,11 @@ def test_table1_takes_the_best_lr_and_computes_gains(cfg, tmp_path):
     lr1, lr2 = cfg["training"]["learning_rates"]
     clip = cfg["training"]["clip"]
     for task in cfg["tasks"]:
-        put(tmp_path, pc.TrainRun("tiny-llama", task, "ce", lr1, *clip), task,
+        put(tmp_path, plan.TrainRun("tiny-llama", task, "ce", lr1, *clip), task,
             rouge_l=0.20, meteor=0.10)
-        put(tmp_path, pc.TrainRun("tiny-llama", task, "ce", lr2, *clip), task,
+        put(tmp_path, plan.TrainRun("tiny-llama", task, "ce", lr2, *clip), task,
             rouge_l=0.10, meteor=0.30)  # worse ROUGE-L: not chosen, whatever its METEOR
-        put(tmp_path, pc.TrainRun("tiny-llama", task, "perce", lr2, *clip), task,
+        put(tmp_path, plan.TrainRun("tiny-llama", task, "perce", lr2, *clip), task,
             rouge_l=0.25, meteor=0.12)
     table = table1(cfg, tmp_path)
     rows = {row[1]: row[2:] for row in table.rows}
@@ -59,9 +59,9 @@ def test_table1_takes_the_best_lr_and_computes_gains(cfg, tmp_path):
 def test_table2_mean_and_variance(cfg, tmp_path):
     lr1, lr2 = cfg["training"]["learning_rates"]
     clip = cfg["training"]["clip"]
-    put(tmp_path, pc.TrainRun("tiny-llama", "abstract", "perce", lr1, *clip), "abstract",
+    put(tmp_path, plan.TrainRun("tiny-llama", "abstract", "perce", lr1, *clip), "abstract",
         rouge_l=0.30, meteor=0)
-    put(tmp_path, pc.TrainRun("tiny-llama", "abstract", "perce", lr2, *clip), "abstract",
+    put(tmp_path, plan.TrainRun("tiny-llama", "abstract", "perce", lr2, *clip), "abstract",
         rouge_l=0.34, meteor=0)
     rows = [r for r in table2(cfg, tmp_path).rows if r[1] == "PerCE"]
     assert rows[2][2:4] == ["Mean", pytest.approx(0.32)]
@@ -70,8 +70,8 @@ def test_table2_mean_and_variance(cfg, tmp_path):
 
 
 def test_table3_cross_task_and_table12_clip_grid(cfg, tmp_path):
-    run_ce = pc.main_run(cfg, "tiny-llama", "review", "ce")
-    run_pe = pc.main_run(cfg, "tiny-llama", "review", "perce")
+    run_ce = plan.main_run(cfg, "tiny-llama", "review", "ce")
+    run_pe = plan.main_run(cfg, "tiny-llama", "review", "perce")
     for dst, (a, b) in {"abstract": (0.2, 0.3), "review": (0.1, 0.15)}.items():
         put(tmp_path, run_ce, dst, rouge_l=a, meteor=0)
         put(tmp_path, run_pe, dst, rouge_l=b, meteor=0)
@@ -79,12 +79,12 @@ def test_table3_cross_task_and_table12_clip_grid(cfg, tmp_path):
     assert rows[0][3:] == [0.2, 0.1, None] and rows[1][3:] == [0.3, 0.15, None]
     assert shown(rows[2][3:]) == ["+50.00% [+50.0, +50.0]*", "+50.00% [+50.0, +50.0]*", None]
     grid = cfg["training"]["clip_grid"]
-    put(tmp_path, pc.TrainRun("tiny-llama", "topic", "perce", grid["learning_rate"], 0.8, 2.0),
+    put(tmp_path, plan.TrainRun("tiny-llama", "topic", "perce", grid["learning_rate"], 0.8, 2.0),
         "topic", rouge_l=0.42, meteor=0)
     rows = [r for r in table12(cfg, tmp_path).rows if r[1] == "PTW"]
     assert rows[0][2:] == ["0.8", 0.42, None]
     assert rows[1][2:] == ["Gain vs CE (0.8)", None, None]  # CE at that LR has not run
-    put(tmp_path, pc.TrainRun("tiny-llama", "topic", "ce", grid["learning_rate"],
+    put(tmp_path, plan.TrainRun("tiny-llama", "topic", "ce", grid["learning_rate"],
                               *cfg["training"]["clip"]), "topic", rouge_l=0.40, meteor=0)
     rows = [r for r in table12(cfg, tmp_path).rows if r[1] == "PTW"]
     assert shown(rows[1][3:]) == ["+5.00% [+5.0, +5.0]*", None]
@@ -102,9 +102,9 @@ def test_every_table_renders_from_nothing_without_failing(cfg, tmp_path):
 
 
 def test_latex_is_plain_balanced_tabular(cfg, tmp_path):
-    put(tmp_path, pc.main_run(cfg, "tiny-llama", "review", "ce"), "review", rouge_l=0.5,
+    put(tmp_path, plan.main_run(cfg, "tiny-llama", "review", "ce"), "review", rouge_l=0.5,
         meteor=0.25)
-    put(tmp_path, pc.main_run(cfg, "tiny-llama", "review", "perce"), "review", rouge_l=0.6,
+    put(tmp_path, plan.main_run(cfg, "tiny-llama", "review", "perce"), "review", rouge_l=0.6,
         meteor=0.25)
     tex = table3(cfg, tmp_path).to_latex()
     body = tex.split(r"\midrule")[1].split(r"\bottomrule")[0].strip().splitlines()
@@ -117,7 +117,7 @@ def test_latex_is_plain_balanced_tabular(cfg, tmp_path):
 
 
 def test_table4_aloe_rounds_and_gain_as_score_difference(cfg, tmp_path):
-    runs = pc.aloe_runs(cfg)
+    runs = plan.aloe_runs(cfg)
     ce = next(r for r in runs if r.method == "ce")
     perce = next(r for r in runs if r.method == "perce" and r.task == ce.task)
     rounds = cfg["evaluation"]["aloe"]["rounds"]
@@ -139,7 +139,7 @@ def test_table4_aloe_rounds_and_gain_as_score_difference(cfg, tmp_path):
 
 
 def test_table10_judge_scores_with_percent_gain(cfg, tmp_path):
-    runs = pc.judge_runs(cfg)
+    runs = plan.judge_runs(cfg)
     for run in runs:
         path = layout.in_results("judge", tmp_path, run)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -165,7 +165,7 @@ def test_gain_cells_carry_paired_bootstrap_intervals(cfg, tmp_path):
         noisy = [x + (0.3 if k % 2 else -0.28) for k, x in enumerate(base)]
         for method, rouge in (("ce", base), ("perce", consistent)):
             for lr in (lr1, lr2):
-                put(tmp_path, pc.TrainRun("tiny-llama", task, method, lr, *clip), task,
+                put(tmp_path, plan.TrainRun("tiny-llama", task, method, lr, *clip), task,
                     rouge_l=sum(rouge) / 16,
                     meteor=sum(noisy if method == "perce" else base) / 16,
                     examples=[{"id": i, "rouge_l": r, "meteor": m} for i, r, m in zip(
@@ -191,7 +191,7 @@ def test_gain_cells_carry_paired_bootstrap_intervals(cfg, tmp_path):
     assert any("paired-bootstrap" in n for n in table.notes)
     # table 2 adds a Gain row per learning rate both methods ran
     t2 = table2(cfg, tmp_path)
-    assert [r[2] for r in t2.rows if r[1] == "Gain"] == [pc.fmt_num(lr1), pc.fmt_num(lr2)]
+    assert [r[2] for r in t2.rows if r[1] == "Gain"] == [plan.fmt_num(lr1), plan.fmt_num(lr2)]
 
 
 def test_cells_of_several_training_seeds_are_averaged_per_example(cfg, tmp_path):
@@ -203,7 +203,7 @@ def test_cells_of_several_training_seeds_are_averaged_per_example(cfg, tmp_path)
     for task in cfg["tasks"]:
         for method, shift in (("ce", 0.0), ("perce", 0.1)):
             for seed, noise in ((None, -0.02), (7, 0.02)):
-                run = pc.TrainRun("tiny-llama", task, method, lr, *clip, seed=seed)
+                run = plan.TrainRun("tiny-llama", task, method, lr, *clip, seed=seed)
                 vals = [0.2 + 0.05 * (k % 6) + shift + noise for k in range(12)]
                 put(tmp_path, run, task, rouge_l=sum(vals) / 12, meteor=0.1,
                     examples=[{"id": i, "rouge_l": v, "meteor": 0.1}
@@ -217,7 +217,7 @@ def test_cells_of_several_training_seeds_are_averaged_per_example(cfg, tmp_path)
     assert gain.estimate.decided
     assert any("2 training seeds (0, 7)" in n for n in table.notes)
     # a missing seed makes the cell missing, naming the seed's run
-    (tmp_path / "metrics" / pc.TrainRun("tiny-llama", "review", "ce", lr, *clip, seed=7).path
+    (tmp_path / "metrics" / plan.TrainRun("tiny-llama", "review", "ce", lr, *clip, seed=7).path
      / "review.json").unlink()
     again = table1(cfg, tmp_path)
     assert any("_seed7/review" in m for m in again.missing)
@@ -238,7 +238,7 @@ def test_a_bad_metrics_file_is_named_and_the_old_tables_stay(cfg, tmp_path, cont
     render_tables(cfg, results, tmp_path / "data", out, names)  # an earlier, complete render
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     assert len(before) >= 3 * len(names)
-    run = pc.main_run(cfg, "tiny-llama", "review", "ce")
+    run = plan.main_run(cfg, "tiny-llama", "review", "ce")
     bad = layout.in_results("metrics", results, run, eval_task="review")
     bad.parent.mkdir(parents=True)
     bad.write_text(content)

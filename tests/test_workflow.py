@@ -12,16 +12,16 @@ import pytest
 import yaml
 
 from percontrast import artefacts
-from percontrast.config import (
+from percontrast.config import load_config
+from percontrast.data.records import read_records
+from percontrast.plan import (
     aloe_runs,
     dialogue_runs,
     evaluations,
     judge_runs,
-    load_config,
     task_data,
     train_runs,
 )
-from percontrast.data.records import read_records
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "workflow" / "Snakefile"

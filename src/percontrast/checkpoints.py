@@ -58,7 +58,7 @@ def run_identity(*, training: dict[str, Any], records: list, model_manifest: dic
                  chat_template_kwargs: dict | None) -> dict[str, Any]:
     """Everything that determines a run's result. A checkpoint written under another identity
     belongs to another run and is never resumed. ``training`` is the run's own training spec
-    (:func:`percontrast.config.run_training_spec`), ``model_manifest`` the prepared model's
+    (:func:`percontrast.plan.run_training_spec`), ``model_manifest`` the prepared model's
     manifest (name, spec, seed, hub commit...)."""
     return {
         "training": training, "data_sha256": data_fingerprint(records),

@@ -6,7 +6,7 @@ so moving an artefact is a one-line change here. Paths are relative to the worki
 workflow runs in; ``data/`` and ``results/`` can be re-rooted (the report's ``--results``).
 
 A training run's files all hang off its folder ``results/train/{model}/{task}/{method}/{run}``
-(``percontrast.config.TrainRun.path`` is the ``{model}/{task}/{method}/{run}`` part); its members
+(``percontrast.plan.TrainRun.path`` is the ``{model}/{task}/{method}/{run}`` part); its members
 are named in :data:`RUN_MEMBERS`, so the trainer, the rules and the evaluation scripts agree.
 """
 

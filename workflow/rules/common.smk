@@ -11,6 +11,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir).parent / "src"))
 from percontrast import config as pc  # noqa: E402
+from percontrast import plan  # noqa: E402
 from percontrast import artefacts, layout  # noqa: E402
 from percontrast.methods import wildcard_pattern  # noqa: E402
 
@@ -35,8 +36,8 @@ def shown_path(path):
 CONFIGFILE = next(
     (shown_path(f) for f in getattr(workflow, "overwrite_configfiles", None) or []), None
 )
-RUNS = pc.train_runs(config)
-EVALS = pc.evaluations(config)
+RUNS = plan.train_runs(config)
+EVALS = plan.evaluations(config)
 METHOD_PATTERN = wildcard_pattern()
 
 
@@ -85,8 +86,8 @@ def spec_hash(*parts):
     return pc.config_hash(list(parts))
 
 
-# the report jobs' config: all of it but llm entries no stage uses (pc.report_config)
-REPORT_CONFIG = as_json(pc.report_config(config))
+# the report jobs' config: all of it but llm entries no stage uses (plan.report_config)
+REPORT_CONFIG = as_json(plan.report_config(config))
 
 
 def job_spec(section, *drop):
@@ -104,12 +105,12 @@ def run_info(wc, **extra):
 
 def run_of(wc):
     """The TrainRun of a job's {model}/{task}/{method}/{run} wildcards."""
-    return pc.TrainRun.parse(wc.model, wc.task, wc.method, wc.run)
+    return plan.TrainRun.parse(wc.model, wc.task, wc.method, wc.run)
 
 
 def eval_limit(wc):
-    """Test records an evaluation job covers (0 = all): pc.evaluation_limit."""
-    return pc.evaluation_limit(config, run_of(wc), wc.eval_task) or 0
+    """Test records an evaluation job covers (0 = all): plan.evaluation_limit."""
+    return plan.evaluation_limit(config, run_of(wc), wc.eval_task) or 0
 
 
 def model_spec(name):
@@ -183,8 +184,8 @@ FIGURES = artefacts.figure_names("figures")
 
 
 def data_targets():
-    out = [model_dir(m) for m in pc.all_models(config)]
-    for task in pc.all_tasks(config):
+    out = [model_dir(m) for m in plan.all_models(config)]
+    for task in plan.all_tasks(config):
         splits = (
             ["test"]
             if config["task_registry"][task]["type"] in pc.QA_TASK_TYPES
@@ -227,11 +228,11 @@ def train_logs():
 
 
 def aloe_inputs():
-    return sorted(str(layout.path("aloe_scores", run)) for run in pc.aloe_runs(config))
+    return sorted(str(layout.path("aloe_scores", run)) for run in plan.aloe_runs(config))
 
 
 def judge_inputs():
-    return sorted(str(layout.path("judge", run)) for run in pc.judge_runs(config))
+    return sorted(str(layout.path("judge", run)) for run in plan.judge_runs(config))
 
 
 def pir_inputs():

@@ -39,7 +39,7 @@ rule load_task:
         runtime=60,
     params:
         spec=lambda wc: as_json(config["task_registry"][wc.task]),
-        n=lambda wc: pc.task_data(config, wc.task)["n_train" if wc.split == "train" else "n_test"],
+        n=lambda wc: plan.task_data(config, wc.task)["n_train" if wc.split == "train" else "n_test"],
         seed=config["seed"],
     message:
         "Loading and sampling {wildcards.task} ({wildcards.split})"
@@ -63,7 +63,7 @@ rule retrieve:
         mem_mb=4000,
         runtime=60,
     params:
-        k=lambda wc: pc.task_data(config, wc.task)["top_k"],
+        k=lambda wc: plan.task_data(config, wc.task)["top_k"],
         retriever=config["data"]["retriever"],
     message:
         "Retrieving top-{params.k} profile entries for {wildcards.task} ({wildcards.split}) with {params.retriever}"

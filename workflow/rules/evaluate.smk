@@ -28,7 +28,7 @@ rule generate:
         gpu=uses_gpu(),
     params:
         checkpoint=lambda wc, input: os.path.dirname(input.done),
-        generation=lambda wc: as_json(pc.evaluation_generation(config, run_of(wc), wc.eval_task)),
+        generation=lambda wc: as_json(plan.evaluation_generation(config, run_of(wc), wc.eval_task)),
         max_prompt=config["generation"].get("max_prompt_tokens", config["training"]["max_length"]),
         limit=eval_limit,
         chat=chat_kwargs,
@@ -64,8 +64,8 @@ rule score:
     params:
         info=lambda wc: run_info(wc, eval_task=wc.eval_task),
         limit=eval_limit,
-        config_hash=lambda wc: spec_hash(pc.evaluation_spec(config, run_of(wc), wc.eval_task)),
-        seed=lambda wc: pc.run_seed(config, run_of(wc)),
+        config_hash=lambda wc: spec_hash(plan.evaluation_spec(config, run_of(wc), wc.eval_task)),
+        seed=lambda wc: plan.run_seed(config, run_of(wc)),
     message:
         "Scoring {wildcards.eval_task} generations of {wildcards.model}/{wildcards.task}/{wildcards.method}/{wildcards.run}"
     shell:
@@ -107,7 +107,9 @@ rule aloe:
         generation=as_json(config["generation"]),
         chat=chat_kwargs,
         info=lambda wc: run_info(wc),
-        config_hash=lambda wc: spec_hash(pc.evaluation_spec(config, run_of(wc), wc.task), ALOE_SPEC),
+        config_hash=lambda wc: spec_hash(
+            plan.evaluation_spec(config, run_of(wc), wc.task), ALOE_SPEC
+        ),
         seed=config["seed"],
     message:
         "ALOE conversations with {wildcards.model}/{wildcards.task}/{wildcards.method}/{wildcards.run}"
@@ -145,7 +147,7 @@ rule llm_judge:
         llm=llm_entries(config["evaluation"].get("llm_judge", {}).get("judge")),
         info=lambda wc: run_info(wc),
         config_hash=lambda wc: spec_hash(
-            pc.evaluation_spec(config, run_of(wc), wc.task), JUDGE_SPEC
+            plan.evaluation_spec(config, run_of(wc), wc.task), JUDGE_SPEC
         ),
         seed=config["seed"],
     message:

@@ -22,10 +22,10 @@ rule train:
     params:
         launcher=lambda wc, resources: launcher(resources.gpu),
         run_dir=lambda wc, output: os.path.dirname(output.done),
-        training=lambda wc: as_json(pc.run_training_spec(config, run_of(wc))),
-        batch_size=lambda wc: pc.run_batch_size(config, run_of(wc)),
+        training=lambda wc: as_json(plan.run_training_spec(config, run_of(wc))),
+        batch_size=lambda wc: plan.run_batch_size(config, run_of(wc)),
         chat=chat_kwargs,
-        seed=lambda wc: pc.run_seed(config, run_of(wc)),
+        seed=lambda wc: plan.run_seed(config, run_of(wc)),
     message:
         "Training {wildcards.model} on {wildcards.task} with {wildcards.method} ({wildcards.run})"
     shell:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from percontrast import config as pc
-from percontrast import layout, pir_methods
+from percontrast import layout, pir_methods, plan
 from percontrast.io import read_jsonl
 from percontrast.metrics import example_scores
 from percontrast.ranking import (
@@ -205,11 +205,11 @@ class Evidence:
         c.missing = sorted(set(self.res.missing))
         c.pipeline_scale = c.pipeline_scale or self._small
 
-    def _note_scale(self, run: pc.TrainRun, task: str) -> None:
-        if not pc.is_full_scale(self.cfg, run) or pc.evaluation_limit(self.cfg, run, task):
+    def _note_scale(self, run: plan.TrainRun, task: str) -> None:
+        if not plan.is_full_scale(self.cfg, run) or plan.evaluation_limit(self.cfg, run, task):
             self._small = True
 
-    def metrics(self, run: pc.TrainRun, task: str) -> dict | None:
+    def metrics(self, run: plan.TrainRun, task: str) -> dict | None:
         self._note_scale(run, task)
         return self.res.metrics(run, task)
 
@@ -219,7 +219,7 @@ class Evidence:
             self._note_scale(run, task)
         return found
 
-    def scores(self, run: pc.TrainRun, task: str, metric: str) -> dict[str, float] | None:
+    def scores(self, run: plan.TrainRun, task: str, metric: str) -> dict[str, float] | None:
         m = self.metrics(run, task)
         return None if m is None else example_scores(m, metric, source=str(run.path))
 
@@ -246,7 +246,7 @@ class Evidence:
         return combine(parts, how, confidence=self.boot["confidence"])
 
     def seeds(self) -> str:
-        n = len(dict.fromkeys([self.cfg["seed"], *pc.training_seeds(self.cfg)]))
+        n = len(dict.fromkeys([self.cfg["seed"], *plan.training_seeds(self.cfg)]))
         return f"{n} training seed{'s' if n > 1 else ''}" + (
             " (each example's score averaged over them)" if n > 1 else "")
 
@@ -315,8 +315,8 @@ def lr_variance_claims(ev: Evidence) -> list[Claim]:
     """PerCE less sensitive to the LR: CE's variance over the grid minus PerCE's, task mean."""
     cfg = ev.cfg
     tr = cfg["training"]
-    lrs = [lr for lr in pc.grid_learning_rates(cfg, "ce")
-           if lr in pc.grid_learning_rates(cfg, "perce")]
+    lrs = [lr for lr in plan.grid_learning_rates(cfg, "ce")
+           if lr in plan.grid_learning_rates(cfg, "perce")]
     out = []
     for model in cfg["models"]:
         c = Claim(f"table2_lr_variance_{model}", "table2",
@@ -335,7 +335,7 @@ def lr_variance_claims(ev: Evidence) -> list[Claim]:
             return (np.var(means[:k], axis=0) - np.var(means[k:], axis=0)) * 1e4
 
         with ev.claim(c):
-            maps = {task: [ev.scores(pc.TrainRun(model, task, method, lr, *tr["clip"]), task,
+            maps = {task: [ev.scores(plan.TrainRun(model, task, method, lr, *tr["clip"]), task,
                                      "rouge_l") for method in ("ce", "perce") for lr in lrs]
                     for task in cfg["tasks"]}
             if all(m is not None for ms in maps.values() for m in ms):
@@ -368,7 +368,7 @@ def cross_task_claims(ev: Evidence) -> list[Claim]:
             c.note = "cross-task evaluation is off in this config"
             continue
         with ev.claim(c):
-            maps = {dst: [ev.scores(pc.main_run(cfg, model, src, m), dst, "rouge_l")
+            maps = {dst: [ev.scores(plan.main_run(cfg, model, src, m), dst, "rouge_l")
                           for src in cfg["tasks"] if src != dst for m in ("ce", "perce")]
                     for dst in cfg["tasks"]}
             if all(m is not None for ms in maps.values() for m in ms):
@@ -394,7 +394,7 @@ def _conversation_scores(transcripts: list[dict], rounds: int) -> dict[str, floa
 def aloe_claims(ev: Evidence) -> list[Claim]:
     cfg = ev.cfg
     aloe = pc.section_defaults("evaluation.aloe", cfg["evaluation"].get("aloe"))
-    runs = pc.aloe_runs(cfg)
+    runs = plan.aloe_runs(cfg)
     out = []
     for model in dict.fromkeys([r.model for r in runs] or cfg["models"][:1]):
         c = Claim(f"table4_aloe_{model}", "table4",
@@ -409,7 +409,7 @@ def aloe_claims(ev: Evidence) -> list[Claim]:
             maps = {}
             for task in dict.fromkeys(r.task for r in runs if r.model == model):
                 for method in ("ce", "perce"):
-                    run = pc.main_run(cfg, model, task, method)
+                    run = plan.main_run(cfg, model, task, method)
                     ev._note_scale(run, task)
                     rows = ev.jsonl_file(layout.in_results("aloe_transcripts", ev.root, run))
                     maps.setdefault(task, []).append(
@@ -580,7 +580,7 @@ def spc_claims(ev: Evidence) -> list[Claim]:
     turns, persona use scored against SPC's own persona sentences (:mod:`percontrast.persona_use`)
     and ROUGE-L / METEOR against the reference turn; paired bootstrap over the test turns."""
     cfg = ev.cfg
-    runs = pc.dialogue_runs(cfg)
+    runs = plan.dialogue_runs(cfg)
     out = []
     pairs = dict.fromkeys((r.model, r.task) for r in runs) or {
         (m, None): None for m in cfg["models"][:1]}
@@ -597,8 +597,8 @@ def spc_claims(ev: Evidence) -> list[Claim]:
                           f"{_not_run_config(cfg)} runs it")
                 continue
             with ev.claim(c):
-                ce = ev.metrics(pc.main_run(cfg, model, task, "ce"), task)
-                perce = ev.metrics(pc.main_run(cfg, model, task, "perce"), task)
+                ce = ev.metrics(plan.main_run(cfg, model, task, "ce"), task)
+                perce = ev.metrics(plan.main_run(cfg, model, task, "perce"), task)
                 if any(m is not None and metric not in (m.get("examples") or [{}])[0]
                        for m in (ce, perce)):
                     c.note = f"the metrics files carry no {metric!r}: rerun their score jobs"
@@ -642,8 +642,8 @@ def marker_claims(ev: Evidence) -> list[Claim]:
             out.append(c)
             tasks = cfg["tasks"] if task is None else [task]
             with ev.claim(c):
-                ce = [ev.metrics(pc.main_run(cfg, model, t, "ce"), t) for t in tasks]
-                perce = [ev.metrics(pc.main_run(cfg, model, t, "perce"), t) for t in tasks]
+                ce = [ev.metrics(plan.main_run(cfg, model, t, "ce"), t) for t in tasks]
+                perce = [ev.metrics(plan.main_run(cfg, model, t, "perce"), t) for t in tasks]
                 if any(m is not None and "marker_recall" not in m for m in ce + perce):
                     c.note = "the test data carries no marker ground truth (demo data only)"
                     continue

@@ -32,8 +32,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from percontrast import artefacts, layout, pir_methods
-from percontrast import config as pc
+from percontrast import artefacts, layout, pir_methods, plan
 from percontrast.artefacts import companions_of  # noqa: F401 (the companions' names)
 from percontrast.methods import LABELS, METHODS
 from percontrast.report import results as rs
@@ -71,13 +70,13 @@ def paper_value(table: str, *keys: Any) -> Any:
 
 
 def norm(key: Any) -> str:
-    """One spelling per key on both sides: numbers as :func:`percontrast.config.fmt_num` writes
+    """One spelling per key on both sides: numbers as :func:`percontrast.plan.fmt_num` writes
     them (LR "2e-6" and 2e-06 match), ALOE turns as ``k=6``, YAML keys as the tables print them."""
     text = str(key)
     if m := re.fullmatch(r"k=?(\d+)", text):
         return f"k={m.group(1)}"
     try:
-        return pc.fmt_num(float(text))
+        return plan.fmt_num(float(text))
     except ValueError:
         return NAMES.get(text, text)
 
@@ -336,7 +335,7 @@ def _task_metric(lead: list[Any], column: str) -> tuple[Any, ...]:
     return (*column.rsplit(" ", 1), lead[0])
 
 
-def _read_runs(cfg: dict[str, Any], runs: list[pc.TrainRun], path_of: Callable,
+def _read_runs(cfg: dict[str, Any], runs: list[plan.TrainRun], path_of: Callable,
                cells_of: Callable, missing: list[str]) -> list[Ours]:
     """Our cells from per-run JSON files (ALOE, judge): one Ours per model, every model of the
     runs listed even when none of its files exist yet."""
@@ -402,7 +401,7 @@ def table3_vs_paper(cfg, root) -> Table:
 def table4_vs_paper(cfg, root) -> Table:
     """Read from results/aloe/.../scores.json: the summary's ``k=N`` and ``average``."""
     missing: list[str] = []
-    ours = _read_runs(cfg, pc.aloe_runs(cfg),
+    ours = _read_runs(cfg, plan.aloe_runs(cfg),
                       Results(cfg, root).aloe_path,
                       lambda found: found.get("summary") or {}, missing)
     return compare(cfg, SPECS["table4"], ours, missing)
@@ -430,15 +429,15 @@ def table7_vs_paper(cfg, root) -> Table:
     gen, data = cfg["generation"], cfg["data"]
 
     def nums(values) -> str:
-        return ", ".join(pc.fmt_num(v) for v in values)
+        return ", ".join(plan.fmt_num(v) for v in values)
 
     def show(value) -> str | None:
-        return value if value is None or isinstance(value, str) else pc.fmt_num(value)
+        return value if value is None or isinstance(value, str) else plan.fmt_num(value)
 
     batch = ", ".join(f"{rs.label(cfg, 'model', m)}: "
                       f"{cfg['model_registry'][m].get('batch_size', tr['batch_size'])}"
                       for m in cfg["models"])
-    epochs = pc.fmt_num(tr["epochs"]) + (f" (max_steps {tr['max_steps']})"
+    epochs = plan.fmt_num(tr["epochs"]) + (f" (max_steps {tr['max_steps']})"
                                          if tr.get("max_steps", -1) > 0 else "")
     rows = [
         ["Batch size", ", ".join(f"{k}: {v}" for k, v in paper["batch_size"].items()), batch],
@@ -447,8 +446,8 @@ def table7_vs_paper(cfg, root) -> Table:
         ["AdamW betas", nums(paper["adam_betas"]), nums(tr.get("adam_betas", [])) or None],
         ["Warmup ratio", paper["warmup_ratio"], tr.get("warmup_ratio")],
         ["Max length", paper["max_length"], tr.get("max_length")],
-        ["Clip min / max", f"{pc.fmt_num(paper['clip_min'])} / {pc.fmt_num(paper['clip_max'])}",
-         f"{pc.fmt_num(tr['clip'][0])} / {pc.fmt_num(tr['clip'][1])}"],
+        ["Clip min / max", f"{plan.fmt_num(paper['clip_min'])} / {plan.fmt_num(paper['clip_max'])}",
+         f"{plan.fmt_num(tr['clip'][0])} / {plan.fmt_num(tr['clip'][1])}"],
         ["Sampling temperature", paper["temperature"], gen.get("temperature")],
         ["Max new tokens", paper["max_new_tokens"], gen.get("max_new_tokens")],
         ["Train / test examples per task", f"{setup['n_train']} / {setup['n_test']}",
@@ -466,7 +465,7 @@ def table7_vs_paper(cfg, root) -> Table:
 def table10_vs_paper(cfg, root) -> Table:
     """Read from results/judge/...json; the Average is the mean over this config's tasks."""
     missing: list[str] = []
-    ours = _read_runs(cfg, pc.judge_runs(cfg),
+    ours = _read_runs(cfg, plan.judge_runs(cfg),
                       Results(cfg, root).judge_path,
                       lambda found: {k: found.get(k) for k in ("personalization", "quality")},
                       missing)

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from percontrast import artefacts
-from percontrast import config as pc
+from percontrast import artefacts, plan
 from percontrast.io import read_json, read_jsonl
 from percontrast.report import figures
 from percontrast.report import results as rs
@@ -78,7 +77,7 @@ def training_curves(cfg: dict[str, Any], results: str | os.PathLike, path: Path)
     main_lr, (lo, hi) = tr["main_learning_rate"], tr["clip"]
     logs = rs.training_logs(cfg, results)
     fig = figures.training_curves(logs, path, scale_labels=rs.scale_labels(cfg), title=(
-        f"Training at LR {pc.fmt_num(main_lr)}, clip [{pc.fmt_num(lo)}, {pc.fmt_num(hi)}]"))
+        f"Training at LR {plan.fmt_num(main_lr)}, clip [{plan.fmt_num(lo)}, {plan.fmt_num(hi)}]"))
     log.info("training_curves: %d/%d runs with a log", *rs.count_present(logs, bool))
     return fig
 
@@ -89,7 +88,7 @@ def estep_markers(cfg: dict[str, Any], results: str | os.PathLike, path: Path):
     main_lr, (lo, hi) = tr["main_learning_rate"], tr["clip"]
     logs = rs.training_logs(cfg, results)
     fig = figures.estep_markers(logs, path, clip=(lo, hi), title=(
-        f"Online E-step on the demo users' personal markers (LR {pc.fmt_num(main_lr)})"))
+        f"Online E-step on the demo users' personal markers (LR {plan.fmt_num(main_lr)})"))
     log.info("estep_markers: %d/%d runs log marker-token statistics", *rs.count_present(
         logs, lambda rows: any("n_marker_tokens" in r for r in rows or [])))
     return fig

@@ -22,8 +22,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from percontrast import config as pc
-from percontrast import layout
+from percontrast import layout, plan
 from percontrast.io import DataError, read_json, read_jsonl
 
 log = logging.getLogger(__name__)
@@ -97,20 +96,20 @@ class Value(float):
                 f"scale={self.scale!r})")
 
 
-def scale_of(cfg: dict[str, Any], run: pc.TrainRun, eval_task: str) -> str:
+def scale_of(cfg: dict[str, Any], run: plan.TrainRun, eval_task: str) -> str:
     """The scale of one evaluation: :data:`PIPELINE` when the run trains at pipeline scale
-    (:func:`percontrast.config.is_full_scale`), :data:`PIPELINE_EVAL` when a full-scale run is
-    evaluated on only the first test records (:func:`percontrast.config.evaluation_limit`),
+    (:func:`percontrast.plan.is_full_scale`), :data:`PIPELINE_EVAL` when a full-scale run is
+    evaluated on only the first test records (:func:`percontrast.plan.evaluation_limit`),
     else :data:`FULL`."""
-    if not pc.is_full_scale(cfg, run):
+    if not plan.is_full_scale(cfg, run):
         return PIPELINE
-    if pc.evaluation_limit(cfg, run, eval_task) is not None:
+    if plan.evaluation_limit(cfg, run, eval_task) is not None:
         return PIPELINE_EVAL
     return FULL
 
 
 def _plural(k: Any, word: str) -> str:
-    return f"{pc.fmt_num(k)} {word}{'' if k == 1 else 's'}"
+    return f"{plan.fmt_num(k)} {word}{'' if k == 1 else 's'}"
 
 
 def scale_setting(cfg: dict[str, Any], scale: str = PIPELINE) -> str:
@@ -199,28 +198,28 @@ class Results:
     def _json(self, path: Path) -> dict | None:
         return read_result(path)
 
-    def aloe_path(self, run: pc.TrainRun) -> Path:
+    def aloe_path(self, run: plan.TrainRun) -> Path:
         return layout.in_results("aloe_scores", self.root, run)
 
-    def judge_path(self, run: pc.TrainRun) -> Path:
+    def judge_path(self, run: plan.TrainRun) -> Path:
         return layout.in_results("judge", self.root, run)
 
-    def metrics_path(self, run: pc.TrainRun, eval_task: str) -> Path:
+    def metrics_path(self, run: plan.TrainRun, eval_task: str) -> Path:
         return layout.in_results("metrics", self.root, run, eval_task=eval_task)
 
-    def read(self, path: Path, run: pc.TrainRun) -> dict | None:
+    def read(self, path: Path, run: plan.TrainRun) -> dict | None:
         """A per-run results file, or None with the run listed in :attr:`missing`."""
         found = self._json(path)
         if found is None:
             self.missing.append(run.path)
         return found
 
-    def metrics(self, run: pc.TrainRun, eval_task: str) -> dict | None:
+    def metrics(self, run: plan.TrainRun, eval_task: str) -> dict | None:
         """A run's metrics on ``eval_task``; for a main run with several training seeds
         (``training.seeds``) on its own task, the seeds' files averaged (per example too)."""
         from percontrast.metrics import average_over_seeds
 
-        runs = pc.seed_runs(self.cfg, run) if eval_task == run.task else [run]
+        runs = plan.seed_runs(self.cfg, run) if eval_task == run.task else [run]
         found = []
         for each in runs:
             found.append(self._json(self.metrics_path(each, eval_task)))
@@ -231,15 +230,15 @@ class Results:
         return average_over_seeds(found, source=str(self.metrics_path(run, eval_task).parent))
 
     def best_lr_run(self, model: str, task: str, method: str
-                    ) -> tuple[pc.TrainRun | None, dict | None]:
+                    ) -> tuple[plan.TrainRun | None, dict | None]:
         """The grid LR with the best own-task ROUGE-L (how the paper's table 1 was filled),
         among the full-scale runs when the config has pipeline-scale ones (a one-step run at
         another LR is no candidate for the headline table)."""
         tr = self.cfg["training"]
         best = (None, None)
-        grid = [pc.TrainRun(model, task, method, lr, *tr["clip"])
-                for lr in pc.grid_learning_rates(self.cfg, method)]
-        for run in [r for r in grid if pc.is_full_scale(self.cfg, r)] or grid:
+        grid = [plan.TrainRun(model, task, method, lr, *tr["clip"])
+                for lr in plan.grid_learning_rates(self.cfg, method)]
+        for run in [r for r in grid if plan.is_full_scale(self.cfg, r)] or grid:
             m = self.metrics(run, task)
             if m is not None and (best[1] is None or m["rouge_l"] > best[1]["rouge_l"]):
                 best = (run, m)
@@ -248,7 +247,7 @@ class Results:
 
 # --------------------------------------------------------------------------- figure inputs
 
-def _run_log(root: Path, run: pc.TrainRun) -> list[dict]:
+def _run_log(root: Path, run: plan.TrainRun) -> list[dict]:
     """A run's training log rows; [] while it does not exist. A log that does not parse (still
     being written, read from a notebook) is skipped with a warning: curves are best effort."""
     path = layout.in_results("run_log", root, run)
@@ -261,7 +260,7 @@ def _run_log(root: Path, run: pc.TrainRun) -> list[dict]:
         return []
 
 
-def _rouge_l(cfg: dict[str, Any], root: Path, run: pc.TrainRun, eval_task: str
+def _rouge_l(cfg: dict[str, Any], root: Path, run: plan.TrainRun, eval_task: str
              ) -> Value | None:
     """A run's ROUGE-L on ``eval_task`` with its n and scale (:class:`Value`), None while its
     metrics file does not exist: a figure draws each point as what it is."""
@@ -294,7 +293,7 @@ def training_logs(cfg: dict[str, Any], root: str | os.PathLike) -> dict:
             per_method = out.setdefault(label(cfg, "model", model), {}).setdefault(
                 label(cfg, "task", task), {})
             for method in cfg["training"]["methods"]:
-                run = pc.main_run(cfg, model, task, method)
+                run = plan.main_run(cfg, model, task, method)
                 per_method[method] = Rows(_run_log(Path(root), run), scale_of(cfg, run, task))
     return out
 
@@ -304,15 +303,15 @@ def lr_scores(cfg: dict[str, Any], root: str | os.PathLike) -> dict:
     score a :class:`Value` that carries its scale (a one-step run at one LR is no point on a
     line through the 16-step run at another).
 
-    Each method at the learning rates it is trained at (pc.grid_learning_rates): a method
+    Each method at the learning rates it is trained at (plan.grid_learning_rates): a method
     outside ``lr_grid_methods`` is one point at the main LR, not a row of missing runs.
     """
     tr, root = cfg["training"], Path(root)
     return {label(cfg, "model", model): {
         label(cfg, "task", task): {
-            method: {lr: _rouge_l(cfg, root, pc.TrainRun(model, task, method, lr, *tr["clip"]),
+            method: {lr: _rouge_l(cfg, root, plan.TrainRun(model, task, method, lr, *tr["clip"]),
                                   task)
-                     for lr in pc.grid_learning_rates(cfg, method)}
+                     for lr in plan.grid_learning_rates(cfg, method)}
             for method in tr["methods"]}
         for task in cfg["tasks"]}
         for model in cfg["models"]}
@@ -330,7 +329,7 @@ def cross_task_scores(cfg: dict[str, Any], root: str | os.PathLike) -> dict:
     return {label(cfg, "model", model): {
         label(cfg, "task", src): {
             method: {label(cfg, "task", dst): _rouge_l(cfg, root,
-                                                       pc.main_run(cfg, model, src, method), dst)
+                                                       plan.main_run(cfg, model, src, method), dst)
                      for dst in cfg["tasks"]}
             for method in methods}
         for src in cfg["tasks"]}
@@ -340,7 +339,7 @@ def cross_task_scores(cfg: dict[str, Any], root: str | os.PathLike) -> dict:
 def aloe_scores(cfg: dict[str, Any], root: str | os.PathLike) -> dict:
     """model -> source task -> method -> per_round list of the run's ALOE scores file."""
     out: dict = {}
-    for run in pc.aloe_runs(cfg):
+    for run in plan.aloe_runs(cfg):
         scores = read_result(layout.in_results("aloe_scores", root, run))
         out.setdefault(label(cfg, "model", run.model), {}).setdefault(
             label(cfg, "task", run.task), {})[run.method] = (scores or {}).get("per_round")

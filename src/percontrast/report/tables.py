@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from percontrast import artefacts, pir_methods
+from percontrast import artefacts, pir_methods, plan
 from percontrast import config as pc
 from percontrast.methods import LABELS, METHODS
 from percontrast.report import escape
@@ -210,7 +210,7 @@ def annotated(builder):
     return build
 
 
-def value(cfg, m: dict | None, metric: str, run: pc.TrainRun | None, eval_task: str,
+def value(cfg, m: dict | None, metric: str, run: plan.TrainRun | None, eval_task: str,
           factor: float = 1.0) -> Value | None:
     """A main cell: ``metric``'s mean in metrics file ``m`` with its n, interval and the scale
     of ``run`` evaluated on ``eval_task``; None while the file does not exist."""
@@ -318,7 +318,7 @@ def _method_rows(cfg, table: Table, models: list[str], tasks: list[str], lookup,
 
 def seed_note(cfg) -> list[str]:
     """The note of tables whose main-run cells average several training seeds."""
-    seeds = pc.training_seeds(cfg)
+    seeds = plan.training_seeds(cfg)
     if len(set([cfg["seed"], *seeds])) < 2:
         return []
     return [f"Main-run cells on their own task average {len(set([cfg['seed'], *seeds]))} "
@@ -361,19 +361,19 @@ def table2(cfg, root) -> Table:
     for model in cfg["models"]:
         files: dict[str, dict[float, list[dict | None]]] = {}
         for method in [m for m in ("perce", "ce", "lossce", "entce") if m in tr["methods"]
-                       and len(pc.grid_learning_rates(cfg, m)) > 1]:
+                       and len(plan.grid_learning_rates(cfg, m)) > 1]:
             columns: list[list[float | None]] = [[] for _ in tasks]
-            for lr in pc.grid_learning_rates(cfg, method):
+            for lr in plan.grid_learning_rates(cfg, method):
                 row = []
-                found = [res.metrics(pc.TrainRun(model, task, method, lr, *tr["clip"]), task)
+                found = [res.metrics(plan.TrainRun(model, task, method, lr, *tr["clip"]), task)
                          for task in tasks]
                 files.setdefault(method, {})[lr] = found
                 for i, (m, task) in enumerate(zip(found, tasks, strict=True)):
-                    run = pc.TrainRun(model, task, method, lr, *tr["clip"])
+                    run = plan.TrainRun(model, task, method, lr, *tr["clip"])
                     row.append(value(cfg, m, "rouge_l", run, task))
                     columns[i].append(row[-1])
                 t.rows.append([_label(cfg, "model", model), LABELS[method],
-                               pc.fmt_num(lr), *row])
+                               plan.fmt_num(lr), *row])
             # over the grid: marked when any of its LRs ran at pipeline scale
             t.rows.append([_label(cfg, "model", model), LABELS[method], "Mean",
                            *[_summary(_mean(c), c) for c in columns]])
@@ -383,7 +383,7 @@ def table2(cfg, root) -> Table:
                              for c in columns]])
         # PerCE against CE at each learning rate both ran with
         for lr in [x for x in files.get("perce", {}) if x in files.get("ce", {})]:
-            t.rows.append([_label(cfg, "model", model), "Gain", pc.fmt_num(lr), *_gain_cells(
+            t.rows.append([_label(cfg, "model", model), "Gain", plan.fmt_num(lr), *_gain_cells(
                 cfg, t, [[m] for m in files["ce"][lr]], [[m] for m in files["perce"][lr]],
                 ["rouge_l"] * len(tasks))])
     t.notes.append("Variance is the population variance over the grid, scaled by 1e4 as in the "
@@ -413,7 +413,7 @@ def table3(cfg, root) -> Table:
             files = {}
             methods = cfg["evaluation"].get("cross_task_methods", ["ce", "perce"])
             for method in [m for m in methods if m in cfg["training"]["methods"]]:
-                run = pc.main_run(cfg, model, src, method)
+                run = plan.main_run(cfg, model, src, method)
                 found = [res.metrics(run, dst) for dst in tasks]
                 files[method] = [[m] for m in found]
                 t.rows.append([_label(cfg, "model", model), _label(cfg, "task", src),
@@ -423,7 +423,7 @@ def table3(cfg, root) -> Table:
             _bootstrap_gain_row(cfg, t, [_label(cfg, "model", model), _label(cfg, "task", src)],
                                 files, ["rouge_l"] * len(tasks))
     t.notes.append("Runs at the main learning rate "
-                   f"{pc.fmt_num(cfg['training']['main_learning_rate'])}; the paper's table 8 "
+                   f"{plan.fmt_num(cfg['training']['main_learning_rate'])}; the paper's table 8 "
                    "(Llama3-8B) is the second model block.")
     return t
 
@@ -435,15 +435,15 @@ def table5(cfg, root) -> Table:
               fmt="{:.2f}")
     res = Results(cfg, root, missing=t.missing)
     models = cfg["evaluation"].get("lamp_models", []) if tasks else []
-    if not models or not pc.lamp_methods(cfg):
+    if not models or not plan.lamp_methods(cfg):
         _not_run_row(cfg, t, "the LaMP tasks (evaluation.lamp_tasks, lamp_models)")
         return t
 
     def lookup(model, task, method):
-        run = pc.main_run(cfg, model, task, method)
+        run = plan.main_run(cfg, model, task, method)
         return run, res.metrics(run, task)
 
-    _method_rows(cfg, t, models, tasks, lookup, scale=100, methods=pc.lamp_methods(cfg))
+    _method_rows(cfg, t, models, tasks, lookup, scale=100, methods=plan.lamp_methods(cfg))
     return t
 
 
@@ -487,21 +487,21 @@ def table7(cfg, root) -> Table:
                                                                    tr["batch_size"])
              for m in cfg["models"]}
     t.rows += [["Batch size", ", ".join(f"{k}: {v}" for k, v in batch.items())],
-               ["Epoch", pc.fmt_num(tr["epochs"]) + (f" (max_steps {tr['max_steps']})"
+               ["Epoch", plan.fmt_num(tr["epochs"]) + (f" (max_steps {tr['max_steps']})"
                                                    if tr.get("max_steps", -1) > 0 else "")],
                ["Optimizer", "AdamW"],
-               ["Learning rate", ", ".join(pc.fmt_num(x) for x in tr["learning_rates"])],
+               ["Learning rate", ", ".join(plan.fmt_num(x) for x in tr["learning_rates"])],
                ["AdamW betas", str(tuple(tr["adam_betas"]))],
-               ["Warmup ratio", pc.fmt_num(tr["warmup_ratio"])],
+               ["Warmup ratio", plan.fmt_num(tr["warmup_ratio"])],
                ["Max length", str(tr["max_length"])],
-               ["Clip min / max", f"{pc.fmt_num(tr['clip'][0])} / {pc.fmt_num(tr['clip'][1])}"],
-               ["Sampling temperature", pc.fmt_num(gen["temperature"])],
+               ["Clip min / max", f"{plan.fmt_num(tr['clip'][0])} / {plan.fmt_num(tr['clip'][1])}"],
+               ["Sampling temperature", plan.fmt_num(gen["temperature"])],
                ["Max new tokens", str(gen["max_new_tokens"])],
                ["Top-k retrieved profile entries", str(cfg["data"]["top_k"])],
                ["Retriever", cfg["data"]["retriever"]]]
     if tr.get("pipeline_scale"):
         full = ", ".join(LABELS[m] for m in tr.get("full_scale_methods", tr["methods"]))
-        smoke = ", ".join(f"{k} {pc.fmt_num(v)}" for k, v in tr["pipeline_scale"].items())
+        smoke = ", ".join(f"{k} {plan.fmt_num(v)}" for k, v in tr["pipeline_scale"].items())
         t.rows.append(["Pipeline-scale runs", f"{smoke} (all runs except the main-LR runs of "
                        f"{full} on the main tasks)"])
     return t
@@ -521,7 +521,7 @@ def table11(cfg, root) -> Table:
         for src in qa.get("train_tasks", []):
             files = {}
             for method in qa.get("methods", []):
-                run = pc.main_run(cfg, model, src, method)
+                run = plan.main_run(cfg, model, src, method)
                 vals = []
                 found = [res.metrics(run, task) for task in tasks]
                 for m, task in zip(found, tasks, strict=True):
@@ -543,32 +543,32 @@ def table12(cfg, root) -> Table:
     highs = grid.get("clip_max", [])
     t = Table("table12", "Table 12: PerCE ROUGE-L across clipping thresholds (rows: clip min, "
               "columns: clip max)", ["Model", "Task", "Clip min",
-                                     *[f"max {pc.fmt_num(h)}" for h in highs]])
+                                     *[f"max {plan.fmt_num(h)}" for h in highs]])
     res = Results(cfg, root, missing=t.missing)
     lr = grid.get("learning_rate")
-    ce_at_lr = "ce" in cfg["training"]["methods"] and lr in pc.grid_learning_rates(cfg, "ce")
+    ce_at_lr = "ce" in cfg["training"]["methods"] and lr in plan.grid_learning_rates(cfg, "ce")
     if not (grid.get("models") and highs and grid.get("clip_min")
             and "perce" in cfg["training"]["methods"]):
         _not_run_row(cfg, t, "the clipping grid (training.clip_grid)")
     for model in grid.get("models", []):
-        for task in pc.clip_grid_tasks(cfg):
-            ce = (res.metrics(pc.TrainRun(model, task, "ce", lr, *cfg["training"]["clip"]),
+        for task in plan.clip_grid_tasks(cfg):
+            ce = (res.metrics(plan.TrainRun(model, task, "ce", lr, *cfg["training"]["clip"]),
                               task) if ce_at_lr else None)
             for lo in grid.get("clip_min", []):
-                runs = [pc.TrainRun(model, task, "perce", lr, lo, hi) for hi in highs]
+                runs = [plan.TrainRun(model, task, "perce", lr, lo, hi) for hi in highs]
                 found = [res.metrics(run, task) for run in runs]
                 lead = [_label(cfg, "model", model), _label(cfg, "task", task)]
-                t.rows.append([*lead, pc.fmt_num(lo), *[value(cfg, m, "rouge_l", run, task)
+                t.rows.append([*lead, plan.fmt_num(lo), *[value(cfg, m, "rouge_l", run, task)
                                                        for m, run in zip(found, runs,
                                                                          strict=True)]])
                 if ce_at_lr:  # each clip setting against CE at the same learning rate
-                    t.rows.append([*lead, f"Gain vs CE ({pc.fmt_num(lo)})", *_gain_cells(
+                    t.rows.append([*lead, f"Gain vs CE ({plan.fmt_num(lo)})", *_gain_cells(
                         cfg, t, [[ce]] * len(highs), [[m] for m in found],
                         ["rouge_l"] * len(highs))])
     t.notes.append(f"Main runs use clip {cfg['training']['clip']}.")
     if ce_at_lr:
         t.notes.append(notation(cfg, f"PerCE at each clip setting over CE at LR "
-                                     f"{pc.fmt_num(lr)}, in percent"))
+                                     f"{plan.fmt_num(lr)}, in percent"))
     return t
 
 
@@ -634,7 +634,7 @@ def table4(cfg, root) -> Table:
     ks = [f"k={k}" for k in reported_rounds(aloe["rounds"])]
     t = Table("table4", "Tables 4 and 9: ALOE cross-scenario transfer (judge score 1-5 per "
               "dialogue round)", ["Model", "Source", "Method", *ks, "Average"], fmt="{:.2f}")
-    runs, res = pc.aloe_runs(cfg), Results(cfg, root, missing=t.missing)
+    runs, res = plan.aloe_runs(cfg), Results(cfg, root, missing=t.missing)
     if not runs:
         _not_run_row(cfg, t, "ALOE (evaluation.aloe)")
     for model in dict.fromkeys(r.model for r in runs):
@@ -670,7 +670,7 @@ def table4(cfg, root) -> Table:
 def table10(cfg, root) -> Table:
     """LLM-as-judge on the training tasks: personalization and quality, x20."""
     judge = pc.section_defaults("evaluation.llm_judge", cfg["evaluation"].get("llm_judge"))
-    runs = pc.judge_runs(cfg)
+    runs = plan.judge_runs(cfg)
     tasks = list(dict.fromkeys(r.task for r in runs))
     scale = judge["scale"]
     t = Table("table10", "Table 10: LLM-as-judge personalization and quality (1-5 scores "
@@ -686,7 +686,7 @@ def table10(cfg, root) -> Table:
         for method in dict.fromkeys(r.method for r in runs if r.model == model):
             vals = []
             for task in tasks:
-                run = pc.main_run(cfg, model, task, method)
+                run = plan.main_run(cfg, model, task, method)
                 found = res.read(res.judge_path(run), run)
                 scale = rs.scale_of(cfg, run, task)
                 vals += [None if not found or found.get(k) is None else
@@ -710,12 +710,12 @@ MARKER_COLUMNS = (("marker_recall", "Marker recall"), ("own_markers", "Own marke
                   ("leaked_markers", "Leaked markers / gen"))
 
 
-def marker_runs(cfg) -> list[tuple[pc.TrainRun, str]]:
+def marker_runs(cfg) -> list[tuple[plan.TrainRun, str]]:
     """(main run, evaluation task) pairs the marker table covers: every main-LR run evaluated on
     a task of ``tasks`` (its own task, and the other tasks where cross-task evaluation runs)."""
-    main = {pc.main_run(cfg, m, t, method) for m in cfg["models"] for t in cfg["tasks"]
+    main = {plan.main_run(cfg, m, t, method) for m in cfg["models"] for t in cfg["tasks"]
             for method in cfg["training"]["methods"]}
-    return [(run, task) for run, tasks in pc.evaluations(cfg).items() if run in main
+    return [(run, task) for run, tasks in plan.evaluations(cfg).items() if run in main
             for task in tasks if task in cfg["tasks"]]
 
 
@@ -736,7 +736,7 @@ def table_markers(cfg, root) -> Table:
         files = {}
         lead = [_label(cfg, "model", model), _label(cfg, "task", src), _label(cfg, "task", dst)]
         for method in order:
-            run = pc.main_run(cfg, model, src, method)
+            run = plan.main_run(cfg, model, src, method)
             if (run, dst) not in pairs:
                 continue
             m = res.metrics(run, dst)
@@ -787,7 +787,7 @@ def table_spc(cfg, root) -> Table:
                                                     *[h for _, h, _ in SPC_COLUMNS],
                                                     "n (grounded)"],
               fmt="{:.3f}", n_in_cells=False)
-    runs, res = pc.dialogue_runs(cfg), Results(cfg, root, missing=t.missing)
+    runs, res = plan.dialogue_runs(cfg), Results(cfg, root, missing=t.missing)
     if not runs:
         _not_run_row(cfg, t, "the real-data arm (evaluation.dialogue: models x tasks of "
                      "Synthetic-Persona-Chat)")
@@ -800,7 +800,7 @@ def table_spc(cfg, root) -> Table:
             files: dict[str, dict | None] = {}
             methods = [r.method for r in runs if r.model == model and r.task == task]
             for method in sorted(methods, key=lambda m: METHODS.index(m)):
-                run = pc.main_run(cfg, model, task, method)
+                run = plan.main_run(cfg, model, task, method)
                 m = res.metrics(run, task)
                 files[method] = m
                 if m is not None and "persona_words" not in m:
