@@ -112,7 +112,8 @@ def test_index_describes_and_rebuilds_from_the_catalogue(tmp_path):
 def test_the_rules_take_their_lists_from_the_catalogue():
     """No rules file or script spells an artefact's name: they come from the catalogue."""
     sources = [*sorted((REPO / "workflow").rglob("*.smk")), REPO / "workflow" / "Snakefile",
-               *sorted((REPO / "scripts").glob("*.py"))]
+               *sorted((REPO / "scripts").glob("*.py")),
+               *sorted((REPO / "src" / "percontrast" / "commands").glob("*.py"))]
     for path in sources:
         text = path.read_text()
         for a in artefacts.CATALOGUE:

@@ -1,6 +1,13 @@
-"""The scripts' shared entry point: expected errors become one line and exit status 1."""
+"""The ``percontrast <command>`` entry point: expected errors become one line and exit status
+1; the commands are exactly those the rules call."""
 
 from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -32,3 +39,50 @@ def test_a_bug_keeps_its_traceback():
 
     with pytest.raises(KeyError):
         run(main)
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def rule_commands() -> dict[str, str]:
+    """rule -> the `percontrast <command>` its shell runs (each rules file, read as text)."""
+    found = {}
+    for path in (REPO / "workflow" / "rules").glob("*.smk"):
+        for rule, body in re.findall(r"^rule (\w+):\n(.*?)(?=^rule |\Z)", path.read_text(),
+                                     re.M | re.S):
+            command = re.search(r"(?:percontrast|\{params\.launcher\}) (\w+) ", body)
+            if command:
+                found[rule] = command.group(1)
+    return found
+
+
+def test_every_command_is_a_rule_that_calls_it():
+    from percontrast.commands import COMMANDS
+
+    called = rule_commands()
+    assert all(rule == command for rule, command in called.items()), called
+    assert set(COMMANDS) == set(called), set(COMMANDS) ^ set(called)
+
+
+def test_the_console_command_lists_and_dispatches(tmp_path):
+    exe = shutil.which("percontrast")
+    assert exe, "the percontrast console script is not installed (pip install -e .)"
+    listing = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=60)
+    from percontrast.commands import COMMANDS
+
+    assert listing.returncode == 0
+    assert [ln.split()[0] for ln in listing.stdout.splitlines()[3:]] == list(COMMANDS)
+    unknown = subprocess.run([exe, "trian"], capture_output=True, text=True, timeout=60)
+    assert unknown.returncode == 2 and "unknown command 'trian'" in unknown.stderr
+    # one command's own arguments, and its expected errors as one line, exit status 1
+    usage = subprocess.run([sys.executable, "-m", "percontrast", "retrieve", "--help"],
+                           capture_output=True, text=True, timeout=60)
+    assert usage.returncode == 0 and usage.stdout.startswith("usage: percontrast retrieve ")
+    missing = tmp_path / "absent.jsonl"
+    failed = subprocess.run([exe, "retrieve", "--input", str(missing), "--k", "2",
+                             "--retriever", "bm25", "--out", str(tmp_path / "out.jsonl")],
+                            capture_output=True, text=True, timeout=120)
+    assert failed.returncode == 1, failed.stderr[-2000:]
+    assert failed.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert str(missing) in failed.stderr and "Traceback" not in failed.stderr
+    assert not (tmp_path / "out.jsonl").exists()

@@ -288,7 +288,7 @@ def test_every_companion_renders_from_nothing(cfg, tmp_path):
 
 def test_make_tables_writes_the_companions_of_the_selected_tables(cfg, repo, tmp_path):
     out = tmp_path / "tables"
-    subprocess.run([sys.executable, str(repo / "scripts/make_tables.py"), "--config",
+    subprocess.run([sys.executable, "-m", "percontrast", "tables", "--config",
                     json.dumps(cfg), "--results", str(tmp_path), "--tables", "table1", "table7",
                     "--out", str(out)], check=True, capture_output=True, cwd=repo)
     assert sorted(p.name for p in out.glob("*.md")) == [

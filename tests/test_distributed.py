@@ -33,7 +33,6 @@ from percontrast.models import prepare_model
 from tests.conftest import REPO
 from tests.test_training import TINY, make_records
 
-SCRIPT = REPO / "scripts" / "train.py"
 TRAINING = {"epochs": 1, "max_steps": 3, "per_device_batch_size": 1, "max_length": 256,
             "warmup_ratio": 0.0, "save_steps": 50, "logging_steps": 1, "precision": "fp32",
             "track_pir": True}
@@ -57,12 +56,13 @@ def inputs(tmp_path_factory):
 
 
 def train(inputs, out: Path, method: str, launcher: list[str] | None) -> Path:
-    """scripts/train.py as the rule runs it; ``launcher``: accelerate launch arguments or None."""
+    """`percontrast train` as the rule runs it (as a module, ``-m percontrast``, under accelerate
+    launch); ``launcher``: accelerate launch arguments or None."""
     model, data = inputs
     prefix = ([sys.executable, "-m", "accelerate.commands.launch", *launcher] if launcher
               else [sys.executable])
-    cmd = [*prefix, str(SCRIPT), "--model", str(model), "--data", str(data), "--method", method,
-           "--run", "lr0.001_clip0.8-5", "--training", json.dumps(TRAINING),
+    cmd = [*prefix, "-m", "percontrast", "train", "--model", str(model), "--data", str(data),
+           "--method", method, "--run", "lr0.001_clip0.8-5", "--training", json.dumps(TRAINING),
            "--batch-size", str(GLOBAL_BATCH), "--seed", "0", "--threads", "1", "--out", str(out)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PERCONTRAST_LOG_LEVEL": "WARNING"}
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
@@ -128,12 +128,11 @@ def test_train_rule_builds_its_launcher_from_the_gpu_resource(tmp_path):
         out = result.stdout + result.stderr
         assert result.returncode == 0, out[-3000:]
         commands[gpus] = next(line.removeprefix("Shell command: ") for line in out.splitlines()
-                              if "/train.py" in line)
-    # the scripts' folder comes from the environment the workflow sets (not a param)
-    script = '"$PERCONTRAST_SCRIPTS/train.py"'
-    assert SCRIPT == REPO / "scripts" / "train.py" and SCRIPT.is_file()
-    assert commands[1].startswith(f"python {script} ")
+                              if " train --model " in line)
+    # the installed entry point, and under accelerate the same entry point as a module
+    assert commands[1].startswith("percontrast train --model ")
     fsdp = REPO / "envs" / "accelerate_fsdp.yaml"
     assert commands[4].startswith(
-        f"accelerate launch --config_file {fsdp} --num_processes 4 {script} ")
-    assert shutil.which("accelerate"), "the launcher the rule builds must be on PATH"
+        f"accelerate launch --config_file {fsdp} --num_processes 4 -m percontrast train ")
+    for launcher in ("accelerate", "percontrast"):
+        assert shutil.which(launcher), f"{launcher}, which the rule calls, must be on PATH"

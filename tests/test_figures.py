@@ -13,7 +13,6 @@ uncoloured.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import math
 import struct
@@ -111,17 +110,13 @@ def fake_results(cfg, root, keep=lambda i: True) -> None:
                         "run": run.run_id, "per_round": rows, "summary": {"average": 3.0}})
 
 
-def load_script(repo):
-    spec = importlib.util.spec_from_file_location("make_figures", repo / "scripts/make_figures.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def run_script(repo, monkeypatch, cfg, results, out) -> None:
-    monkeypatch.setattr(sys, "argv", ["make_figures.py", "--config", json.dumps(cfg),
+    """``percontrast figures`` (the rule's command), in this process."""
+    from percontrast.commands import figures as command
+
+    monkeypatch.setattr(sys, "argv", ["percontrast figures", "--config", json.dumps(cfg),
                                       "--results", str(results), "--out", str(out)])
-    load_script(repo).main()
+    command.main()
 
 
 

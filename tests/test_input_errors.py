@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import runpy
 import sys
 from pathlib import Path
 
@@ -46,12 +45,14 @@ def test_an_empty_train_split_fails_at_train_start_naming_task_split_and_file(
     data.parent.mkdir(parents=True)
     data.write_text("\n")  # blank lines only: no records
     out = tmp_path / "run"
+    from percontrast.commands import main
+
     monkeypatch.setattr(sys, "argv", [
-        "train.py", "--model", str(model), "--data", str(data), "--method", "perce",
+        "percontrast", "train", "--model", str(model), "--data", str(data), "--method", "perce",
         "--run", "lr0.001_clip0.8-5.0", "--training", json.dumps({"max_steps": 2}),
         "--batch-size", "2", "--threads", "1", "--out", str(out)])
     with pytest.raises(SystemExit) as exit_:
-        runpy.run_path(str(REPO / "scripts" / "train.py"), run_name="__main__")
+        main()
     assert exit_.value.code == 1
     err = capsys.readouterr().err
     assert f"error: {data}: the 'train' split of task 'product_review' has no records" in err

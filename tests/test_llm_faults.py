@@ -323,9 +323,10 @@ def test_refused_fraction_above_the_entry_threshold_fails(serve, tmp_path):
     assert summary["refused_judgments"] == {"personalization": 3, "quality": 3}
 
 
-def _run_script(script: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "PERCONTRAST_LOG_LEVEL": "INFO"}
-    return subprocess.run([sys.executable, str(REPO / "scripts" / script), *args], cwd=REPO,
+def _run_command(command: str, *args: str) -> subprocess.CompletedProcess:
+    """``percontrast <command>`` as a rule runs it (a fresh process)."""
+    env = {**os.environ, "PERCONTRAST_LOG_LEVEL": "INFO"}
+    return subprocess.run([sys.executable, "-m", "percontrast", command, *args], cwd=REPO,
                           env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -342,7 +343,7 @@ def test_judge_script_fails_on_an_endpoint_that_refuses_everything(serve, tmp_pa
                                         "reference": "ref"}) + "\n" for it in ITEMS))
     out, items = tmp_path / "judge.json", tmp_path / "judge_items.jsonl"
     url = f"http://u:pw-SECRET@127.0.0.1:{server.port}/v1"
-    proc = _run_script("llm_judge.py", "--generations", str(gens), "--data", str(data),
+    proc = _run_command("llm_judge", "--generations", str(gens), "--data", str(data),
                        "--judge", json.dumps({"judge": "gpt_judge", "n": 10}),
                        "--llm", json.dumps({"gpt_judge": spec(url)}),
                        "--cache-dir", str(tmp_path / "cache"),
@@ -375,8 +376,8 @@ def test_aloe_script_fails_when_the_judge_refuses_everything(serve, tmp_path):
     convs.write_text("".join(json.dumps({"id": f"c{i}", "profile": "I keep bees in Lyon.",
                                          "personality": "Terse."}) + "\n" for i in range(3)))
     out, transcripts = tmp_path / "scores.json", tmp_path / "transcripts.jsonl"
-    proc = _run_script(
-        "aloe.py", "--checkpoint", str(model_dir), "--conversations", str(convs),
+    proc = _run_command(
+        "aloe", "--checkpoint", str(model_dir), "--conversations", str(convs),
         "--aloe", json.dumps({"user_simulator": "sim", "judge": "aloe_judge", "rounds": 2,
                               "max_new_tokens": 4}),
         "--llm", json.dumps({"sim": {**spec(server.url), "model": "sim-model"},
@@ -495,7 +496,7 @@ def test_judge_script_refuses_a_key_as_api_key_env_in_one_line(tmp_path):
                                 "query": "q", "reference": "ref", "profile": []}) + "\n")
     gens.write_text(json.dumps({"id": "r0", "output": "o", "reference": "ref"}) + "\n")
     out, items = tmp_path / "judge.json", tmp_path / "judge_items.jsonl"
-    proc = _run_script("llm_judge.py", "--generations", str(gens), "--data", str(data),
+    proc = _run_command("llm_judge", "--generations", str(gens), "--data", str(data),
                        "--judge", json.dumps({"judge": "j", "n": 1}),
                        "--llm", json.dumps({"j": spec("http://127.0.0.1:9/v1",
                                                       api_key_env=LEAK)}),

@@ -73,7 +73,7 @@ def test_bad_specs_name_the_config_key():
 
 def _script(repo, tmp_path, spec, *extra):
     out = tmp_path / "pqa.jsonl"
-    proc = subprocess.run([sys.executable, str(repo / "scripts" / "persona_qa.py"), "--spec",
+    proc = subprocess.run([sys.executable, "-m", "percontrast", "persona_qa", "--spec",
                            json.dumps(spec), "--out", str(out), *extra],
                           capture_output=True, text=True, timeout=120)
     return proc, out

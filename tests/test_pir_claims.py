@@ -118,7 +118,7 @@ def test_pir_figures_draw_the_pr_curves(repo, tmp_path):
     (pir_dir / "classification.json").write_text(json.dumps(cls))
     (pir_dir / "scores.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "figures"
-    done = subprocess.run([sys.executable, str(repo / "scripts" / "pir_figures.py"), "--pir",
+    done = subprocess.run([sys.executable, "-m", "percontrast", "pir_figures", "--pir",
                            str(pir_dir), "--out", str(out)], capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -1,19 +1,17 @@
 # Config validation and the path helpers every rules file uses. The run grid itself (which runs,
-# which evaluations) comes from percontrast.config so the library, scripts and report agree.
+# which evaluations) comes from percontrast.plan so the library, the commands and the report
+# agree. percontrast is installed (./install.sh): the rules call its `percontrast <command>`.
 import json
 import os
 import shlex
-import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-sys.path.insert(0, str(Path(workflow.basedir).parent / "src"))
-from percontrast import config as pc  # noqa: E402
-from percontrast import plan  # noqa: E402
-from percontrast import artefacts, layout  # noqa: E402
-from percontrast.methods import wildcard_pattern  # noqa: E402
+from percontrast import artefacts, layout, plan
+from percontrast import config as pc
+from percontrast.methods import wildcard_pattern
 
 try:  # the key path and the message first, in one line (Snakemake's own message prints the
     # whole schema before them); then Snakemake's validate, the workflows' convention
@@ -63,11 +61,12 @@ def as_json(obj):
 
 
 def launcher(n_gpus):
-    """`python` for one device; `accelerate launch` with the FSDP config for several GPUs."""
+    """The `percontrast` entry point for one device; under `accelerate launch` with the FSDP
+    config for several GPUs (`-m`: the same entry point as a module, one process per GPU)."""
     if int(n_gpus) > 1:
         fsdp = Path(workflow.basedir).parent / "envs" / "accelerate_fsdp.yaml"
-        return f"accelerate launch --config_file {shlex.quote(str(fsdp))} --num_processes {int(n_gpus)}"
-    return "python"
+        return f"accelerate launch --config_file {shlex.quote(str(fsdp))} --num_processes {int(n_gpus)} -m percontrast"
+    return "percontrast"
 
 
 def llm_entries(*names):

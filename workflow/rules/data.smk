@@ -21,7 +21,7 @@ rule prepare_model:
     message:
         "Preparing model {wildcards.model}"
     shell:
-        'python "$PERCONTRAST_SCRIPTS/prepare_model.py" --name {wildcards.model} --spec {params.spec:q} '
+        "percontrast prepare_model --name {wildcards.model} --spec {params.spec:q} "
         "--seed {params.seed} --out {output} > {log} 2>&1"
 
 
@@ -44,7 +44,7 @@ rule load_task:
     message:
         "Loading and sampling {wildcards.task} ({wildcards.split})"
     shell:
-        'python "$PERCONTRAST_SCRIPTS/load_task.py" --task {wildcards.task} --spec {params.spec:q} '
+        "percontrast load_task --task {wildcards.task} --spec {params.spec:q} "
         "--split {wildcards.split} --n {params.n} --seed {params.seed} --out {output} > {log} 2>&1"
 
 
@@ -68,7 +68,7 @@ rule retrieve:
     message:
         "Retrieving top-{params.k} profile entries for {wildcards.task} ({wildcards.split}) with {params.retriever}"
     shell:
-        'python "$PERCONTRAST_SCRIPTS/retrieve.py" --input {input} --k {params.k} '
+        "percontrast retrieve --input {input} --k {params.k} "
         "--retriever {params.retriever:q} --out {output} > {log} 2>&1"
 
 
@@ -97,5 +97,5 @@ rule aloe_conversations:
     message:
         "Preparing ALOE conversations"
     shell:
-        'python "$PERCONTRAST_SCRIPTS/aloe_conversations.py" --spec {params.spec:q} --seed {params.seed} '
+        "percontrast aloe_conversations --spec {params.spec:q} --seed {params.seed} "
         "--out {output} > {log} 2>&1"

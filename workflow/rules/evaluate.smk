@@ -37,7 +37,7 @@ rule generate:
     message:
         "Generating {wildcards.eval_task} with {wildcards.model}/{wildcards.task}/{wildcards.method}/{wildcards.run}"
     shell:
-        'python "$PERCONTRAST_SCRIPTS/generate.py" --checkpoint {params.checkpoint:q} --data {input.data:q} '
+        "percontrast generate --checkpoint {params.checkpoint:q} --data {input.data:q} "
         "--generation {params.generation:q} "
         "--max-prompt-tokens {params.max_prompt} --limit {params.limit} "
         "--chat-template-kwargs {params.chat:q} --seed {params.seed} --threads {threads} "
@@ -69,7 +69,7 @@ rule score:
     message:
         "Scoring {wildcards.eval_task} generations of {wildcards.model}/{wildcards.task}/{wildcards.method}/{wildcards.run}"
     shell:
-        'python "$PERCONTRAST_SCRIPTS/score.py" --generations {input.generations} --data {input.data} '
+        "percontrast score --generations {input.generations} --data {input.data} "
         "--run-info {params.info:q} --config-hash {params.config_hash} --seed {params.seed} "
         "--limit {params.limit} --out {output} > {log} 2>&1"
 
@@ -114,7 +114,7 @@ rule aloe:
     message:
         "ALOE conversations with {wildcards.model}/{wildcards.task}/{wildcards.method}/{wildcards.run}"
     shell:
-        'python "$PERCONTRAST_SCRIPTS/aloe.py" --checkpoint {params.checkpoint:q} '
+        "percontrast aloe --checkpoint {params.checkpoint:q} "
         "--conversations {input.conversations:q} "
         "--aloe {params.aloe:q} --llm {params.llm:q} --generation {params.generation:q} "
         "--chat-template-kwargs {params.chat:q} --run-info {params.info:q} "
@@ -153,7 +153,7 @@ rule llm_judge:
     message:
         "LLM-as-judge on {wildcards.model}/{wildcards.task}/{wildcards.method}/{wildcards.run}"
     shell:
-        'python "$PERCONTRAST_SCRIPTS/llm_judge.py" --generations {input.generations} --data {input.data} '
+        "percontrast llm_judge --generations {input.generations} --data {input.data} "
         "--judge {params.judge:q} --llm {params.llm:q} --run-info {params.info:q} "
         "--config-hash {params.config_hash} --seed {params.seed} --threads {threads} "
         "--out {output.summary} --items {output.per_item} > {log} 2>&1"

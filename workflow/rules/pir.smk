@@ -37,7 +37,7 @@ rule pir_benchmark:
     message:
         "PIR benchmark with {wildcards.model} (threshold {params.threshold}, counterfactuals {params.variants})"
     shell:
-        'python "$PERCONTRAST_SCRIPTS/pir_benchmark.py" --model {input.model} --data {input.data} '
+        "percontrast pir_benchmark --model {input.model} --data {input.data} "
         "--threshold {params.threshold} --counterfactual {params.counterfactual} "
         "--variants {params.variants} --dev-fraction {params.dev_fraction} --seed {params.seed} {params.boot} "
         "--judge {params.judge:q} --threads {threads} "
@@ -68,4 +68,4 @@ rule pir_figures:
     message:
         "Drawing the PIR benchmark figures"
     shell:
-        'python "$PERCONTRAST_SCRIPTS/pir_figures.py" --pir {params.pir:q} --out {params.out:q} > {log} 2>&1'
+        "percontrast pir_figures --pir {params.pir:q} --out {params.out:q} > {log} 2>&1"

@@ -30,7 +30,7 @@ rule tables:
     message:
         "Rendering tables"
     shell:
-        'python "$PERCONTRAST_SCRIPTS/make_tables.py" --config {params.config:q} --out {params.out:q} > {log} 2>&1'
+        "percontrast tables --config {params.config:q} --out {params.out:q} > {log} 2>&1"
 
 
 rule claims:
@@ -56,7 +56,7 @@ rule claims:
     message:
         "Computing the claims verdicts"
     shell:
-        'python "$PERCONTRAST_SCRIPTS/make_claims.py" --config {params.config:q} --out {output.md} '
+        "percontrast claims --config {params.config:q} --out {output.md} "
         "--json {output.json} > {log} 2>&1"
 
 
@@ -90,7 +90,7 @@ rule figures:
     message:
         "Drawing figures"
     shell:
-        'python "$PERCONTRAST_SCRIPTS/make_figures.py" --config {params.config:q} --out {params.out:q} > {log} 2>&1'
+        "percontrast figures --config {params.config:q} --out {params.out:q} > {log} 2>&1"
 
 
 rule index:
@@ -115,5 +115,5 @@ rule index:
     message:
         "Writing results/index.md"
     shell:
-        'python "$PERCONTRAST_SCRIPTS/make_index.py" --config {params.config:q} --configfile {params.configfile:q} '
+        "percontrast index --config {params.config:q} --configfile {params.configfile:q} "
         "--claims {input.claims} --tables {input.tables} --figures {input.figures} --out {output} > {log} 2>&1"

@@ -22,5 +22,5 @@ rule persona_qa:
     message:
         "Building the persona-QA set ({params.spec})"
     shell:
-        'python "$PERCONTRAST_SCRIPTS/persona_qa.py" --spec {params.spec:q} --llm {params.llm:q} '
+        "percontrast persona_qa --spec {params.spec:q} --llm {params.llm:q} "
         "--seed {params.seed} --out {output} > {log} 2>&1"

@@ -29,7 +29,7 @@ rule train:
     message:
         "Training {wildcards.model} on {wildcards.task} with {wildcards.method} ({wildcards.run})"
     shell:
-        '{params.launcher} "$PERCONTRAST_SCRIPTS/train.py" --model {input.model} --data {input.data} '
+        "{params.launcher} train --model {input.model} --data {input.data} "
         "--method {wildcards.method} --run {wildcards.run} --training {params.training:q} "
         "--batch-size {params.batch_size} --chat-template-kwargs {params.chat:q} "
         "--seed {params.seed} --threads {threads} --out {params.run_dir} > {log} 2>&1"

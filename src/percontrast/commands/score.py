@@ -3,7 +3,7 @@ or EM/F1 for HotpotQA and DROP."""
 
 import argparse
 
-from percontrast.cli import json_arg, run, setup
+from percontrast.cli import json_arg, setup
 from percontrast.data.records import QA_TASK_TYPES, read_records
 from percontrast.generation_file import read_generations
 from percontrast.io import DataError, write_json
@@ -48,7 +48,3 @@ def main() -> None:
               "seed": args.seed, "judge": None, **body}
     write_json(args.out, result)
     log.info("%s", {k: v for k, v in body.items() if not isinstance(v, list)})
-
-
-if __name__ == "__main__":
-    run(main)

@@ -2,7 +2,7 @@
 
 import argparse
 
-from percontrast.cli import json_arg, run, setup
+from percontrast.cli import json_arg, setup
 from percontrast.models import ModelUnavailableError, prepare_model
 
 
@@ -19,7 +19,3 @@ def main() -> None:
     except ModelUnavailableError as err:
         raise SystemExit(f"error: {err}") from err
     log.info("prepared %s (%s) in %s", args.name, args.spec.get("source"), out)
-
-
-if __name__ == "__main__":
-    run(main)

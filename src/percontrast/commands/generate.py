@@ -2,7 +2,7 @@
 
 import argparse
 
-from percontrast.cli import json_arg, run, seed_everything, set_threads, setup
+from percontrast.cli import json_arg, seed_everything, set_threads, setup
 from percontrast.config import VLLM_REFUSED, ConfigError
 from percontrast.data.records import read_records
 from percontrast.generation_file import generation_rows
@@ -71,7 +71,3 @@ def main() -> None:
     write_jsonl(args.out, generation_rows(records, results, conversations))
     log.info("%d generations (%.1f tokens/s) -> %s", len(results), results.tokens_per_second,
              args.out)
-
-
-if __name__ == "__main__":
-    run(main)

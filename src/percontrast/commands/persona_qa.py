@@ -9,7 +9,7 @@ parses arguments, calls it and writes the rows.
 import argparse
 
 from percontrast import layout
-from percontrast.cli import json_arg, run, setup
+from percontrast.cli import json_arg, setup
 from percontrast.config import section_defaults
 from percontrast.io import write_jsonl
 from percontrast.persona_qa import build_persona_qa_set
@@ -30,7 +30,3 @@ def main() -> None:
     write_jsonl(args.out, rows)
     log.info("%d persona-QA pairs (%s) -> %s", len(rows), spec["source"],
              args.out)
-
-
-if __name__ == "__main__":
-    run(main)

@@ -2,7 +2,7 @@
 
 import argparse
 
-from percontrast.cli import json_arg, run, setup
+from percontrast.cli import json_arg, setup
 from percontrast.io import write_text
 from percontrast.report.index import build_index
 
@@ -21,7 +21,3 @@ def main() -> None:
                        claims=args.claims)
     write_text(args.out, text)
     log.info("%d tables, %d figures -> %s", len(args.tables), len(args.figures), args.out)
-
-
-if __name__ == "__main__":
-    run(main)

@@ -2,7 +2,7 @@
 
 import argparse
 
-from percontrast.cli import json_arg, run, seed_everything, set_threads, setup
+from percontrast.cli import json_arg, seed_everything, set_threads, setup
 from percontrast.data.records import read_split
 from percontrast.methods import METHODS
 from percontrast.plan import parse_run_id
@@ -32,7 +32,3 @@ def main() -> None:
                            batch_size=args.batch_size, seed=args.seed,
                            chat_template_kwargs=args.chat_template_kwargs)
     log.info("done: %s", summary)
-
-
-if __name__ == "__main__":
-    run(main)

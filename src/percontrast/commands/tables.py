@@ -5,7 +5,7 @@ percontrast.report.render.render_tables."""
 import argparse
 
 from percontrast.artefacts import base_table_names
-from percontrast.cli import json_arg, run, setup
+from percontrast.cli import json_arg, setup
 from percontrast.config import check_config, validate_schema
 from percontrast.report.render import render_tables
 
@@ -25,7 +25,3 @@ def main() -> None:
     check_config(cfg)
     tables = render_tables(cfg, args.results, args.data, args.out, args.tables)
     log.info("wrote %d tables to %s", len(tables), args.out)
-
-
-if __name__ == "__main__":
-    run(main)

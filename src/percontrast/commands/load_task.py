@@ -2,7 +2,7 @@
 
 import argparse
 
-from percontrast.cli import json_arg, run, setup
+from percontrast.cli import json_arg, setup
 from percontrast.data.records import write_records
 from percontrast.data.tasks import load_task
 
@@ -24,7 +24,3 @@ def main() -> None:
     users = len({r.user_id for r in records})
     log.info("%s/%s: %d records from %d users (%s) -> %s", args.task, args.split, len(records),
              users, args.spec["source"], args.out)
-
-
-if __name__ == "__main__":
-    run(main)

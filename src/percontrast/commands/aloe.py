@@ -3,7 +3,7 @@
 import argparse
 
 from percontrast import layout
-from percontrast.cli import json_arg, run, seed_everything, set_threads, setup
+from percontrast.cli import json_arg, seed_everything, set_threads, setup
 from percontrast.io import read_jsonl, write_json, write_jsonl
 
 
@@ -53,7 +53,3 @@ def main() -> None:
     log.info("ALOE %s: %s (%d missing judge scores: %d unparsed, %d refused) -> %s",
              args.run_info.get("run", ""), result["summary"], result["missing_scores"],
              result["unparsed_scores"], result["refused_scores"], args.out)
-
-
-if __name__ == "__main__":
-    run(main)

@@ -2,7 +2,7 @@
 
 import argparse
 
-from percontrast.cli import run, set_threads, setup
+from percontrast.cli import set_threads, setup
 from percontrast.data.records import read_records, write_records
 from percontrast.data.retrieval import retrieve_top_k
 
@@ -11,7 +11,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--input", required=True, help="records JSONL with full profiles")
     parser.add_argument("--k", type=int, required=True, help="entries kept per record")
-    parser.add_argument("--retriever", default="bm25",
+    parser.add_argument("--retriever", required=True,
                         help="bm25 | contriever | bundled-minilm | a dense model path or hub id")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", required=True)
@@ -23,7 +23,3 @@ def main() -> None:
     write_records(args.out, ranked)
     log.info("kept top-%d of %d records' profiles with %s -> %s", args.k, len(ranked),
              args.retriever, args.out)
-
-
-if __name__ == "__main__":
-    run(main)

@@ -3,7 +3,7 @@ percontrast.data.aloe.aloe_conversations."""
 
 import argparse
 
-from percontrast.cli import json_arg, run, setup
+from percontrast.cli import json_arg, setup
 from percontrast.config import section_defaults
 from percontrast.data.aloe import aloe_conversations
 from percontrast.io import write_jsonl
@@ -21,7 +21,3 @@ def main() -> None:
     write_jsonl(args.out, rows)
     log.info("%d ALOE conversations (%s) -> %s", len(rows), spec["source"],
              args.out)
-
-
-if __name__ == "__main__":
-    run(main)

@@ -3,7 +3,7 @@ evidence with paired-bootstrap intervals, and a verdict computed from the result
 
 import argparse
 
-from percontrast.cli import json_arg, run, setup
+from percontrast.cli import json_arg, setup
 from percontrast.config import check_config, validate_schema
 from percontrast.report.claims import write_claims
 
@@ -21,7 +21,3 @@ def main() -> None:
     claims = write_claims(cfg, args.results, args.out, args.json)
     for c in claims:
         log.info("%-44s %-13s %s", c.id, c.verdict, c.ours())
-
-
-if __name__ == "__main__":
-    run(main)

@@ -4,7 +4,7 @@ round (rule figures): percontrast.report.render.render_figures."""
 import argparse
 
 from percontrast import config as pc
-from percontrast.cli import json_arg, run, setup
+from percontrast.cli import json_arg, setup
 from percontrast.report.render import render_figures
 
 
@@ -19,7 +19,3 @@ def main() -> None:
     pc.check_config(cfg)
     paths = render_figures(cfg, args.results, args.out)
     log.info("wrote %d figures to %s", len(paths), args.out)
-
-
-if __name__ == "__main__":
-    run(main)

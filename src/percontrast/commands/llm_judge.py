@@ -3,7 +3,7 @@
 import argparse
 
 from percontrast import layout
-from percontrast.cli import json_arg, run, set_threads, setup
+from percontrast.cli import json_arg, set_threads, setup
 from percontrast.io import read_jsonl, write_json, write_jsonl
 
 
@@ -44,7 +44,3 @@ def main() -> None:
              "-> %s", summary["judge"], summary["personalization"], summary["quality"],
              summary["missing"], summary["unparsed_judgments"], summary["refused_judgments"],
              args.out)
-
-
-if __name__ == "__main__":
-    run(main)

@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 
 from percontrast import layout
-from percontrast.cli import json_arg, run, set_threads, setup
+from percontrast.cli import json_arg, set_threads, setup
 from percontrast.config import schema_default
 from percontrast.io import read_jsonl, write_json, write_jsonl
 from percontrast.prompts import COUNTERFACTUALS
@@ -89,7 +89,3 @@ def main() -> None:
     for name, v in classification["variants"].items():
         log.info("PIR %-8s AP %.3f ROC-AUC %.3f dev threshold %s", name, v["average_precision"],
                  v["roc_auc"], f"{v['dev_threshold']:.2f}" if "dev_threshold" in v else "-")
-
-
-if __name__ == "__main__":
-    run(main)

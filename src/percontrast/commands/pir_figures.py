@@ -4,7 +4,7 @@ percontrast.report.render.render_pir_figures."""
 
 import argparse
 
-from percontrast.cli import run, setup
+from percontrast.cli import setup
 from percontrast.report.render import render_pir_figures
 
 
@@ -18,7 +18,3 @@ def main() -> None:
     log = setup("pir_figures")
     paths = render_pir_figures(args.pir, args.out, n_heatmap=args.n_heatmap)
     log.info("wrote %d PIR figures to %s", len(paths), args.out)
-
-
-if __name__ == "__main__":
-    run(main)

@@ -1,0 +1,5 @@
+"""``python -m percontrast <command>``: the same as the ``percontrast`` console command."""
+
+from percontrast.commands import main
+
+main()
