@@ -11,6 +11,7 @@ asks for is :mod:`percontrast.plan`'s.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import os
@@ -49,6 +50,14 @@ class ConfigError(ValueError):
 # --------------------------------------------------------------------------- loading
 
 def load_schema() -> dict[str, Any]:
+    """The config schema, a fresh copy the caller may change."""
+    return copy.deepcopy(_schema())
+
+
+@functools.cache
+def _schema() -> dict[str, Any]:
+    """The schema as read once per process (planning reads defaults from it many times);
+    never handed out to be changed."""
     with open(SCHEMA_PATH, encoding="utf-8") as fh:
         return yaml.safe_load(fh)
 
@@ -107,7 +116,7 @@ def _with_defaults(validator_cls):
 def schema_default(key: str) -> Any:
     """The schema's default of one key (``"pir.dev_fraction"``), e.g. for a script's argparse
     default, so that no script restates it; KeyError when the schema gives the key none."""
-    sub = load_schema()
+    sub = _schema()
     for part in key.split("."):
         sub = sub["properties"][part]
     if "default" not in sub:
@@ -124,7 +133,7 @@ def section_defaults(section: str, values: dict[str, Any] | None = None) -> dict
     the missing keys from here rather than restating the default."""
     import jsonschema
 
-    schema = load_schema()
+    schema = _schema()  # read only: the validator fills defaults into ``filled`` (deep copies)
     sub = schema
     for key in section.split("."):
         sub = sub["properties"][key]

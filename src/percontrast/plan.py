@@ -144,9 +144,9 @@ def dialogue_runs(cfg: dict[str, Any]) -> list[TrainRun]:
     """The real-data arm (``evaluation.dialogue``, table_spc): the main run (main LR and clip)
     of each model x dialogue task x method. These always train and evaluate at full scale: they
     exist to decide the real-data claims, never only to render a table."""
-    arm = cfg["evaluation"].get("dialogue", {})
-    return [main_run(cfg, model, task, method) for model in arm.get("models", [])
-            for task in arm.get("tasks", []) for method in arm.get("methods", ["ce", "perce"])]
+    arm = section_defaults("evaluation.dialogue", cfg["evaluation"].get("dialogue"))
+    return [main_run(cfg, model, task, method) for model in arm["models"]
+            for task in arm["tasks"] for method in arm["methods"]]
 
 
 #: Keys of ``training`` that choose which runs exist, not what one run computes.
@@ -211,7 +211,8 @@ def run_batch_size(cfg: dict[str, Any], run: TrainRun) -> int:
     small = tr.get("pipeline_scale", {})
     if "batch_size" in small and not is_full_scale(cfg, run):
         return small["batch_size"]
-    return cfg["model_registry"][run.model].get("batch_size", tr.get("batch_size", 8))
+    return cfg["model_registry"][run.model].get(
+        "batch_size", section_defaults("training", tr)["batch_size"])
 
 
 def evaluation_generation(cfg: dict[str, Any], run: TrainRun, eval_task: str
@@ -316,7 +317,7 @@ def evaluations(cfg: dict[str, Any]) -> dict[TrainRun, list[str]]:
             out[run].append(task)
 
     if ev.get("cross_task"):
-        methods = [m for m in ev.get("cross_task_methods", ["ce", "perce"])
+        methods = [m for m in section_defaults("evaluation", ev)["cross_task_methods"]
                    if m in cfg["training"]["methods"]]
         for model in ev.get("cross_task_models", []):
             for src in cfg["tasks"]:

@@ -3,7 +3,7 @@
 import argparse
 
 from percontrast.cli import json_arg, seed_everything, set_threads, setup
-from percontrast.config import VLLM_REFUSED, ConfigError
+from percontrast.config import VLLM_REFUSED, ConfigError, section_defaults
 from percontrast.data.records import read_records
 from percontrast.generation_file import generation_rows
 from percontrast.io import write_jsonl
@@ -37,11 +37,9 @@ def main() -> None:
     from percontrast.generation import generate, load_for_generation
     from percontrast.prompts import generation_messages
 
-    cfg = args.generation
-    backend = cfg.get("backend", "transformers")
-    if backend != "transformers":  # the config check refuses it first; direct callers too
-        raise ConfigError(VLLM_REFUSED if backend == "vllm" else
-                          f"generation.backend: {backend!r} is not supported; use transformers")
+    if args.generation.get("backend") == "vllm":  # the config check refuses it first; direct
+        raise ConfigError(VLLM_REFUSED)  # callers get the same reason
+    cfg = section_defaults("generation", args.generation)  # any other backend: the schema's enum
     model, tokenizer, settings = load_for_generation(trained_model(args.checkpoint),
                                                      device=args.device)
     log.info("generating on %s in %s with %s attention", settings["device"], settings["dtype"],
@@ -63,8 +61,8 @@ def main() -> None:
                     "(e.g. a QA context); generated from the whole prompt", over, len(records),
                     args.max_prompt_tokens)
     results = generate(model, tokenizer, conversations,
-                       temperature=cfg["temperature"], top_p=cfg.get("top_p", 1.0),
-                       max_new_tokens=cfg["max_new_tokens"], batch_size=cfg.get("batch_size", 8),
+                       temperature=cfg["temperature"], top_p=cfg["top_p"],
+                       max_new_tokens=cfg["max_new_tokens"], batch_size=cfg["batch_size"],
                        seed=args.seed, chat_template_kwargs=args.chat_template_kwargs,
                        cache_implementation=cfg.get("cache_implementation", "auto"),
                        progress=True)
