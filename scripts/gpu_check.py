@@ -6,12 +6,12 @@ Stages, each timed and recorded even when another fails, in ``results/bench/gpu.
    median step time, the PerCE/CE step ratio, peak GPU memory per method.
 2. ``bench_lora``: the same with ``--lora``.
 3. ``train_generate``: a random-init model of a real architecture (the Qwen3-4B shape with two
-   layers) prepared as a model folder, trained a few PerCE steps by scripts/train.py (the rule's
-   script), then sampled greedily on the GPU through
-   :func:`percontrast.generation.load_for_generation` (bf16, SDPA, static KV cache): tokens/s
-   with length-sorted batches and in input order, also with the dynamic cache, and the greedy
-   outputs compared with a CPU run of the same weights (fp32 on both, and the GPU's bf16 against
-   CPU fp32).
+   layers) prepared as a model folder, trained a few PerCE steps by ``percontrast train`` (the
+   rule's command, run as ``python -m percontrast`` from src/), then sampled greedily on the GPU
+   through :func:`percontrast.generation.load_for_generation` (bf16, SDPA, static KV cache):
+   tokens/s with length-sorted batches and in input order, also with the dynamic cache, and the
+   greedy outputs compared with a CPU run of the same weights (fp32 on both, and the GPU's bf16
+   against CPU fp32).
 4. ``fsdp``: one ``accelerate launch`` FSDP training step (envs/accelerate_fsdp.yaml) when more than
    one GPU is present; skipped otherwise.
 
@@ -218,7 +218,7 @@ def train_generate(args, work: Path, results: dict) -> dict:
                 "logging_steps": 1, "precision": "fp32" if args.dry_run else "bf16",
                 "track_pir": True}
     run_dir = work / "run"
-    cmd = [sys.executable, str(SCRIPTS / "train.py"), "--model", str(base), "--data",
+    cmd = [sys.executable, "-m", "percontrast", "train", "--model", str(base), "--data",
            str(train_file), "--method", "perce", "--run", "lr1e-05_clip0.8-5", "--training",
            json.dumps(training), "--batch-size", "2", "--seed", "0", "--out", str(run_dir)]
     if args.dry_run:
@@ -341,7 +341,7 @@ def fsdp(args, work: Path, results: dict) -> dict:
                 "precision": "bf16", "track_pir": True}
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file",
            str(REPO / "envs" / "accelerate_fsdp.yaml"), "--num_processes", str(n),
-           str(SCRIPTS / "train.py"), "--model", base, "--data", str(train_file),
+           "-m", "percontrast", "train", "--model", base, "--data", str(train_file),
            "--method", "perce", "--run", "lr1e-05_clip0.8-5", "--training", json.dumps(training),
            "--batch-size", str(n), "--seed", "0", "--out", str(work / "fsdp_run")]
     subprocess_checked(cmd, size(args, "stage_timeout_s"))
