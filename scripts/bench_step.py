@@ -6,10 +6,25 @@ The median step time over the measured steps (after warm-up) and the peak memory
 ``results/bench/step.json`` with the ratios to CE. The paper's claim to check: PerCE's extra
 grad-free forward on the short persona-removed context costs little (target <= 1.10x CE).
 
+Peak memory is what the training step needs, not what the allocator happens to keep. On a GPU it
+is ``torch.cuda.max_memory_allocated`` (live tensors). On CPU, the process peak RSS under glibc's
+default malloc is mostly allocator history: after the first step glibc raises its mmap threshold
+(up to 32 MB), later activations come from a heap that fragments and is not given back, and the
+peak RSS lands 0.7-1.9 GB above the live peak, differently for each method and run (SmolLM2-135M,
+1.3k-token prompts: full fine-tuning 4.7 GB RSS for 4.0 GB live, LoRA 4.1-4.6 GB for 2.8 GB).
+So on CPU (prepared models) each method runs once more, a *memory pass* on the same batches with
+the mmap threshold pinned at glibc's initial 128 KiB (``MALLOC_MMAP_THRESHOLD_``: every large
+tensor is then mapped and unmapped with its lifetime, and RSS follows live memory); its peak RSS
+is ``peak_memory_mb``. The pinned threshold costs 15-30% more time in page faults, so step times
+come from the timing runs only, whose peak RSS is kept as ``peak_rss_timing_runs_mb``.
+``load_peak_memory_mb`` is the peak before training (imports, weights, LoRA wrapping, batches),
+a part of every peak.
+
     python scripts/bench_step.py                          # bundled SmolLM2-135M on CPU
     python scripts/bench_step.py --model qwen3-4b-arch    # random-init Qwen3-4B shape (GPU)
     python scripts/bench_step.py --lora                   # LoRA (training.lora defaults), to
                                                           # results/bench/step_lora.json
+    python scripts/bench_step.py --memory-pass-threshold 0  # no memory pass (timing RSS only)
 """
 
 from __future__ import annotations
@@ -28,6 +43,10 @@ from pathlib import Path
 
 from percontrast import layout
 from percontrast.methods import METHODS
+
+#: glibc's initial mmap threshold: pinned there, malloc maps every allocation above it and unmaps
+#: it on free, so the peak RSS of the memory pass is the live peak (see the module docstring).
+MEMORY_PASS_THRESHOLD = 128 * 1024
 
 #: Random-init model shapes for GPU runs (no hub needed). Qwen3-4B: 36 layers, 2560 hidden,
 #: 9728 FFN, 32 heads / 8 KV heads, head_dim 128, vocab 151,936, tied embeddings.
@@ -114,6 +133,7 @@ def worker(args) -> dict:
         if args.lora:  # the same wrapping as a training run with training.lora
             training["lora"] = {"r": args.lora_r}
             model = apply_lora(model, training, seed=args.seed)
+        load_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         targs = training_arguments(training, tmp, method=args.method, lr=1e-5,
                                    batch_size=args.batch, seed=args.seed,
                                    device="cpu" if args.cpu else None, save_strategy="no")
@@ -135,12 +155,33 @@ def worker(args) -> dict:
         "peak_memory_mb": (torch.cuda.max_memory_allocated() / 2**20 if cuda else
                            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "memory_kind": "cuda max_memory_allocated" if cuda else "process peak RSS",
+        "load_peak_memory_mb": None if cuda else load_peak,
+        "malloc_mmap_threshold": os.environ.get("MALLOC_MMAP_THRESHOLD_"),
         "prompt_tokens_with_persona": with_len,
         "prompt_tokens_without_persona": without_len,
         "response_tokens": statistics.mean(len(p.response_ids) for p in pairs),
         "device": torch.cuda.get_device_name() if cuda else platform.processor() or "cpu",
         "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "frozen_parameters_with_grad": sum(p.numel() for p in model.parameters()
+                                           if not p.requires_grad and p.grad is not None),
     }
+
+
+def run_worker(method: str, label: str, args, **env: str) -> dict:
+    """One worker process for ``method`` (this script, same arguments); its JSON result."""
+    cmd = [sys.executable, __file__, "--method", method,
+           *[a for a in sys.argv[1:] if a not in args.methods and a != "--methods"]]
+    print(f"[bench] {label}: {method} ...", file=sys.stderr, flush=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False,
+                          env={**os.environ, "PERCONTRAST_LOG_LEVEL": "WARNING", **env})
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr[-4000:])
+        raise SystemExit(f"worker for {method} failed")
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"[bench] {method}: median step {r['step_time_median_s']:.3f} s, "
+          f"peak {r['peak_memory_mb']:.0f} MB (load {r['load_peak_memory_mb'] or 0:.0f} MB)",
+          file=sys.stderr)
+    return r
 
 
 def main() -> None:
@@ -165,6 +206,12 @@ def main() -> None:
                         help="train a LoRA adapter (training.lora defaults: all linear layers)")
     parser.add_argument("--lora-r", type=int, default=16, help="LoRA rank with --lora")
     parser.add_argument("--cpu", action="store_true", help="stay on CPU even with a GPU")
+    parser.add_argument("--memory-pass-threshold", type=int, default=None, metavar="BYTES",
+                        help="on CPU, the glibc mmap threshold of the extra run per method that "
+                        f"measures peak memory (default {MEMORY_PASS_THRESHOLD}, glibc's initial "
+                        "value, for the prepared model; none for the random-init shapes, GPU "
+                        "shapes that a CPU only dry-runs); 0: no memory pass, peak memory is the "
+                        "timing runs' RSS")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tokenizer", default=None,
@@ -190,43 +237,53 @@ def main() -> None:
 
         prepare_model("smollm2-135m", {"source": "bundled-gguf", "dtype": "float32"},
                       args.model_dir)
-    # Methods run in rotating order over the repeats (ce, perce / perce, ce / ...): on a shared
-    # machine the position in the sequence shifts step times by ~10%, more than the effect.
+    import torch
+
     from percontrast.lora import lora_settings
 
+    # Methods run in rotating order over the repeats (ce, perce / perce, ce / ...): on a shared
+    # machine the position in the sequence shifts step times by ~10%, more than the effect.
+    if args.memory_pass_threshold is None:
+        args.memory_pass_threshold = 0 if args.model in ARCHITECTURES else MEMORY_PASS_THRESHOLD
+    memory_pass = (args.memory_pass_threshold > 0
+                   and not (torch.cuda.is_available() and not args.cpu))
     runs: dict[str, list[dict]] = {m: [] for m in args.methods}
     for rep in range(args.repeats):
         shift = rep % len(args.methods)
         for method in args.methods[shift:] + args.methods[:shift]:
-            cmd = [sys.executable, __file__, "--method", method,
-                   *[a for a in sys.argv[1:] if a not in args.methods and a != "--methods"]]
-            print(f"[bench] repeat {rep + 1}/{args.repeats}: {method} ...", file=sys.stderr,
-                  flush=True)
-            proc = subprocess.run(cmd, capture_output=True, text=True, check=False,
-                                  env={**os.environ, "PERCONTRAST_LOG_LEVEL": "WARNING"})
-            if proc.returncode != 0:
-                sys.stderr.write(proc.stderr[-4000:])
-                raise SystemExit(f"worker for {method} failed")
-            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            r = run_worker(method, f"repeat {rep + 1}/{args.repeats}", args)
             runs[method].append(r)
-            print(f"[bench] {method}: median step {r['step_time_median_s']:.3f} s, "
-                  f"peak {r['peak_memory_mb']:.0f} MB", file=sys.stderr)
+    memory: dict[str, dict] = {}
+    if memory_pass:  # the same batches, once per method: memory is the same in every repeat
+        for method in args.methods:
+            memory[method] = run_worker(method, "memory pass", args,
+                                        MALLOC_MMAP_THRESHOLD_=str(args.memory_pass_threshold))
     results = {}
     for method, reps in runs.items():
+        rss = [r["peak_memory_mb"] for r in reps]
         results[method] = {
             **reps[0],
             "step_time_median_s": statistics.median(r["step_time_median_s"] for r in reps),
-            "peak_memory_mb": statistics.median(r["peak_memory_mb"] for r in reps),
+            "peak_memory_mb": (memory[method]["peak_memory_mb"] if memory else
+                               statistics.median(rss)),
+            "memory_kind": (f"process peak RSS, memory pass (glibc mmap threshold pinned at "
+                            f"{args.memory_pass_threshold} B)" if memory else
+                            reps[0]["memory_kind"]),
+            "peak_rss_timing_runs_mb": rss,
             "step_time_median_s_per_repeat": [r["step_time_median_s"] for r in reps],
             "step_times_s": [t for r in reps for t in r["step_times_s"]],
             "measured_step_times_s": [t for r in reps for t in r["measured_step_times_s"]],
         }
+        if memory:
+            results[method]["load_peak_memory_mb"] = memory[method]["load_peak_memory_mb"]
+            results[method]["malloc_mmap_threshold"] = memory[method]["malloc_mmap_threshold"]
     out = {
         "benchmark": "training step, PerCETrainer, identical batches per method",
         "model": args.model, "batch": args.batch, "steps": args.steps, "warmup": args.warmup,
         "repeats": args.repeats,
         "bf16": args.bf16, "gradient_checkpointing": args.gradient_checkpointing,
         "lora": lora_settings({"lora": {"r": args.lora_r}}) if args.lora else None,
+        "memory_pass_threshold": args.memory_pass_threshold if memory_pass else None,
         "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
         "methods": results,
     }

@@ -188,3 +188,152 @@ def test_lora_with_gradient_checkpointing_trains_every_adapter(tiny_dir, tmp_pat
     assert len(b_weights) == 3
     for name, weight in b_weights.items():
         assert weight.abs().max() > 0, name  # moved off its zero init: it got a gradient
+
+
+# --------------------------------------------------------------------------- memory (issue 21)
+# LoRA peaked above full fine-tuning: peft's wrapper hid ``logits_to_keep`` (full [B, seq, V]
+# logits every step) and peft's own lora_dropout kept a dropped copy of every adapted layer's
+# input for the backward pass. These tests fail if either comes back, or if LoRA ever holds a
+# second copy of the base weights, unties the embeddings or keeps gradients on frozen weights.
+
+def _adapted_linears(model) -> dict[str, torch.nn.Linear]:
+    head = model.get_output_embeddings()
+    return {n: m for n, m in model.named_modules()
+            if isinstance(m, torch.nn.Linear) and m is not head}
+
+
+def test_lora_adds_only_the_adapter_to_the_base_weights(tiny_dir, tmp_path):
+    model, tok = load_prepared(tiny_dir, device="cpu")
+    storages = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    base_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
+    linears = _adapted_linears(model)
+    assert len(linears) == 7  # q k v o gate up down of the one layer; lm_head is not adapted
+    expected = sum(16 * (m.in_features + m.out_features) for m in linears.values())
+    assert expected == 8192
+
+    peft_model = apply_lora(model, {"lora": {"r": 16}})  # the defaults: all-linear, r 16
+    trainable = {n: p for n, p in peft_model.named_parameters() if p.requires_grad}
+    assert sum(p.numel() for p in trainable.values()) == expected
+    assert all("lora_" in n for n in trainable)
+    frozen = [p for n, p in peft_model.named_parameters() if not p.requires_grad]
+    # the frozen weights are the loaded tensors themselves, not copies: same storages, same bytes
+    assert {p.untyped_storage().data_ptr() for p in frozen} == storages
+    assert sum(p.numel() * p.element_size() for p in frozen) == base_bytes
+    inner = peft_model.get_base_model()
+    assert inner.get_output_embeddings().weight is inner.get_input_embeddings().weight  # tied
+
+    args = training_arguments({"max_steps": 2, "warmup_ratio": 0.0, "per_device_batch_size": 1,
+                               "precision": "fp32"}, tmp_path, method="perce", lr=1e-2,
+                              batch_size=1, seed=0, save_strategy="no")
+    trainer = PerCETrainer(model=peft_model, args=args,
+                           train_dataset=[encode_record(tok, r) for r in make_records(2)],
+                           data_collator=PairCollator(tok.pad_token_id))
+    trainer.train()
+    assert all(p.grad is None for p in frozen)  # no gradient buffer on a frozen weight
+    state = trainer.optimizer.state
+    assert sum(s["exp_avg"].numel() + s["exp_avg_sq"].numel() for s in state.values()) \
+        == 2 * expected  # Adam moments for the adapter only
+
+
+def test_lora_forward_computes_the_response_logits_only(tiny_dir):
+    """peft's ``forward(input_ids, ..., **kwargs)`` does not name ``logits_to_keep``: reading
+    its signature alone made every LoRA step project all positions onto the vocabulary."""
+    from percontrast.pir import collate_pairs, counterfactual_logprobs, response_logits
+
+    model, tok = load_prepared(tiny_dir, device="cpu")
+    batch = collate_pairs([encode_record(tok, r) for r in make_records(2)], tok.pad_token_id)
+    k = batch["shift_labels"].shape[1]
+    assert batch["input_ids"].shape[1] > 3 * (k + 1)  # a prompt, so the difference shows
+    peft_model = apply_lora(model, {"lora": LORA})
+    positions = []
+    head = peft_model.get_base_model().get_output_embeddings()
+    hook = head.register_forward_hook(lambda mod, args, out: positions.append(args[0].shape[1]))
+    try:
+        logits = response_logits(peft_model, batch["input_ids"], batch["attention_mask"], k)
+        counterfactual_logprobs(peft_model, batch["cf_input_ids"], batch["cf_attention_mask"],
+                                batch["shift_labels"])
+    finally:
+        hook.remove()
+    assert positions == [k + 1, k + 1]  # persona and persona-free forwards
+    assert logits.shape == (2, k, head.out_features)
+    assert logits.untyped_storage().nbytes() == 2 * (k + 1) * head.out_features * 4
+
+
+def _saved_activation_bytes(model, batch) -> tuple[int, torch.Tensor]:
+    """Bytes of the non-parameter tensors a training forward keeps for the backward pass
+    (distinct storages), and the loss."""
+    from percontrast.pir import response_logits, token_logprobs
+
+    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    kept: dict[int, int] = {}
+
+    def pack(t):
+        ptr = t.untyped_storage().data_ptr()
+        if ptr not in params:
+            kept[ptr] = t.untyped_storage().nbytes()
+        return t
+
+    model.train()
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        logits = response_logits(model, batch["input_ids"], batch["attention_mask"],
+                                 batch["shift_labels"].shape[1])
+        loss = -token_logprobs(logits, batch["shift_labels"]).sum()
+    return sum(kept.values()), loss
+
+
+def test_lora_dropout_keeps_no_copy_of_the_inputs_and_matches_peft(tiny_dir):
+    """peft's dropout module kept dropout(x) (and its mask) of every adapted layer for the
+    backward pass; folded into lora_A it keeps nothing more than dropout 0 does, with the very
+    masks, loss and gradients of peft's own dropout."""
+    from peft import LoraConfig, get_peft_model
+
+    from percontrast.lora import DropoutLoraA
+    from percontrast.pir import collate_pairs
+
+    _, tok = load_prepared(tiny_dir, device="cpu")
+    batch = collate_pairs([encode_record(tok, r) for r in make_records(2)], tok.pad_token_id)
+    settings = {**LORA, "target_modules": "all-linear"}
+
+    def run(model):
+        torch.manual_seed(7)  # the dropout masks' stream
+        kept, loss = _saved_activation_bytes(model, batch)
+        loss.backward()
+        grads = {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
+        return kept, loss.detach(), grads
+
+    folded = apply_lora(load_prepared(tiny_dir, device="cpu")[0],
+                        {"lora": {**settings, "dropout": 0.2}})
+    torch.manual_seed(0)  # apply_lora's init stream, for peft's own model below
+    plain = get_peft_model(load_prepared(tiny_dir, device="cpu")[0], LoraConfig(
+        r=settings["r"], lora_alpha=settings["alpha"], lora_dropout=0.2,
+        target_modules="all-linear", task_type="CAUSAL_LM"))
+    with torch.no_grad():  # lora_B starts at zero: make the adapter act, alike in both
+        for model in (folded, plain):
+            for name, p in model.named_parameters():
+                if "lora_B" in name:
+                    p.copy_(torch.linspace(-0.5, 0.5, p.numel()).view_as(p))
+    no_dropout = apply_lora(load_prepared(tiny_dir, device="cpu")[0],
+                            {"lora": {**settings, "dropout": 0.0}})
+    checkpointed = apply_lora(load_prepared(tiny_dir, device="cpu")[0],
+                              {"lora": {**settings, "dropout": 0.2}})
+    checkpointed.load_state_dict(folded.state_dict())
+    checkpointed.gradient_checkpointing_enable()  # recomputes the folded dropout once more
+    checkpointed.enable_input_require_grads()
+
+    kept_folded, loss_folded, grads_folded = run(folded)
+    kept_plain, loss_plain, grads_plain = run(plain)
+    kept_none, _, _ = run(no_dropout)
+    _, loss_checkpointed, grads_checkpointed = run(checkpointed)
+    torch.testing.assert_close(loss_folded, loss_plain, rtol=0, atol=0)
+    assert grads_folded.keys() == grads_plain.keys() and len(grads_folded) == 14
+    for name, grad in grads_plain.items():
+        torch.testing.assert_close(grads_folded[name], grad, rtol=1e-6, atol=1e-7, msg=name)
+        torch.testing.assert_close(grads_checkpointed[name], grad, rtol=1e-6, atol=1e-7,
+                                   msg=name)
+    torch.testing.assert_close(loss_checkpointed, loss_plain, rtol=0, atol=0)
+    # what peft's dropout kept on top: per adapted layer its dropped input (fp32) and the mask
+    inputs = 2 * batch["input_ids"].shape[1] * (6 * 32 + 64)  # 6 layers read 32 wide, down 64
+    assert kept_plain - kept_none >= inputs * 4
+    assert kept_folded <= kept_none
+    assert sum(isinstance(m, DropoutLoraA) for m in folded.modules()) == 7
+    assert not any(isinstance(m, torch.nn.Dropout) for m in folded.modules())

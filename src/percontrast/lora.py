@@ -16,6 +16,25 @@ by :func:`peft.get_peft_model` *before* the Trainer sees it, so everything downs
 
 ``lora`` is part of the run's training spec, hence of its checkpoint identity: changing any LoRA
 setting (or adding/removing ``lora``) never resumes a checkpoint of the other setting.
+
+Memory. LoRA must peak below full fine-tuning (no gradients or Adam state for the frozen weights),
+but two things made it peak above (issue 21; ``scripts/bench_step.py --lora``, SmolLM2-135M,
+1.3k-token persona prompts, fp32, peak RSS of the memory pass, which follows live memory: full
+fine-tuning 3.96 GB; LoRA 4.14 GB before, 2.78 GB after, CE and PerCE alike):
+
+* peft's ``PeftModel.forward(input_ids, ..., **kwargs)`` hides the base model's
+  ``logits_to_keep``, so :func:`percontrast.pir.response_logits` asked for the whole
+  ``[batch, seq, vocab]`` logits (255 MB instead of 25 MB at 1.36k tokens, kept with their
+  gradient for the backward pass; ~0.3 GB of the peak); it now reads the signature under the
+  wrappers.
+* peft applies ``lora_dropout`` as a module of its own before ``lora_A``: each adapted layer
+  keeps a dropped copy of its input (and the mask) for the backward pass, seven per decoder
+  layer (q/k/v each draw their own), +1.1 GB at 1.36k tokens, as much as the Adam state LoRA
+  saves.
+  :func:`apply_lora` folds the dropout into ``lora_A`` (:class:`DropoutLoraA`), which keeps only
+  its input (shared with the other projections reading it) and recomputes the dropped copy in the
+  backward pass from the saved RNG state: the same masks, the same values and gradients as
+  peft's, a dropout and an r-wide matmul more per layer.
 """
 
 from __future__ import annotations
@@ -24,6 +43,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 
 #: Subfolder of a trained model folder that holds the LoRA adapter (peft's own format).
 ADAPTER_DIR = "adapter"
@@ -95,7 +116,58 @@ def apply_lora(model: torch.nn.Module, training: dict[str, Any], *, seed: int = 
     with torch.random.fork_rng(devices=[]):  # leaves the caller's RNG stream untouched
         torch.manual_seed(seed)
         peft_model = get_peft_model(model, config)
+    fold_lora_dropout(peft_model)
     return peft_model
+
+
+class DropoutLoraA(torch.nn.Linear):
+    """A LoRA ``lora_A`` projection with the adapter's input dropout folded in.
+
+    ``lora_A(dropout(x))`` as peft computes it keeps ``dropout(x)`` (a full copy of the layer's
+    input) for ``lora_A``'s weight gradient, and the mask for the input gradient. Here the pair is
+    one checkpointed function of ``x``: only ``x`` is kept (the tensor the base layer and the
+    other projections read, so nothing new), and the backward pass recomputes ``dropout(x)`` with
+    the RNG state of the forward, hence the same mask. Outside training, or without grad, it is
+    ``lora_A(dropout(x))`` directly (dropout only in training mode, as ``nn.Dropout``).
+
+    A subclass of ``nn.Linear`` with the same ``weight``: state dicts, adapter files, merging and
+    the optimizer see the ``lora_A`` they know."""
+
+    dropout_p: float = 0.0
+
+    def _dropped(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(F.dropout(x, self.dropout_p, training=True))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.dropout_p == 0:
+            return super().forward(x)
+        if not torch.is_grad_enabled():
+            return self._dropped(x)
+        return checkpoint(self._dropped, x, use_reentrant=False, preserve_rng_state=True)
+
+
+def fold_lora_dropout(model: torch.nn.Module) -> int:
+    """Move every plain LoRA adapter's ``lora_dropout`` into its ``lora_A``
+    (:class:`DropoutLoraA`), leaving ``nn.Identity`` in its place; the number of adapters folded.
+
+    Only vanilla LoRA on linear layers: variants (DoRA...) read the dropout module themselves."""
+    folded = 0
+    for module in model.modules():
+        lora_a, dropouts = getattr(module, "lora_A", None), getattr(module, "lora_dropout", None)
+        if not isinstance(lora_a, torch.nn.ModuleDict) or not isinstance(dropouts,
+                                                                          torch.nn.ModuleDict):
+            continue
+        variants = getattr(module, "lora_variant", {}) or {}
+        for name, dropout in list(dropouts.items()):
+            linear = lora_a[name] if name in lora_a else None
+            if (name in variants or type(dropout) is not torch.nn.Dropout
+                    or type(linear) is not torch.nn.Linear):
+                continue
+            linear.__class__ = DropoutLoraA
+            linear.dropout_p = float(dropout.p)
+            dropouts[name] = torch.nn.Identity()
+            folded += 1
+    return folded
 
 
 def is_peft_model(model: torch.nn.Module) -> bool:

@@ -100,9 +100,32 @@ class PairCollator:
 
 # --------------------------------------------------------------------------- forward passes
 
+def _innermost(model):
+    """The model under its wrappers: a ``PeftModel`` (``get_base_model``),
+    DDP / FSDP (``module``) and ``torch.compile`` (``_orig_mod``). Each wrapper's ``forward``
+    takes ``**kwargs`` and hands them down unchanged, so the innermost signature is what counts."""
+    for _ in range(8):  # wrappers nest a few levels at most
+        if hasattr(model, "get_base_model"):
+            inner = model.get_base_model()
+        elif isinstance(getattr(model, "_orig_mod", None), torch.nn.Module):
+            inner = model._orig_mod
+        elif isinstance(getattr(model, "module", None), torch.nn.Module):
+            inner = model.module
+        else:
+            return model
+        if inner is model:
+            return model
+        model = inner
+    return model
+
+
 def _accepts_logits_to_keep(model) -> bool:
+    """Whether the model under its wrappers takes ``logits_to_keep``. The wrappers' own
+    signatures hide it (peft's ``forward(input_ids, ..., **kwargs)``): reading only theirs made
+    every LoRA (and DDP) step compute ``[B, seq, V]`` logits, ~10x the response logits at
+    persona-prompt lengths, and keep them, and their gradient, for the backward pass."""
     try:
-        return "logits_to_keep" in inspect.signature(model.forward).parameters
+        return "logits_to_keep" in inspect.signature(_innermost(model).forward).parameters
     except (TypeError, ValueError):  # pragma: no cover - exotic wrappers
         return False
 

@@ -2,7 +2,8 @@
 
 
 rule bench_step:
-    """CE vs PerCE training-step time on identical batches, one process per method (bench_step.py)."""
+    """CE vs PerCE training-step time on identical batches, one process per method (bench_step.py).
+    The cost claim reads step times only, so the benchmark's memory pass is off here."""
     input:
         model=lambda wc: model_dir(config["bench"]["model"]),
     output:
@@ -36,4 +37,5 @@ rule bench_step:
         "--model-dir {input.model:q} --methods ce perce --steps {params.steps} "
         "--warmup {params.warmup} --repeats {params.repeats} "
         "--profile-entries {params.profile_entries} --max-length {params.max_length} "
-        "--threads {threads} {params.cpu} --seed {params.seed} --out {output} > {log} 2>&1"
+        "--threads {threads} {params.cpu} --seed {params.seed} --memory-pass-threshold 0 "
+        "--out {output} > {log} 2>&1"

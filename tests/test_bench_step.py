@@ -1,0 +1,75 @@
+"""scripts/bench_step.py's bookkeeping, without training: on CPU the peak memory it reports is the
+memory pass's (glibc mmap threshold pinned, so RSS follows live memory: issue 21), the step
+times are the timing runs', and the timing runs' own RSS is kept beside it."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("bench_step", REPO / "scripts" / "bench_step.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def fake_worker(calls):
+    """A run_worker that records its calls: the memory pass (env set) reports 3000 MB, the timing
+    runs 4500 MB (what glibc keeps) and a step time per call."""
+
+    def run_worker(method, label, args, **env):
+        calls.append((method, label, env))
+        memory = bool(env)
+        return {"method": method, "step_time_median_s": 9.0 if memory else 1.0 + len(calls),
+                "step_times_s": [1.0], "measured_step_times_s": [1.0],
+                "peak_memory_mb": 3000.0 if memory else 4500.0,
+                "memory_kind": "process peak RSS", "load_peak_memory_mb": 540.0,
+                "malloc_mmap_threshold": env.get("MALLOC_MMAP_THRESHOLD_"),
+                "trainable_parameters": 1}
+    return run_worker
+
+
+def run_main(bench, monkeypatch, tmp_path, *extra):
+    out = tmp_path / "step.json"
+    monkeypatch.setattr(sys, "argv", ["bench_step.py", "--methods", "ce", "perce", "--steps", "3",
+                                      "--warmup", "1", "--repeats", "2", "--cpu",
+                                      "--model-dir", str(tmp_path), "--out", str(out), *extra])
+    bench.main()
+    return json.loads(out.read_text())
+
+
+def test_on_cpu_the_peak_is_the_memory_pass_and_the_times_the_timing_runs(monkeypatch,
+                                                                           tmp_path):
+    bench = load_bench()
+    calls = []
+    monkeypatch.setattr(bench, "run_worker", fake_worker(calls))
+    result = run_main(bench, monkeypatch, tmp_path)
+    memory_calls = [(m, env) for m, label, env in calls if label == "memory pass"]
+    assert memory_calls == [("ce", {"MALLOC_MMAP_THRESHOLD_": "131072"}),
+                            ("perce", {"MALLOC_MMAP_THRESHOLD_": "131072"})]
+    assert len(calls) == 6  # 2 repeats x 2 methods, then one memory pass each
+    assert all(env == {} for _, label, env in calls if label != "memory pass")
+    ce = result["methods"]["ce"]
+    assert ce["peak_memory_mb"] == 3000.0 and ce["peak_rss_timing_runs_mb"] == [4500.0, 4500.0]
+    assert ce["step_time_median_s"] < 9.0  # never the memory pass's (slowed) steps
+    assert ce["load_peak_memory_mb"] == 540.0 and ce["malloc_mmap_threshold"] == "131072"
+    assert "memory pass" in ce["memory_kind"] and result["memory_pass_threshold"] == 131072
+
+
+@pytest.mark.parametrize("extra", [("--memory-pass-threshold", "0"),
+                                   ("--model", "qwen3-tiny-arch")])
+def test_without_a_memory_pass_the_peak_is_the_timing_runs_rss(monkeypatch, tmp_path, extra):
+    bench = load_bench()
+    calls = []
+    monkeypatch.setattr(bench, "run_worker", fake_worker(calls))
+    result = run_main(bench, monkeypatch, tmp_path, *extra)
+    assert len(calls) == 4 and all(label != "memory pass" for _, label, _ in calls)
+    assert result["methods"]["ce"]["peak_memory_mb"] == 4500.0
+    assert result["memory_pass_threshold"] is None
