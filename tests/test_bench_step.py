@@ -1,23 +1,20 @@
-"""scripts/bench_step.py's bookkeeping, without training: on CPU the peak memory it reports is the
-memory pass's (glibc mmap threshold pinned, so RSS follows live memory: issue 21), the step
-times are the timing runs', and the timing runs' own RSS is kept beside it."""
+"""The benchmark's bookkeeping (percontrast.bench, run by scripts/bench_step.py and the rule),
+without training: on CPU the peak memory it reports is the memory pass's (glibc mmap threshold
+pinned, so RSS follows live memory: issue 21), the step times are the timing runs', and the
+timing runs' own RSS is kept beside it."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 
 import pytest
 
-from tests.conftest import REPO
-
 
 def load_bench():
-    spec = importlib.util.spec_from_file_location("bench_step", REPO / "scripts" / "bench_step.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    import percontrast.bench
+
+    return percontrast.bench
 
 
 def fake_worker(calls):

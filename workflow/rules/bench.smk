@@ -33,7 +33,7 @@ rule bench_step:
     message:
         "Benchmarking the training step of CE and PerCE on {params.model}"
     shell:
-        'python "$PERCONTRAST_SCRIPTS/bench_step.py" --model {params.model} '
+        "percontrast bench_step --model {params.model} "
         "--model-dir {input.model:q} --methods ce perce --steps {params.steps} "
         "--warmup {params.warmup} --repeats {params.repeats} "
         "--profile-entries {params.profile_entries} --max-length {params.max_length} "

@@ -48,14 +48,6 @@ wildcard_constraints:
     run=r"lr[0-9.e+-]+_clip[0-9.e+-]+-[0-9.e+-]+(_seed[0-9]+)?",
 
 
-# The scripts' folder, for the one rule that runs a benchmark script rather than a `percontrast`
-# command (bench_step: benchmarks live in scripts/bench_*.py). Its shell reads it from the
-# environment ("$PERCONTRAST_SCRIPTS") rather than from a param or a literal path: a clone moved
-# elsewhere must not change any job's params or code, or Snakemake would rerun finished jobs. Every Snakemake process (local, or the one a cluster
-# job starts) parses this file and sets it; it is not an `envvars:` the user must provide.
-os.environ.update(PERCONTRAST_SCRIPTS=str(Path(workflow.basedir).parent / "scripts"))
-
-
 def as_json(obj):
     """A config fragment for a script's command line (quote it with :q in shell)."""
     return json.dumps(obj, sort_keys=True)

@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "llm_judge": "LLM-as-judge scores of one run's generations",
     "pir_benchmark": "the PIR benchmark of one model",
     "pir_figures": "figures 2, 4 and 5 from the PIR benchmark",
+    "bench_step": "CE vs PerCE training-step time and memory on identical batches",
     "tables": "the report's tables",
     "figures": "the report's run figures",
     "claims": "claims.md and claims.json: every claim's estimate, interval and verdict",
