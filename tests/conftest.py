@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +17,35 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+#: Free space the slow tests need under pytest's basetemp: the suite's measured peak (see
+#: README, "Measured here") with a margin. Checked before the first test, so a short disk fails
+#: in a second with this message instead of 14 minutes in with "No space left on device".
+SLOW_TESTS_NEED_GB = 8
+
+
+def disk_shortfall(where: Path, need_gb: float) -> str | None:
+    """Why the disk under ``where`` (or its nearest existing parent) is too small, else ``None``."""
+    while not where.exists():
+        where = where.parent
+    free_gb = shutil.disk_usage(where).free / 1e9
+    if free_gb >= need_gb:
+        return None
+    return (f"the slow tests need about {need_gb:g} GB free under {where} (pytest's basetemp; "
+            f"--basetemp picks another), and only {free_gb:.1f} GB is free. Free some space, or "
+            "deselect them with -m 'not slow'.")
+
+
+def pytest_collection_finish(session):
+    """Refuse to start the slow tests on a disk that cannot hold what they write."""
+    if session.config.option.collectonly:
+        return
+    if not any(item.get_closest_marker("slow") for item in session.items):
+        return
+    problem = disk_shortfall(Path(session.config.option.basetemp or tempfile.gettempdir()),
+                             SLOW_TESTS_NEED_GB)
+    if problem:
+        pytest.exit(problem, returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 @pytest.fixture(scope="session")
