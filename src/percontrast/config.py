@@ -289,6 +289,12 @@ def check_config(cfg: dict[str, Any]) -> None:
         else:
             for key in SPC_KEYS:
                 _need(key not in spec, f"{path}.{key}", "applies to source spc only")
+        if typ not in QA_TASK_TYPES:
+            from percontrast.data.tasks import split_overlap_problem
+
+            problem = split_overlap_problem(name, spec)
+            if problem is not None:
+                raise ConfigError(problem)
     bench = cfg.get("bench", {})
     if bench.get("enabled"):
         _need("model" in bench, "bench.model", "required when bench is enabled (a model name)")

@@ -35,10 +35,57 @@ def source_split(spec: dict[str, Any], split: str) -> str:
     return splits.get(split, split)
 
 
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    a, b = Path(a), Path(b)
+    try:
+        return a.samefile(b)
+    except OSError:  # one is missing: compare the paths as written (made absolute)
+        return a.resolve() == b.resolve()
+
+
+def split_overlap_problem(name: str, spec: dict[str, Any]) -> str | None:
+    """Why task ``name``'s train and test splits would read the same data, or None.
+
+    A task is trained on its train split and scored on its test split, so both must come from
+    disjoint data: a ``path:`` that is one file (SPC, LongLaMP) would be read for both, and so
+    would two split names mapped to one (``splits: {train: test}``) or LaMP ``files`` naming the
+    same questions file twice. The message starts with the key path."""
+    source = spec.get("source")
+    key = f"task_registry.{name}"
+    if source in ("spc", "longlamp"):
+        path = spec.get("path")
+        if path is not None and not spec.get("bundled") and Path(path).is_file():
+            expected = ("Synthetic-Persona-Chat_{split}.csv" if source == "spc"
+                        else "{split}.json or {split}.jsonl")
+            return (f"{key}.path: {path} is one file, which would be read for both the train "
+                    f"and the test split (test records would be training records); point path "
+                    f"at a folder holding one file per split ({expected}, split = "
+                    f"{source_split(spec, 'train')!r} and {source_split(spec, 'test')!r})")
+        train, test = source_split(spec, "train"), source_split(spec, "test")
+        if train == test:
+            return (f"{key}.splits: train and test both read the {train!r} split (test records "
+                    "would be training records); map them to different splits")
+    if source == "lamp":
+        files = spec.get("files") or {}
+        train, test = files.get("train") or {}, files.get("test") or {}
+        if train.get("questions") and test.get("questions") and _same_file(
+                train["questions"], test["questions"]):
+            return (f"{key}.files: train and test both read {test['questions']} (test records "
+                    "would be training records); give each split its own questions file")
+    return None
+
+
 def load_task_records(name: str, spec: dict[str, Any], split: str, *, seed: int = 0
                       ) -> list[Record]:
-    """All records of task ``name``'s ``split`` (before sampling)."""
+    """All records of task ``name``'s ``split`` (before sampling). A task whose train and test
+    splits would read the same data is refused (:func:`split_overlap_problem`)."""
     source, task_type = spec["source"], spec["type"]
+    if task_type not in QA_TASK_TYPES:  # QA tasks are test-only: they have no train split
+        problem = split_overlap_problem(name, spec)
+        if problem is not None:
+            from percontrast.config import ConfigError
+
+            raise ConfigError(problem)
     if source == "demo":
         return _load_demo(task_type, spec, split, split_seed(seed, name, split))
     if source == "longlamp":
