@@ -214,8 +214,8 @@ def test_key_depends_on_endpoint_and_model_not_on_secret(tmp_path, monkeypatch):
     assert request_key(req) != request_key({**req, "model": "m2"})
     assert request_key(req) != request_key({**req, "base_url": "http://other/v1"})
     monkeypatch.setenv("PERCONTRAST_TEST_KEY", SECRET)
-    llm = make_llm(openai_spec("http://u:pw@h/v1", api_key_env="PERCONTRAST_TEST_KEY"),
-                   cache_dir=tmp_path)
+    llm = make_llm(openai_spec("http://u:pw@h/v1", api_key_env="PERCONTRAST_TEST_KEY",
+                               allow_http=True), cache_dir=tmp_path)
     request = llm.request(conv("x"), llm.sampling())
     assert SECRET not in json.dumps(request) and "pw" not in json.dumps(request)
     assert redact_url("http://u:pw@h:8/v1") == "http://h:8/v1"

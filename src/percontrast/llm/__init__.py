@@ -5,14 +5,18 @@ scores. Each such role is a named entry of the config's ``llm`` section::
 
     llm:
       judge: {backend: openai, model: gpt-4o-mini, api_key_env: OPENAI_API_KEY}
-      vllm:  {backend: openai, model: Qwen/Qwen3-14B, base_url: "http://node7:8000/v1"}
+      vllm:  {backend: openai, model: Qwen/Qwen3-14B, base_url: "https://node7:8000/v1"}
+      lan:   {backend: openai, model: Qwen/Qwen3-14B, base_url: "http://node7:8000/v1",
+              allow_http: true}
       local: {backend: transformers, model: smollm2-135m, max_new_tokens: 128}
 
 and :func:`make_llm` turns an entry into a :class:`ChatLLM` whose ``chat(messages)`` /
 ``chat_many([messages, ...])`` return strings. The package holds one job per module:
 
 ``credentials``     what ``api_key_env`` and ``base_url`` may hold (checked at config validation
-                    and by :func:`make_llm`), and the redaction of URLs, messages and HTTP logs;
+                    and by :func:`make_llm`): a variable that holds this endpoint's key, and an
+                    https URL (plain http only to this machine, or with ``allow_http: true``);
+                    and the redaction of URLs, messages and HTTP logs;
 ``cache``           the response cache, one JSON file per request named by its sha256;
 ``openai_backend``  OpenAI-compatible endpoints (OpenAI, vLLM, the llama.cpp server, Ollama)
                     with our retries, deadline and answer checks;
@@ -42,6 +46,7 @@ from percontrast.llm.cache import CACHE_FORMAT, ResponseCache, canonical_json, r
 from percontrast.llm.credentials import (
     api_key_env_problem,
     base_url_problem,
+    entry_problem,
     llm_config_problem,
     redact_url,
     scrub_config_message,
@@ -219,11 +224,9 @@ def make_llm(spec: dict[str, Any], *, cache_dir: str | os.PathLike,
         raise ValueError("an llm entry needs 'model'")
     name = name or spec.get("label") or spec["model"]
     if backend_kind == "openai":
-        for key, check in (("api_key_env", api_key_env_problem),
-                           ("base_url", base_url_problem)):
-            problem = check(spec.get(key))
-            if problem is not None:
-                raise LLMConfigError(f"llm entry {name!r}: {key} {problem}")
+        problem = entry_problem(spec)
+        if problem is not None:
+            raise LLMConfigError(f"llm entry {name!r}: {problem[0]} {problem[1]}")
         retry = retry or RetryPolicy()
         if spec.get("timeout_s") is not None:
             timeout_s = float(spec["timeout_s"])
@@ -239,6 +242,6 @@ def make_llm(spec: dict[str, Any], *, cache_dir: str | os.PathLike,
 __all__ = ["BACKENDS", "CACHE_FORMAT", "MAX_CHARS_PER_TOKEN", "OPENAI_BASE_URL", "ChatLLM",
            "LLMConfigError", "LLMError", "LLMRefusedError", "LLMRequestError",
            "LLMUnavailableError", "Messages", "ResponseCache", "RetryPolicy", "Sampling",
-           "api_key_env_problem", "base_url_problem", "canonical_json", "llm_config_problem",
-           "make_llm", "max_answer_chars", "redact_url", "request_key", "request_seed",
-           "scrub_config_message"]
+           "api_key_env_problem", "base_url_problem", "canonical_json", "entry_problem",
+           "llm_config_problem", "make_llm", "max_answer_chars", "redact_url", "request_key",
+           "request_seed", "scrub_config_message"]
