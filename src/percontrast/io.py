@@ -10,6 +10,8 @@ line of a malformed record (bad JSON, bytes that are not UTF-8) instead of a bar
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import json
 import os
 import shutil
@@ -165,3 +167,39 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes; ``"missing"`` when it does not exist. Read once per process
+    for a given (path, size, modification time), so a workflow that asks for every job's data
+    files hashes each file once."""
+    path = Path(path)
+    try:
+        st = path.stat()
+    except OSError:
+        return "missing"
+    return _sha256_of(str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def folder_fingerprint(path: str | os.PathLike) -> str:
+    """A short hash of every file under ``path`` (relative name, size, modification time), or
+    ``"missing"``: it changes when a file is added, removed, replaced or edited. Sizes and times
+    rather than bytes, because a model folder holds many GB of weights."""
+    path = Path(path)
+    if not path.is_dir():
+        return "missing"
+    rows = []
+    for item in sorted(path.rglob("*")):
+        if item.is_file():
+            st = item.stat()
+            rows.append(f"{item.relative_to(path).as_posix()}\t{st.st_size}\t{st.st_mtime_ns}")
+    return hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16]

@@ -11,6 +11,8 @@ from snakemake.utils import validate
 
 from percontrast import artefacts, layout, plan
 from percontrast import config as pc
+from percontrast.data.tasks import task_data_files, task_data_fingerprint
+from percontrast.io import file_sha256, folder_fingerprint
 from percontrast.methods import wildcard_pattern
 
 try:  # the key path and the message first, in one line (Snakemake's own message prints the
@@ -107,6 +109,63 @@ def eval_limit(wc):
 
 def model_spec(name):
     return config["model_registry"][name]
+
+
+def local_model_folder(name):
+    """The folder a `local` registry model is read from ([] for other sources): an input of
+    prepare_model, so that the job reruns when the folder's files change."""
+    spec = model_spec(name)
+    if spec.get("source") == "local" and os.path.isdir(spec.get("path", "")):
+        return [ancient(spec["path"])]
+    return []
+
+
+def model_job_spec(name):
+    """A model's registry entry (JSON) for prepare_model; a `local` model's also carries a
+    fingerprint of its folder's files (files_fingerprint), so that replacing or editing a file
+    there reruns the job. Entries of other sources are passed as they are."""
+    spec = model_spec(name)
+    if spec.get("source") == "local":
+        spec = {**spec, "files_fingerprint": folder_fingerprint(spec.get("path", ""))}
+    return as_json(spec)
+
+
+def task_files(wc):
+    """The local data files a load_task job reads (none for the hub, the demo, bundled SPC).
+    ancient: a file that is only touched reruns nothing; one whose content changed reruns the
+    job through its SHA-256 in the job's spec (task_job_spec)."""
+    entry = config["task_registry"][wc.task]
+    return [ancient(f) for f in task_data_files(entry, wc.split)]
+
+
+def task_job_spec(wc):
+    """A task_registry entry (JSON) for load_task; with local files, the SHA-256 of the ones
+    the split reads too (data_sha256), so that replacing a file's content, even by an older
+    file, reruns the job. Entries without local files are passed as they are."""
+    entry = config["task_registry"][wc.task]
+    digests = task_data_fingerprint(entry, wc.split)
+    return as_json({**entry, "data_sha256": digests} if digests else entry)
+
+
+def aloe_files():
+    """The ALOE benchmark's files (source: files), inputs of aloe_conversations."""
+    aloe = config["evaluation"].get("aloe", {})
+    if aloe.get("source") != "files":
+        return []
+    paths = [aloe[k] for k in ("profile_path", "personality_path") if k in aloe]
+    return [ancient(p) for p in paths if os.path.isfile(p)]
+
+
+def aloe_job_spec():
+    """The keys of evaluation.aloe the aloe_conversations job reads (JSON); with source files,
+    the SHA-256 of both files too (data_sha256), so that editing one reruns the job."""
+    aloe = config["evaluation"].get("aloe", {})
+    keys = ("source", "profile_path", "personality_path", "n_profiles", "n_personalities")
+    spec = {k: aloe[k] for k in keys if k in aloe}
+    if aloe.get("source") == "files":
+        paths = [aloe[k] for k in ("profile_path", "personality_path") if k in aloe]
+        spec["data_sha256"] = {p: file_sha256(p) for p in paths}
+    return as_json(spec)
 
 
 def chat_kwargs(wc):

@@ -3,6 +3,8 @@
 
 rule prepare_model:
     """Materialise a registry model once: GGUF -> safetensors, tiny -> random init, hub -> pinned commit."""
+    input:
+        lambda wc: local_model_folder(wc.model),
     output:
         directory(layout.pattern("model")),
     log:
@@ -16,7 +18,7 @@ rule prepare_model:
         mem_mb=4000,
         runtime=60,
     params:
-        spec=lambda wc: as_json(model_spec(wc.model)),
+        spec=lambda wc: model_job_spec(wc.model),
         seed=config["seed"],
     message:
         "Preparing model {wildcards.model}"
@@ -27,6 +29,8 @@ rule prepare_model:
 
 rule load_task:
     """Load a task from its source (demo, LongLaMP, LaMP, SPC, HotpotQA, DROP) and sample n records."""
+    input:
+        task_files,
     output:
         layout.pattern("interim"),
     log:
@@ -38,7 +42,7 @@ rule load_task:
         mem_mb=4000,
         runtime=60,
     params:
-        spec=lambda wc: as_json(config["task_registry"][wc.task]),
+        spec=task_job_spec,
         n=lambda wc: plan.task_data(config, wc.task)["n_train" if wc.split == "train" else "n_test"],
         seed=config["seed"],
     message:
@@ -74,6 +78,8 @@ rule retrieve:
 
 rule aloe_conversations:
     """The ALOE benchmark's profile x personality pairs (or their demo stand-ins)."""
+    input:
+        aloe_files(),
     output:
         layout.pattern("aloe_conversations"),
     log:
@@ -85,14 +91,7 @@ rule aloe_conversations:
         mem_mb=1000,
         runtime=10,
     params:
-        spec=only(
-            config["evaluation"].get("aloe", {}),
-            "source",
-            "profile_path",
-            "personality_path",
-            "n_profiles",
-            "n_personalities",
-        ),
+        spec=aloe_job_spec(),
         seed=config["seed"],
     message:
         "Preparing ALOE conversations"

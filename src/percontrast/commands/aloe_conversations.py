@@ -16,6 +16,7 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     log = setup("aloe_conversations")
+    args.spec.pop("data_sha256", None)  # the workflow's fingerprint of the files (a rerun key)
     spec = section_defaults("evaluation.aloe", args.spec)
     rows = aloe_conversations(spec, args.seed)
     write_jsonl(args.out, rows)

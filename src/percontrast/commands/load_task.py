@@ -17,6 +17,7 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     log = setup("load_task")
+    args.spec.pop("data_sha256", None)  # the workflow's fingerprint of the files (a rerun key)
     records = load_task(args.task, args.spec, args.split, n=args.n, seed=args.seed)
     if not records:
         raise SystemExit(f"error: task {args.task!r} ({args.split}) yielded no records")

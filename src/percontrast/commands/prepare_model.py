@@ -14,6 +14,7 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="output folder")
     args = parser.parse_args()
     log = setup("prepare_model")
+    args.spec.pop("files_fingerprint", None)  # the workflow's fingerprint of a local folder
     try:
         out = prepare_model(args.name, args.spec, args.out, seed=args.seed)
     except ModelUnavailableError as err:

@@ -75,6 +75,40 @@ def split_overlap_problem(name: str, spec: dict[str, Any]) -> str | None:
     return None
 
 
+def task_data_files(spec: dict[str, Any], split: str) -> list[str]:
+    """The local files task ``spec``'s ``split`` is read from (none for the hub, the demo and
+    the bundled SPC copy, which is package data verified against its manifest on load):
+    the workflow tracks them, so that editing one reruns the jobs that read it, and only those.
+    A file that is named but absent is left out; the loader reports it."""
+    source = spec["source"]
+    path = spec.get("path")
+    files: list[Path] = []
+    if source == "lamp":
+        entry = (spec.get("files") or {}).get(split) or {}
+        files = [Path(entry[k]) for k in ("questions", "outputs") if entry.get(k)]
+    elif source in ("hotpotqa", "drop") and path:
+        files = [Path(path)]
+    elif source == "spc" and not spec.get("bundled"):  # the bundled copy is package data
+        if path:
+            folder = Path(path)
+            files = [folder / f"Synthetic-Persona-Chat_{source_split(spec, split)}.csv"
+                     if folder.is_dir() else folder]
+    elif source == "longlamp" and path:
+        folder, name = Path(path), source_split(spec, split)
+        candidates = [folder / f"{name}.json", folder / f"{name}.jsonl"] \
+            if folder.is_dir() else [folder]
+        files = [c for c in candidates if c.is_file()][:1]  # the one the loader reads
+    return [str(f) for f in files if f.is_file()]
+
+
+def task_data_fingerprint(spec: dict[str, Any], split: str) -> dict[str, str]:
+    """``{file: sha256}`` of :func:`task_data_files`: what a job's params carry so that a file
+    replaced by other content (even an older one) reruns the job."""
+    from percontrast.io import file_sha256
+
+    return {f: file_sha256(f) for f in task_data_files(spec, split)}
+
+
 def load_task_records(name: str, spec: dict[str, Any], split: str, *, seed: int = 0
                       ) -> list[Record]:
     """All records of task ``name``'s ``split`` (before sampling). A task whose train and test
