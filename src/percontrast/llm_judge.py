@@ -39,6 +39,32 @@ _OUT_OF_5 = re.compile(_NUM + r"\s*(?:/|out of)\s*5(?![\d.])", re.IGNORECASE)
 _RATE_AS = re.compile(r"\brate\b[^0-9\n]{0,20}?" + _NUM, re.IGNORECASE)
 _BARE = re.compile(r"^\W*" + _NUM + r"\W*?(?:$|\n|[-\u2013:.)]\s)")
 _NUMBERED_LIST = re.compile(r"^\s*2\s*[.)]", re.MULTILINE)
+# What makes a number next to a score label no 1-5 score: a minus sign right before it
+# ("Score: -3"), an exponent right after it ("1e1"), or a scale other than 5 right after it
+# ("4/10", "3 out of 10", "4 on a scale of 1 to 10", "4 on a 10-point scale").
+_MINUS = ("-", "\u2212")
+_EXPONENT = re.compile(r"[eE][+-]?\d")
+_SCALE = re.compile(r"\s*\(?\s*(?:/|out\s+of\b|of\b|on\s+a\s+scale\s+(?:of|from)\s+"
+                    r"(?:\d+\s*(?:to|-|\u2013)\s*)?)\s*(\d+(?:\.\d+)?)"
+                    r"|\s*\(?\s*on\s+an?\s+(\d+)[-\s]point\s+scale", re.IGNORECASE)
+
+
+def _off_scale(text: str, start: int, end: int) -> bool:
+    """The number at ``text[start:end]`` is negative, has an exponent, or is given on a scale
+    other than 5: whatever its value, it is no 1-5 score."""
+    if start > 0 and text[start - 1] in _MINUS and (start < 2 or not text[start - 2].isdigit()):
+        return True
+    if _EXPONENT.match(text, end):
+        return True
+    scale = _SCALE.match(text, end)
+    return scale is not None and float(scale.group(1) or scale.group(2)) != 5
+
+
+def _score(text: str, match: re.Match, low: int, high: int) -> float | None:
+    if _off_scale(text, match.start(1), match.end(1)):
+        return None
+    value = float(match.group(1))
+    return value if low <= value <= high else None
 
 
 def strip_thinking(text: str) -> str:
@@ -52,8 +78,11 @@ def parse_score(text: str, low: int = 1, high: int = 5) -> float | None:
     Accepts "Score: 4", "**Score**: 4", "Rating: <4>", "Score (1-5): 4", '{"score": 4}',
     "4/5", "4 out of 5", "I'd rate this a 4", or a reply that is just the number (optionally
     followed by an explanation). The first labelled score wins ("Score: 4 (a 5 would ...)").
-    Not scores: a number outside [low, high] (None, not clipped), a rubric echoed back
-    ("Score 1: ... Score 2: ..."), and the "1." of a numbered list.
+    Not scores: a number outside [low, high] (None, not clipped), a number given on another
+    scale ("4/10", "3 out of 10", "4 on a 10-point scale"), a negative number ("Score: -3"),
+    one with an exponent ("1e1"), a rubric echoed back ("Score 1: ... Score 2: ..."), and the
+    "1." of a numbered list. A reply whose first score is not one is missing (and re-asked by
+    :func:`judge_many`), not read further.
     """
     text = strip_thinking(text)
     if len(_RUBRIC_LINE.findall(text)) > 1:
@@ -61,12 +90,10 @@ def parse_score(text: str, low: int = 1, high: int = 5) -> float | None:
     for pattern in (_LABELLED, _OUT_OF_5, _RATE_AS):
         match = pattern.search(text)
         if match:
-            value = float(match.group(1))
-            return value if low <= value <= high else None
+            return _score(text, match, low, high)
     match = _BARE.search(text)
     if match and not _NUMBERED_LIST.search(text):
-        value = float(match.group(1))
-        return value if low <= value <= high else None
+        return _score(text, match, low, high)
     return None
 
 
@@ -74,7 +101,8 @@ def parse_quality(text: str) -> dict[str, float] | None:
     """The four quality scores: one "Name: n" (or "n/5") per dimension, or the D.1 sequence
     "c / c / f / r" (also with "|" or "," and with "/5" after each score).
 
-    None unless all four are present and each is in 1-5.
+    None unless all four are present and each is in 1-5 (not negative, without an exponent,
+    and not given on another scale: "Coherence: 4/10" is no 1-5 score).
     """
     text = strip_thinking(text)
     values = []
@@ -83,10 +111,12 @@ def parse_quality(text: str) -> dict[str, float] | None:
         if not found:
             values = []
             break
+        if _off_scale(text, found.start(1), found.end(1)):
+            return None
         values.append(float(found.group(1)))
     if not values:
         match = re.search(r"(?<![\d.])\d+(?:\.\d+)?(?:\s*[/|,]\s*\d+(?:\.\d+)?)+", text)
-        if not match:
+        if not match or _off_scale(text, match.start(), match.end()):
             return None
         numbers = [float(x) for x in re.findall(r"\d+(?:\.\d+)?", match.group(0))]
         if len(numbers) == 8 and all(x == 5 for x in numbers[1::2]):
