@@ -262,7 +262,9 @@ def test_summarize_generation_accepts_records():
     recs = [_rec("topic_writing", [r], rid=str(i)) for i, (_, r) in enumerate(PAIRS)]
     preds = [p for p, _ in PAIRS]
     out = M.summarize("generation", preds, recs)
-    assert set(out) == {"rouge_l", "meteor", "n", "n_empty", "per_example"}
+    assert set(out) == {"rouge_l", "meteor", "n", "n_empty", "tokenizer", "n_unicode_tokenized",
+                        "per_example"}
+    assert out["tokenizer"] == M.DEFAULT_TOKENIZER and out["n_unicode_tokenized"] == 0
     assert out["rouge_l"] == M.rouge_l(preds, [r for _, r in PAIRS]).mean
     assert out["per_example"]["rouge_l"] == M.rouge_l(preds, [r for _, r in PAIRS]).per_sample
     assert out["per_example"]["meteor"] == M.meteor(preds, [r for _, r in PAIRS]).per_sample

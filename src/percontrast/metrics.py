@@ -139,10 +139,95 @@ def _mean_result(scores: list[float], n_empty: int) -> MetricResult:
 # ROUGE-L and METEOR
 
 
+# Tokenization. rouge_score's default tokenizer keeps only ASCII letters and digits: a reply
+# identical to its Chinese or Russian reference scores 0, and "caf na ve" matches "café naïve".
+# A pair of texts that has a character the default would drop (a non-ASCII letter, mark or
+# digit, or an emoji) is tokenized Unicode-aware instead; every other pair, English text with
+# curly quotes and dashes included, keeps the default, so its scores are the ones LongLaMP's
+# evaluation computes, unchanged.
+
+#: Scripts written without spaces between words (CJK ideographs, kana, Thai, Lao, Myanmar,
+#: Khmer): each character is a token, as Chinese ROUGE implementations do.
+_NO_SPACE_SCRIPTS = re.compile(
+    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\uf900-\ufaff\U00020000-\U0003134f]")
+#: Emoji and pictographs: each one a token.
+_EMOJI = re.compile("[\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff]")
+#: What the metrics file says about the tokenizers (``tokenizer``).
+DEFAULT_TOKENIZER = "rouge_score default / nltk word_tokenize (ASCII letters and digits)"
+UNICODE_TOKENIZER = ("unicode: NFKC, lower case; words of letters, marks and digits of any "
+                     "script; each CJK / kana / Thai character and each emoji a token")
+
+
+def _char_kind(ch: str) -> str | None:
+    """``"w"``: part of a word; ``"s"``: a token on its own; None: a separator."""
+    if ch < "\x80":
+        return "w" if ch.isalnum() else None
+    if _NO_SPACE_SCRIPTS.match(ch) or _EMOJI.match(ch):
+        return "s"
+    return "w" if unicodedata.category(ch)[0] in "LMN" else None
+
+
+def needs_unicode_tokens(*texts: str) -> bool:
+    """Whether rouge_score's default tokenizer would drop part of the words of ``texts``: any
+    non-ASCII letter, mark or digit, or emoji (punctuation such as ’ — “ does not count)."""
+    return any(ch >= "\x80" and _char_kind(ch) is not None for text in texts for ch in text)
+
+
+def unicode_tokenize(text: str) -> list[str]:
+    """ROUGE tokens of any script. On ASCII text, exactly rouge_score's default tokens (lower
+    case, runs of ``[a-z0-9]``); beyond, words of letters, marks and digits of every script,
+    with each CJK / kana / Thai character and each emoji a token of its own."""
+    tokens: list[str] = []
+    word: list[str] = []
+    for ch in unicodedata.normalize("NFKC", text).lower():
+        kind = _char_kind(ch)
+        if kind == "w":
+            word.append(ch)
+            continue
+        if word:
+            tokens.append("".join(word))
+            word = []
+        if kind == "s":
+            tokens.append(ch)
+    if word:
+        tokens.append("".join(word))
+    return tokens
+
+
+def _split_unicode(tokens: list[str]) -> list[str]:
+    """``word_tokenize`` tokens with each CJK / kana / Thai character and emoji split off (they
+    come out of it glued to their neighbours: Chinese has no spaces)."""
+    out: list[str] = []
+    for token in tokens:
+        part = ""
+        for ch in token:
+            if _NO_SPACE_SCRIPTS.match(ch) or _EMOJI.match(ch):
+                if part:
+                    out.append(part)
+                out.append(ch)
+                part = ""
+            else:
+                part += ch
+        if part:
+            out.append(part)
+    return out
+
+
+class _UnicodeTokenizer:
+    """rouge_score's tokenizer interface (``tokenize(text)``) over :func:`unicode_tokenize`."""
+
+    def tokenize(self, text: str) -> list[str]:
+        return unicode_tokenize(text)
+
+
 @functools.cache
-def _rouge_scorer():
+def _rouge_scorer(unicode: bool = False):
     from rouge_score import rouge_scorer
 
+    if unicode:
+        return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False,
+                                        tokenizer=_UnicodeTokenizer())
     return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
 
 
@@ -150,13 +235,17 @@ def rouge_l(predictions: Sequence[str], references: Sequence[str]) -> MetricResu
     """Mean per-sample ROUGE-L F-measure, as ``evaluate.load("rouge")`` computes per sample.
 
     ``RougeScorer(["rougeL"], use_stemmer=False)`` with rouge_score's default tokenizer (lower
-    case, non-alphanumerics to spaces). The corpus score is the plain mean, not ``evaluate``'s
-    unseeded bootstrap median, so it is deterministic. Empty/whitespace generations score 0 and
-    are counted in ``n_empty``.
+    case, non-alphanumerics to spaces); a pair with non-ASCII letters, digits or emoji
+    (:func:`needs_unicode_tokens`) is tokenized by :func:`unicode_tokenize` instead. The corpus
+    score is the plain mean, not ``evaluate``'s unseeded bootstrap median, so it is
+    deterministic. Empty/whitespace generations score 0 and are counted in ``n_empty``.
     """
-    scorer = _rouge_scorer()
-    return _score_pairs(predictions, references,
-                        lambda pred, ref: scorer.score(ref, pred)["rougeL"].fmeasure)
+
+    def score(pred: str, ref: str) -> float:
+        scorer = _rouge_scorer(needs_unicode_tokens(pred, ref))
+        return scorer.score(ref, pred)["rougeL"].fmeasure
+
+    return _score_pairs(predictions, references, score)
 
 
 def meteor(predictions: Sequence[str], references: Sequence[str]) -> MetricResult:
@@ -164,17 +253,44 @@ def meteor(predictions: Sequence[str], references: Sequence[str]) -> MetricResul
 
     ``single_meteor_score(word_tokenize(ref), word_tokenize(pred), alpha=0.9, beta=3,
     gamma=0.5)`` with nltk's defaults otherwise (lower-casing, Porter stemmer) and WordNet 3.0
-    synonym matching from :func:`percontrast.nlp.wordnet` (offline). Plain mean over samples
-    (deterministic); empty/whitespace generations score 0 and are counted in ``n_empty``.
+    synonym matching from :func:`percontrast.nlp.wordnet` (offline). A pair with non-ASCII
+    letters, digits or emoji (:func:`needs_unicode_tokens`) is NFKC-normalised and has each
+    CJK / kana / Thai character and emoji split into a token of its own (else an identical
+    Chinese sentence is one token, and scores 0.5). Plain mean over samples (deterministic);
+    empty/whitespace generations score 0 and are counted in ``n_empty``.
     """
     from nltk.translate.meteor_score import single_meteor_score
 
     from percontrast import nlp
 
     wn = nlp.wordnet()
-    return _score_pairs(predictions, references, lambda pred, ref: single_meteor_score(
-        nlp.word_tokenize(ref), nlp.word_tokenize(pred), wordnet=wn, alpha=0.9, beta=3,
-        gamma=0.5))
+
+    def tokens(text: str, unicode: bool) -> list[str]:
+        if not unicode:
+            return nlp.word_tokenize(text)
+        return _split_unicode(nlp.word_tokenize(unicodedata.normalize("NFKC", text)))
+
+    def score(pred: str, ref: str) -> float:
+        unicode = needs_unicode_tokens(pred, ref)
+        return single_meteor_score(tokens(ref, unicode), tokens(pred, unicode), wordnet=wn,
+                                   alpha=0.9, beta=3, gamma=0.5)
+
+    return _score_pairs(predictions, references, score)
+
+
+def tokenizer_note(predictions: Sequence[str], references: Sequence[str]) -> dict[str, Any]:
+    """What the metrics file says about tokenization: ``n_unicode_tokenized`` (the scored pairs
+    that :func:`needs_unicode_tokens`) and ``tokenizer`` (which tokenizers were used)."""
+    n = sum(1 for pred, ref in zip(predictions, references, strict=True)
+            if not _is_empty(pred) and needs_unicode_tokens(pred, ref))
+    if n == 0:
+        note = DEFAULT_TOKENIZER
+    elif n == len(predictions):
+        note = UNICODE_TOKENIZER
+    else:
+        note = (f"{UNICODE_TOKENIZER} for the {n} pairs with non-ASCII letters, digits or "
+                f"emoji; {DEFAULT_TOKENIZER} for the others")
+    return {"tokenizer": note, "n_unicode_tokenized": n}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -451,7 +567,8 @@ def summarize(kind: str, predictions: Sequence[Any], references_or_records: Sequ
     """One call for the scoring script.
 
     ``kind="generation"``: references are strings or records (their ``reference`` is used);
-    returns ``{"rouge_l", "meteor", "n", "n_empty"}`` with scores in [0, 1].
+    returns ``{"rouge_l", "meteor", "n", "n_empty", "tokenizer", "n_unicode_tokenized"}`` with
+    scores in [0, 1] (:func:`tokenizer_note`).
     ``kind="qa"``: records; returns ``{"em", "f1", "n", "n_empty"}`` with scores x 100.
     Both add ``per_example``: ``{metric: [score per example, in input order]}``, the scores the
     means average, kept so that comparisons can be resampled (:mod:`percontrast.stats`).
@@ -461,7 +578,7 @@ def summarize(kind: str, predictions: Sequence[Any], references_or_records: Sequ
         rouge = rouge_l(predictions, refs)
         met = meteor(predictions, refs)
         return {"rouge_l": rouge.mean, "meteor": met.mean, "n": rouge.n,
-                "n_empty": rouge.n_empty,
+                "n_empty": rouge.n_empty, **tokenizer_note(predictions, refs),
                 "per_example": {"rouge_l": rouge.per_sample, "meteor": met.per_sample}}
     if kind == "qa":
         return qa_scores(predictions, references_or_records)

@@ -1,6 +1,6 @@
 """PIR token-classification benchmark: PerContrast vs word matching vs LLM judge (appendix A).
 
-    python scripts/pir_benchmark.py --model smollm2-135m --data data/synthetic/persona_qa.jsonl \
+    percontrast pir_benchmark --model smollm2-135m --data data/synthetic/persona_qa.jsonl \
         --out results/pir/smollm2-135m
 
 writes OUT/scores.jsonl (one line per answer token: text, PIR under every counterfactual, gold
