@@ -17,24 +17,20 @@ by :func:`peft.get_peft_model` *before* the Trainer sees it, so everything downs
 ``lora`` is part of the run's training spec, hence of its checkpoint identity: changing any LoRA
 setting (or adding/removing ``lora``) never resumes a checkpoint of the other setting.
 
-Memory. LoRA must peak below full fine-tuning (no gradients or Adam state for the frozen weights),
-but two things made it peak above (issue 21; ``scripts/bench_step.py --lora``, SmolLM2-135M,
-1.3k-token persona prompts, fp32, peak RSS of the memory pass, which follows live memory: full
-fine-tuning 3.96 GB; LoRA 4.14 GB before, 2.78 GB after, CE and PerCE alike):
+Memory. LoRA must peak below full fine-tuning, as it keeps no gradients or Adam state for the
+frozen weights. Two things would add activations that cost about as much as that saves:
 
 * peft's ``PeftModel.forward(input_ids, ..., **kwargs)`` hides the base model's
-  ``logits_to_keep``, so :func:`percontrast.pir.response_logits` asked for the whole
-  ``[batch, seq, vocab]`` logits (255 MB instead of 25 MB at 1.36k tokens, kept with their
-  gradient for the backward pass; ~0.3 GB of the peak); it now reads the signature under the
-  wrappers.
-* peft applies ``lora_dropout`` as a module of its own before ``lora_A``: each adapted layer
-  keeps a dropped copy of its input (and the mask) for the backward pass, seven per decoder
-  layer (q/k/v each draw their own), +1.1 GB at 1.36k tokens, as much as the Adam state LoRA
-  saves.
-  :func:`apply_lora` folds the dropout into ``lora_A`` (:class:`DropoutLoraA`), which keeps only
-  its input (shared with the other projections reading it) and recomputes the dropped copy in the
-  backward pass from the saved RNG state: the same masks, the same values and gradients as
-  peft's, a dropout and an r-wide matmul more per layer.
+  ``logits_to_keep``: :func:`percontrast.pir.response_logits` reads the signature under the
+  wrappers, so it asks for the response positions' logits only, not the whole
+  ``[batch, seq, vocab]`` tensor (ten times more at 1.36k-token persona prompts, kept with its
+  gradient for the backward pass).
+* peft applies ``lora_dropout`` as a module of its own before ``lora_A``, so each adapted layer
+  would keep a dropped copy of its input (and the mask) for the backward pass, seven per decoder
+  layer (q/k/v each draw their own). :func:`apply_lora` folds the dropout into ``lora_A``
+  (:class:`DropoutLoraA`), which keeps only its input (shared with the other projections reading
+  it) and recomputes the dropped copy in the backward pass from the saved RNG state: the same
+  masks, values and gradients as peft's, for a dropout and an r-wide matmul more per layer.
 """
 
 from __future__ import annotations
@@ -168,12 +164,6 @@ def fold_lora_dropout(model: torch.nn.Module) -> int:
             dropouts[name] = torch.nn.Identity()
             folded += 1
     return folded
-
-
-def is_peft_model(model: torch.nn.Module) -> bool:
-    from peft import PeftModel
-
-    return isinstance(model, PeftModel)
 
 
 def merge_adapter(model_dir: str | Path, adapter_dir: str | Path, dest: str | Path) -> None:

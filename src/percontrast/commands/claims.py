@@ -15,7 +15,7 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="claims.md")
     parser.add_argument("--json", required=True, help="claims.json")
     args = parser.parse_args()
-    log = setup("make_claims")
+    log = setup("claims")
     cfg = validate_schema(args.config)
     check_config(cfg)
     claims = write_claims(cfg, args.results, args.out, args.json)

@@ -14,7 +14,7 @@ def main() -> None:
     parser.add_argument("--results", default="results", help="results root to read")
     parser.add_argument("--out", required=True, help="figures folder")
     args = parser.parse_args()
-    log = setup("make_figures")
+    log = setup("figures")
     cfg = pc.validate_schema(args.config)
     pc.check_config(cfg)
     paths = render_figures(cfg, args.results, args.out)

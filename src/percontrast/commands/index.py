@@ -16,7 +16,7 @@ def main() -> None:
     parser.add_argument("--figures", nargs="*", default=[], help="figure PNG files")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    log = setup("make_index")
+    log = setup("index")
     text = build_index(args.config, args.tables, args.figures, configfile=args.configfile,
                        claims=args.claims)
     write_text(args.out, text)

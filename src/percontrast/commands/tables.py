@@ -20,7 +20,7 @@ def main() -> None:
                         help="base tables; the companion of each selected one is written too")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    log = setup("make_tables")
+    log = setup("tables")
     cfg = validate_schema(args.config)
     check_config(cfg)
     tables = render_tables(cfg, args.results, args.data, args.out, args.tables)

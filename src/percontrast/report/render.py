@@ -1,7 +1,7 @@
 """Render the report's artefact sets from results/: every table (rule tables), the training
 figures (rule figures) and the PIR figures (rule pir_figures), each artefact by the builder the
-catalogue (:mod:`percontrast.artefacts`) names; the figure builders live here. The scripts only
-parse arguments and call these.
+catalogue (:mod:`percontrast.artefacts`) names; the figure builders live here. The commands
+(``percontrast tables`` / ``figures`` / ``pir_figures``) only parse arguments and call these.
 
 Tables are built in memory first and written only when every one of them built: a result file
 that cannot be read (named in the error) leaves the tables already on disk as they were, rather
