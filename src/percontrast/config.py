@@ -148,11 +148,79 @@ def section_defaults(section: str, values: dict[str, Any] | None = None) -> dict
     return filled
 
 
+def duplicate_key_problem(text: str, source: str | os.PathLike = "<config>") -> str | None:
+    """The first mapping key written twice in the YAML ``text``, as ``"key.path: message"``
+    naming ``source`` and both lines, or None. YAML keeps the last of two equal keys without a
+    word (a ``seed: 7`` appended to a config would change every job's seed), so a config file
+    with one is refused. Keys merged in with ``<<: *anchor`` may be overridden, as YAML means."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None  # the parser itself reports malformed YAML, with its line
+    from percontrast.config_values import key_path
+
+    visited: set[int] = set()
+    stack: list[tuple[Any, list[Any]]] = [(root, [])] if root is not None else []
+    while stack:
+        node, path = stack.pop()
+        if id(node) in visited:  # an alias: walked where its anchor is (no alias bomb here)
+            continue
+        visited.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[tuple[str, str], Any] = {}
+            children = []
+            for key_node, value_node in node.value:
+                name = str(getattr(key_node, "value", key_node))
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                mark = key_node.start_mark
+                ident = (key_node.tag, name) if isinstance(key_node, yaml.ScalarNode) \
+                    else (key_node.tag, str(id(key_node)))
+                if ident in seen:
+                    first = seen[ident]
+                    where = (f"lines {first.line + 1} and {mark.line + 1}"
+                             if first.line != mark.line else
+                             f"line {mark.line + 1}, columns {first.column + 1} and "
+                             f"{mark.column + 1}")
+                    return (f"{key_path([*path, name])}: duplicate key in {source}, {where} "
+                            "(YAML would silently keep the last one); remove one of them")
+                seen[ident] = mark
+                children.append((value_node, [*path, name]))
+            stack.extend(reversed(children))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, [*path, i]) for i, item in
+                         reversed(list(enumerate(node.value))))
+    return None
+
+
+def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
+    """A YAML config file as a mapping; a duplicate key, malformed YAML or a top level that is
+    not a mapping is a ConfigError naming the file (and the key and lines)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"<top level>: {path} is not UTF-8 text ({err.reason} at byte "
+                          f"{err.start})") from err
+    problem = duplicate_key_problem(text, path)
+    if problem is not None:
+        raise ConfigError(problem)
+    try:
+        cfg = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"<top level>: {path} is not valid YAML ({err})") from err
+    if cfg is None:
+        return {}
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"<top level>: {path} holds a YAML {type(cfg).__name__}; a config is "
+                          "a mapping of keys (run_name:, seed:, models:, ...)")
+    return cfg
+
+
 def load_config(path: str | os.PathLike, overrides: dict[str, Any] | None = None
                 ) -> dict[str, Any]:
     """Read a YAML config, apply top-level ``overrides``, validate and cross-check it."""
-    with open(path, encoding="utf-8") as fh:
-        cfg = yaml.safe_load(fh) or {}
+    cfg = read_config_file(path)
     cfg.update(overrides or {})
     validate_schema(cfg)
     check_config(cfg)

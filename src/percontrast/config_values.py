@@ -21,7 +21,8 @@ MAX_DEPTH = 16
 MAX_VALUES = 100_000
 
 
-def _path(parts: list[Any]) -> str:
+def key_path(parts: list[Any]) -> str:
+    """``["a", "b", 0, "c"]`` -> ``"a.b[0].c"``, the way config errors name a key."""
     out = ""
     for p in parts:
         out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
@@ -36,15 +37,15 @@ def value_problem(cfg: Any) -> str | None:
         value, path = stack.pop()
         budget -= 1
         if budget < 0:
-            return (f"{_path(path[:3])}: the config holds more than {MAX_VALUES:,} values once "
-                    "YAML aliases are expanded (an alias bomb?); write the values out")
+            return (f"{key_path(path[:3])}: the config holds more than {MAX_VALUES:,} values "
+                    "once YAML aliases are expanded (an alias bomb?); write the values out")
         if len(path) > MAX_DEPTH:
-            return (f"{_path(path[:MAX_DEPTH])}: nested more than {MAX_DEPTH} levels deep; a "
+            return (f"{key_path(path[:MAX_DEPTH])}: nested more than {MAX_DEPTH} levels deep; a "
                     "config value this deep is a mistake (or a YAML alias bomb)")
         if isinstance(value, bool):
             continue
         if isinstance(value, float) and not math.isfinite(value):
-            return f"{_path(path)}: {value} is not a finite number"
+            return f"{key_path(path)}: {value} is not a finite number"
         if isinstance(value, dict):
             stack.extend((v, [*path, k]) for k, v in reversed(list(value.items())))
         elif isinstance(value, (list, tuple)):

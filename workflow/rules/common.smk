@@ -16,7 +16,11 @@ from percontrast.io import file_sha256, folder_fingerprint
 from percontrast.methods import wildcard_pattern
 
 try:  # the key path and the message first, in one line (Snakemake's own message prints the
-    # whole schema before them); then Snakemake's validate, the workflows' convention
+    # whole schema before them); then Snakemake's validate, the workflows' convention.
+    # Snakemake's YAML reading keeps the last of two equal keys: the config files (--configfile,
+    # or config.yaml) are read again to refuse one, naming the key and both lines
+    for config_file in workflow.configfiles:
+        pc.read_config_file(config_file)
     pc.validate_schema(config)
     pc.check_config(config)
 except pc.ConfigError as err:
