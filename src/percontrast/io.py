@@ -105,15 +105,22 @@ def write_jsonl(path: str | os.PathLike, rows: Iterable[Any]) -> int:
     return n
 
 
-def read_json(path: str | os.PathLike) -> Any:
+def read_utf8(path: str | os.PathLike, *, bom: bool = False) -> str:
+    """A text file's content; bytes that are not UTF-8 are a DataError naming the file, line
+    and column (not a bare ``UnicodeDecodeError``). ``bom``: drop a leading byte-order mark."""
     path = Path(path)
     data = path.read_bytes()
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8-sig" if bom else "utf-8")
     except UnicodeDecodeError as err:
         line_start = data.rfind(b"\n", 0, err.start) + 1
         raise DataError(path, _not_utf8(err, line_start),
                         line=data.count(b"\n", 0, err.start) + 1) from err
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    path = Path(path)
+    text = read_utf8(path)
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:

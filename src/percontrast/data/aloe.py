@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from percontrast.io import DataError
+from percontrast.io import DataError, read_utf8
 
 _DECODER = json.JSONDecoder()
 
@@ -47,10 +47,9 @@ def read_aloe_lines(path: str | os.PathLike) -> list[str]:
     """All persona strings in an ALOE file, in order; blank lines skipped, bad lines named."""
     path = Path(path)
     result: list[str] = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if line.strip():
-                result.extend(_decode_line(path, lineno, line))
+    for lineno, line in enumerate(read_utf8(path).split("\n"), start=1):
+        if line.strip():
+            result.extend(_decode_line(path, lineno, line))
     return result
 
 

@@ -61,6 +61,8 @@ def render_lamp_entry(number: int | str, entry: Any) -> str:
             raise _FieldError(name, f"must be a string, got {type(entry[name]).__name__}")
         if entry[name].strip():
             parts.append(entry[name].strip())
+    if not parts:  # an entry the retriever would index as "" (LongLaMP's loader refuses it too)
+        raise _FieldError(fields[0], f"profile entry has no text in any of {list(fields)}")
     return " ".join(parts)
 
 
@@ -85,6 +87,7 @@ def _read_golds(outputs_path: Path, number: int) -> dict[str, str]:
     if not isinstance(golds, list):
         raise DataError(outputs_path, f"must be a list, got {type(golds).__name__}", field="golds")
     result: dict[str, str] = {}
+    first: dict[str, int] = {}
     for i, gold in enumerate(golds):
         if not isinstance(gold, dict):
             raise DataError(outputs_path, f"gold {i}: expected an object", field="golds")
@@ -95,6 +98,11 @@ def _read_golds(outputs_path: Path, number: int) -> dict[str, str]:
         if not isinstance(output, str) or not output.strip():
             raise DataError(outputs_path, f"gold {i} (id {gid}): missing or empty output",
                             field=f"golds[{i}].output")
+        if gid in first:  # which of the two is the reference? Refuse rather than keep the last
+            same = "the same output" if result[gid] == output else "different outputs"
+            raise DataError(outputs_path, f"gold {i}: duplicate id {gid!r} (first at gold "
+                            f"{first[gid]}, with {same})", field=f"golds[{i}].id")
+        first[gid] = i
         result[gid] = output
     return result
 

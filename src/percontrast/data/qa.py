@@ -19,9 +19,9 @@ from percontrast.io import DataError, iter_jsonl, read_json
 
 def _iter_objects(path: Path) -> Iterator[tuple[int | None, int, Any]]:
     """``(line, index, obj)`` from JSON Lines, or from a JSON list (line None) if it is one."""
-    with open(path, encoding="utf-8") as fh:
+    with open(path, "rb") as fh:  # bytes: text that is not UTF-8 is reported with its line
         head = fh.read(4096).lstrip()
-    if head.startswith("["):
+    if head.startswith(b"["):
         data = read_json(path)
         for index, obj in enumerate(data):
             yield None, index, obj
@@ -32,6 +32,17 @@ def _iter_objects(path: Path) -> Iterator[tuple[int | None, int, Any]]:
 
 def _where(index: int, ident: str | None = None) -> str:
     return f"record {index}" + (f" ({ident})" if ident else "")
+
+
+def _check_unique(path: Path, seen: dict[str, str], qid: str, where: str, line: int | None,
+                  field: str) -> None:
+    """Refuse a question id seen before (its predictions and scores are keyed by id: the
+    generation and score jobs would fail on it a step later, naming an interim file)."""
+    here = where + (f", line {line}" if line is not None else "")
+    if qid in seen:
+        raise DataError(path, f"{where}: duplicate {field.rpartition('.')[2]} {qid!r} (first at "
+                        f"{seen[qid]})", line=line, field=field)
+    seen[qid] = here
 
 
 def render_hotpot_context(context: list) -> str:
@@ -57,6 +68,7 @@ def load_hotpotqa(path: str | os.PathLike, *, limit: int | None = None) -> list[
     """HotpotQA (distractor setting) questions with their 10 context paragraphs in meta."""
     path = Path(path)
     records: list[Record] = []
+    seen: dict[str, str] = {}
     for line, index, obj in _iter_objects(path):
         if limit is not None and len(records) >= limit:
             break
@@ -66,6 +78,7 @@ def load_hotpotqa(path: str | os.PathLike, *, limit: int | None = None) -> list[
         if not isinstance(qid, str) or not qid.strip():
             raise DataError(path, f"{_where(index)}: missing or not a string", line=line,
                             field="_id")
+        _check_unique(path, seen, qid, _where(index), line, "_id")
         where = _where(index, qid)
         for name in ("question", "answer"):
             if not isinstance(obj.get(name), str) or not obj[name].strip():
@@ -120,6 +133,7 @@ def load_drop(path: str | os.PathLike, *, limit: int | None = None) -> list[Reco
     """
     path = Path(path)
     records: list[Record] = []
+    seen: dict[str, str] = {}
     for line, index, obj in _iter_objects(path):
         if limit is not None and len(records) >= limit:
             break
@@ -143,6 +157,7 @@ def load_drop(path: str | os.PathLike, *, limit: int | None = None) -> list[Reco
             if not isinstance(qid, str) or not qid.strip():
                 raise DataError(path, f"{where}: missing query_id", line=line,
                                 field=f"{field}.query_id")
+            _check_unique(path, seen, qid, f"{where}, {field}", line, f"{field}.query_id")
             qwhere = f"{where}, query_id {qid}"
             if not isinstance(qa.get("question"), str) or not qa["question"].strip():
                 raise DataError(path, f"{qwhere}: missing or empty", line=line,

@@ -21,6 +21,7 @@ used is a seeded choice per conversation, independent of ``limit``.
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import os
 import random
@@ -32,7 +33,7 @@ from typing import Any
 
 from percontrast.data.hub import load_hub_dataset
 from percontrast.data.records import Record
-from percontrast.io import DataError
+from percontrast.io import DataError, read_utf8
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +135,11 @@ def _iter_rows(csv_path: str | os.PathLike | None, split: str, hub_id: str,
             yield source, split, index, None, row
         return
     csv_path = Path(csv_path)
-    with open(csv_path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
+    if csv_path.is_dir():
+        raise DataError(csv_path, "is a folder; expected a Synthetic-Persona-Chat CSV file")
+    reader = csv.DictReader(io.StringIO(read_utf8(csv_path, bom=True), newline=""))
+    start = 1
+    try:
         header = reader.fieldnames or []
         missing = [c for c in COLUMNS if c not in header]
         if missing:
@@ -145,6 +149,12 @@ def _iter_rows(csv_path: str | os.PathLike | None, split: str, hub_id: str,
         for index, row in enumerate(reader):
             yield str(csv_path), _split_name(csv_path), index, start, row
             start = reader.line_num + 1
+    except csv.Error as err:
+        hint = (f" (a cell over {csv.field_size_limit():,} characters: most often a quote that "
+                "is never closed, which runs the cell on to the end of the file)"
+                if "field limit" in str(err) else "")
+        raise DataError(csv_path, f"the CSV row starting here does not parse: {err}{hint}",
+                        line=start) from None
 
 
 def _cell(row: dict, column: str, source: str, index: int, line: int | None) -> str:
