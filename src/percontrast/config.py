@@ -21,7 +21,13 @@ from typing import Any
 import yaml
 
 from percontrast.data.records import QA_TASK_TYPES
+from percontrast.data.tasks import task_data_files, task_data_fingerprint  # noqa: F401
+from percontrast.io import file_sha256, folder_fingerprint  # noqa: F401
 from percontrast.methods import METHODS  # noqa: F401  (re-exported: pc.METHODS)
+
+# task_data_files, task_data_fingerprint, file_sha256, folder_fingerprint: re-exported for the
+# workflow (the files a job reads, whose change reruns it), whose planning path imports only the
+# light modules (tests/test_artefacts.py)
 
 # Package data, so an installed wheel validates configs too; workflow/schemas/ links to it (the
 # Snakemake workflows' convention) and the workflow validates against this same file.

@@ -11,8 +11,6 @@ from snakemake.utils import validate
 
 from percontrast import artefacts, layout, plan
 from percontrast import config as pc
-from percontrast.data.tasks import task_data_files, task_data_fingerprint
-from percontrast.io import file_sha256, folder_fingerprint
 from percontrast.methods import wildcard_pattern
 
 try:  # the key path and the message first, in one line (Snakemake's own message prints the
@@ -130,7 +128,9 @@ def model_job_spec(name):
     there reruns the job. Entries of other sources are passed as they are."""
     spec = model_spec(name)
     if spec.get("source") == "local":
-        spec = {**spec, "files_fingerprint": folder_fingerprint(spec.get("path", ""))}
+        folder = spec.get("path")
+        fingerprint = pc.folder_fingerprint(folder) if folder else "missing"
+        spec = {**spec, "files_fingerprint": fingerprint}
     return as_json(spec)
 
 
@@ -139,7 +139,7 @@ def task_files(wc):
     ancient: a file that is only touched reruns nothing; one whose content changed reruns the
     job through its SHA-256 in the job's spec (task_job_spec)."""
     entry = config["task_registry"][wc.task]
-    return [ancient(f) for f in task_data_files(entry, wc.split)]
+    return [ancient(f) for f in pc.task_data_files(entry, wc.split)]
 
 
 def task_job_spec(wc):
@@ -147,7 +147,7 @@ def task_job_spec(wc):
     the split reads too (data_sha256), so that replacing a file's content, even by an older
     file, reruns the job. Entries without local files are passed as they are."""
     entry = config["task_registry"][wc.task]
-    digests = task_data_fingerprint(entry, wc.split)
+    digests = pc.task_data_fingerprint(entry, wc.split)
     return as_json({**entry, "data_sha256": digests} if digests else entry)
 
 
@@ -168,7 +168,7 @@ def aloe_job_spec():
     spec = {k: aloe[k] for k in keys if k in aloe}
     if aloe.get("source") == "files":
         paths = [aloe[k] for k in ("profile_path", "personality_path") if k in aloe]
-        spec["data_sha256"] = {p: file_sha256(p) for p in paths}
+        spec["data_sha256"] = {p: pc.file_sha256(p) for p in paths}
     return as_json(spec)
 
 

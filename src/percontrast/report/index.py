@@ -7,6 +7,7 @@ The descriptions and the rule that rebuilds each artefact come from the artefact
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +32,19 @@ def build_index(cfg: dict[str, Any], tables: list[str | os.PathLike],
     """The Markdown of results/index.md; links are relative to ``out_dir``; ``claims``
     (claims.md) leads, with its verdict summary line."""
     out_dir = Path(out_dir)
-    cf = f" --configfile {configfile}" if configfile else ""
+    # the commands are copied into a shell: a config path with spaces or `$(...)` is quoted
+    cf = f" --configfile {shlex.quote(str(configfile))}" if configfile else ""
+
+    def command(*args: str, in_table: bool = False) -> str:
+        text = f"snakemake --cores all{cf}" + "".join(f" {shlex.quote(str(a))}" for a in args)
+        return escape.code_span(text, in_table=in_table)
+
     lines = [f"# {escape.markdown(section_defaults('report', cfg.get('report'))['title'])}",
              "", f"Config `{cfg.get('run_name', '?')}`: "
              f"{escape.markdown(' '.join(cfg.get('description', '').split()))}",
-             "", f"Everything below: `snakemake --cores all{cf}`. One file: `snakemake --cores all"
-             f"{cf} --forcerun <rule> <path>` (rule `tables`, `figures`, `pir_figures`).", ""]
+             "", f"Everything below: {command()}. One file: "
+             f"{escape.code_span(f'snakemake --cores all{cf} --forcerun <rule> <path>')} "
+             "(rule `tables`, `figures`, `pir_figures`).", ""]
     if claims is not None:
         path = Path(claims)
         summary = next((line for line in path.read_text(encoding="utf-8").splitlines()
@@ -46,19 +54,19 @@ def build_index(cfg: dict[str, Any], tables: list[str | os.PathLike],
                   " — each headline claim of the paper with the paper's number, this run's with "
                   "its 95% paired-bootstrap interval and n, and a verdict computed from the "
                   f"result files. {summary}", "",
-                  f"Rebuild: `snakemake --cores all{cf} --forcerun claims {path}`", ""]
+                  f"Rebuild: {command('--forcerun', 'claims', path)}", ""]
     lines += ["## Tables", "", "CSV, Markdown and LaTeX of each table sit next to each other in "
              "`results/tables/`.", "", "| table | what it shows | rebuild |", "|---|---|---|"]
     for path in sorted(map(Path, tables), key=lambda p: _table_order(p.stem)):
         rel = os.path.relpath(path, out_dir)
         lines.append(f"| [{path.stem}]({rel}) | {describe(path.stem)} | "
-                     f"`snakemake --cores all{cf} --forcerun tables {path}` |")
+                     f"{command('--forcerun', 'tables', path, in_table=True)} |")
     lines += ["", "## Figures", "", "| figure | what it shows | rebuild |", "|---|---|---|"]
     for path in map(Path, figures):
         rel = os.path.relpath(path, out_dir)
         rule = artefacts.get(path.stem).rule
         lines.append(f"| [{path.stem}]({rel}) | {describe(path.stem)} | "
-                     f"`snakemake --cores all{cf} --forcerun {rule} {path}` |")
+                     f"{command('--forcerun', rule, path, in_table=True)} |")
     lines += ["", "`snakemake --report report.html` bundles the same tables and figures with "
               "their captions into one HTML file.", ""]
     return "\n".join(lines)

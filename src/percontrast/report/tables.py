@@ -113,7 +113,7 @@ class Table:
             header.append("Status")
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(header)
+        writer.writerow([escape.csv_cell(h) for h in header])
         for row in self.rows:
             out: list[Any] = []
             for j, v in enumerate(row):
@@ -132,7 +132,7 @@ class Table:
                             if isinstance(v, Value) else [None] * 4)
             if status:
                 out.append(next((str(v) for v in row if isinstance(v, NotRun)), None))
-            writer.writerow(["" if v is None else v for v in out])
+            writer.writerow([escape.csv_cell("" if v is None else v) for v in out])
         return buf.getvalue()
 
     def to_markdown(self) -> str:
