@@ -80,3 +80,22 @@ def test_config_values_alone_apply_on_top_of_config_yaml(tmp_path):
                        cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "--seed 42" in result.stdout  # config.yaml's seed: it was read
+
+
+def test_an_oversized_config_value_is_refused_at_validation_naming_it(repo):
+    from percontrast.config_values import MAX_CONFIG_BYTES
+
+    cfg = pc.read_config_file(repo / "configs/tiny.yaml")
+    cfg["task_registry"]["review"]["label"] = "x" * (128 * 1024 + 1)
+    with pytest.raises(pc.ConfigError) as err:
+        pc.validate_schema(cfg)
+    msg = str(err.value)
+    assert msg.startswith("task_registry.review.label: 131,077 bytes, which makes the config ")
+    assert f"at most {MAX_CONFIG_BYTES:,}" in msg and "Argument list too long" in msg
+    # many values that are each small add up the same way
+    cfg = pc.read_config_file(repo / "configs/tiny.yaml")
+    cfg["description"] = "'" * 20_000  # each ' is 5 bytes once shell-quoted
+    with pytest.raises(pc.ConfigError, match=r"^description: "):
+        pc.validate_schema(cfg)
+    for name in ("config.yaml", "configs/paper.yaml", "configs/cpu-full.yaml"):
+        pc.load_config(repo / name)  # the shipped configs are far below the limit
