@@ -10,6 +10,7 @@ import yaml
 
 from percontrast import config as pc
 from percontrast import plan
+from percontrast.precision import planned as planned_precision
 
 CONFIGS = ["config.yaml", "configs/tiny.yaml", "configs/paper.yaml"]
 
@@ -158,7 +159,10 @@ def test_a_runs_training_spec_holds_only_what_determines_it(repo):
     assert plan.run_batch_size(cfg, other_lr) == 1
     assert plan.run_batch_size(cfg, run) == tr["batch_size"]
     assert plan.evaluation_limit(cfg, run, "review") is None
-    assert plan.evaluation_generation(cfg, run, "review") == cfg["generation"]
+    # generation.precision: auto is resolved for this CPU while planning (tiny: device cpu)
+    planned = planned_precision("auto", "cpu")
+    assert plan.evaluation_generation(cfg, run, "review") == {**cfg["generation"],
+                                                              "precision": planned}
     assert plan.evaluation_limit(cfg, run, "topic") == 3  # cross-task
     assert plan.evaluation_limit(cfg, baseline, "review") == 3
     assert plan.evaluation_generation(cfg, baseline, "review")["max_new_tokens"] == 4
@@ -199,11 +203,13 @@ def test_the_schema_and_the_workflow_take_the_method_list_from_its_one_owner(rep
     schema = yaml.safe_load(pc.SCHEMA_PATH.read_text())
     assert schema["$defs"]["method"]["enum"] == list(METHODS)
     text = pc.SCHEMA_PATH.read_text()
-    assert text.count("enum: [ce, lossce, entce, perce]") == 1
+    assert text.count("enum: [ce, lossce, entce, perce, perce_shuffled, perce_normalized]") == 1
     assert text.count('"#/$defs/method"') >= 8  # every method list refers to the one enum
     assert losses.METHODS is METHODS and list(LABELS) == list(METHODS)
+    assert list(losses.WEIGHT_RULES) == list(METHODS)  # one weight rule per method, no other
     assert method_label("perce") == "PerCE" and re.fullmatch(wildcard_pattern(), "lossce")
     assert not re.fullmatch(wildcard_pattern(), "perce2")
+    assert re.fullmatch(wildcard_pattern(), "perce_shuffled")
     with pytest.raises(ValueError, match="unknown method 'dpo'"):
         method_label("dpo")
     bad = yaml.safe_load((repo / "configs" / "tiny.yaml").read_text())

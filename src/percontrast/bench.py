@@ -44,6 +44,7 @@ from pathlib import Path
 
 from percontrast import layout
 from percontrast.methods import METHODS
+from percontrast.precision import PRECISIONS
 
 #: glibc's initial mmap threshold: pinned there, malloc maps every allocation above it and unmaps
 #: it on free, so the peak RSS of the memory pass is the live peak (see the module docstring).
@@ -129,7 +130,7 @@ def worker(args) -> dict:
         # they cost exactly their own loss
         training = {"per_device_batch_size": args.batch, "max_steps": args.steps,
                     "warmup_ratio": 0.0, "logging_steps": 10**9, "track_pir": False,
-                    "precision": "bf16" if args.bf16 else "fp32",
+                    "precision": args.worker_precision,
                     "gradient_checkpointing": args.gradient_checkpointing}
         if args.lora:  # the same wrapping as a training run with training.lora
             training["lora"] = {"r": args.lora_r}
@@ -148,7 +149,7 @@ def worker(args) -> dict:
     without_len = statistics.mean(len(p.without_ids) for p in pairs)
     tokens = args.batch * with_len
     return {
-        "method": args.method,
+        "method": args.method, "precision": args.worker_precision,
         "step_time_median_s": statistics.median(measured),
         "step_times_s": timer.times,
         "measured_step_times_s": measured,
@@ -168,71 +169,142 @@ def worker(args) -> dict:
     }
 
 
-def run_worker(method: str, label: str, args, **env: str) -> dict:
-    """One worker process for ``method`` (this module, same arguments); its JSON result."""
-    cmd = [sys.executable, "-m", "percontrast.bench", "--method", method,
-           *[a for a in sys.argv[1:] if a not in args.methods and a != "--methods"]]
-    print(f"[bench] {label}: {method} ...", file=sys.stderr, flush=True)
+def _worker_argv(argv: list[str]) -> list[str]:
+    """The command line without the options that pick methods and precisions (a worker gets
+    its own ``--method`` and ``--worker-precision``)."""
+    out, skip = [], False
+    for a in argv:
+        if a in ("--methods", "--precisions"):
+            skip = True
+            continue
+        if skip and not a.startswith("--"):
+            continue
+        skip = False
+        if a != "--bf16":
+            out.append(a)
+    return out
+
+
+def run_worker(method: str, precision: str, label: str, **env: str) -> dict:
+    """One worker process for ``method`` in ``precision`` (this module, same arguments); its
+    JSON result."""
+    cmd = [sys.executable, "-m", "percontrast.bench", *_worker_argv(sys.argv[1:]),
+           "--method", method, "--worker-precision", precision]
+    print(f"[bench] {label}: {method} ({precision}) ...", file=sys.stderr, flush=True)
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False,
                           env={**os.environ, "PERCONTRAST_LOG_LEVEL": "WARNING", **env})
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr[-4000:])
-        raise SystemExit(f"worker for {method} failed")
+        raise SystemExit(f"worker for {method} ({precision}) failed")
     r = json.loads(proc.stdout.strip().splitlines()[-1])
-    print(f"[bench] {method}: median step {r['step_time_median_s']:.3f} s, "
+    print(f"[bench] {method} ({precision}): median step {r['step_time_median_s']:.3f} s, "
           f"peak {r['peak_memory_mb']:.0f} MB (load {r['load_peak_memory_mb'] or 0:.0f} MB)",
           file=sys.stderr)
     return r
 
 
+def parser() -> argparse.ArgumentParser:
+    """The benchmark's command line (``percontrast bench_step``, ``scripts/bench_step.py``)."""
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="smollm2-135m",
+                   help="a random-init shape (" + ", ".join(ARCHITECTURES) + ") or the name of "
+                   "the prepared model in --model-dir (rule bench_step: the config's bench.model)")
+    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    p.add_argument("--steps", type=int, default=14, help="steps per method, warm-up included")
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=2,
+                   help="runs per method, in rotating order (medians over repeats)")
+    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--profile-entries", type=int, default=8,
+                   help="past reviews in the persona (8 demo reviews ~ 1.1k prompt tokens)")
+    p.add_argument("--max-length", type=int, default=2048)
+    p.add_argument("--precisions", nargs="+", choices=PRECISIONS, default=["fp32", "bf16"],
+                   help="precisions measured, each with every method; the first is the one "
+                   "`methods` and the cost claim report, and with fp32 and bf16 both, their "
+                   "step-time ratio is reported (bf16 is autocast: fp32 master weights)")
+    p.add_argument("--bf16", action="store_true", help="the same as --precisions bf16")
+    p.add_argument("--gradient-checkpointing", action="store_true")
+    p.add_argument("--lora", action="store_true",
+                   help="train a LoRA adapter (training.lora defaults: all linear layers)")
+    p.add_argument("--lora-r", type=int, default=16, help="LoRA rank with --lora")
+    p.add_argument("--cpu", action="store_true", help="stay on CPU even with a GPU")
+    p.add_argument("--memory-pass-threshold", type=int, default=None, metavar="BYTES",
+                   help="on CPU, the glibc mmap threshold of the extra run per method that "
+                   f"measures peak memory (default {MEMORY_PASS_THRESHOLD}, glibc's initial "
+                   "value, for the prepared model; none for the random-init shapes, GPU shapes "
+                   "that a CPU only dry-runs); 0: no memory pass, peak memory is the timing "
+                   "runs' RSS")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tokenizer", default=None,
+                   help="saved tokenizer folder for the random-init shapes (default: the bundled "
+                   "SmolLM2 GGUF's, which needs the gguf package)")
+    p.add_argument("--model-dir", default=str(layout.path("model", model="smollm2-135m")),
+                   help="prepared bundled model (made here if missing)")
+    p.add_argument("--out", help="default: results/bench/step.json, step_lora.json with --lora")
+    p.add_argument("--method", help=argparse.SUPPRESS)  # worker mode
+    p.add_argument("--worker-precision", help=argparse.SUPPRESS)  # worker mode
+    return p
+
+
+def measure(args, precision: str, memory_pass: bool) -> dict[str, dict]:
+    """Every method's runs in ``precision``, merged over repeats (and its memory pass)."""
+    # Methods run in rotating order over the repeats (ce, perce / perce, ce / ...): on a shared
+    # machine the position in the sequence shifts step times by ~10%, more than the effect.
+    runs: dict[str, list[dict]] = {m: [] for m in args.methods}
+    for rep in range(args.repeats):
+        shift = rep % len(args.methods)
+        for method in args.methods[shift:] + args.methods[:shift]:
+            runs[method].append(run_worker(method, precision,
+                                           f"repeat {rep + 1}/{args.repeats}"))
+    memory: dict[str, dict] = {}
+    if memory_pass:  # the same batches, once per method: memory is the same in every repeat
+        for method in args.methods:
+            memory[method] = run_worker(method, precision, "memory pass",
+                                        MALLOC_MMAP_THRESHOLD_=str(args.memory_pass_threshold))
+    return {method: _merged(reps, memory.get(method), args.memory_pass_threshold)
+            for method, reps in runs.items()}
+
+
+def _merged(reps: list[dict], memory: dict | None, threshold: int) -> dict:
+    rss = [r["peak_memory_mb"] for r in reps]
+    out = {
+        **reps[0],
+        "step_time_median_s": statistics.median(r["step_time_median_s"] for r in reps),
+        "peak_memory_mb": memory["peak_memory_mb"] if memory else statistics.median(rss),
+        "memory_kind": (f"process peak RSS, memory pass (glibc mmap threshold pinned at "
+                        f"{threshold} B)" if memory else reps[0]["memory_kind"]),
+        "peak_rss_timing_runs_mb": rss,
+        "step_time_median_s_per_repeat": [r["step_time_median_s"] for r in reps],
+        "step_times_s": [t for r in reps for t in r["step_times_s"]],
+        "measured_step_times_s": [t for r in reps for t in r["measured_step_times_s"]],
+    }
+    if memory:
+        out["load_peak_memory_mb"] = memory["load_peak_memory_mb"]
+        out["malloc_mmap_threshold"] = memory["malloc_mmap_threshold"]
+    return out
+
+
+def ratio_to_ce(results: dict[str, dict]) -> dict[str, dict[str, float]]:
+    """Each method's median step time and peak memory over CE's."""
+    base = results["ce"]
+    return {m: {"step_time": r["step_time_median_s"] / base["step_time_median_s"],
+                "peak_memory": r["peak_memory_mb"] / base["peak_memory_mb"]}
+            for m, r in results.items()}
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="smollm2-135m",
-                        help="a random-init shape (" + ", ".join(ARCHITECTURES) + ") or the name "
-                        "of the prepared model in --model-dir (rule bench_step: the config's "
-                        "bench.model)")
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
-    parser.add_argument("--steps", type=int, default=14, help="steps per method, warm-up included")
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=2,
-                        help="runs per method, in rotating order (medians over repeats)")
-    parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--profile-entries", type=int, default=8,
-                        help="past reviews in the persona (8 demo reviews ~ 1.1k prompt tokens)")
-    parser.add_argument("--max-length", type=int, default=2048)
-    parser.add_argument("--bf16", action="store_true", help="bf16 autocast")
-    parser.add_argument("--gradient-checkpointing", action="store_true")
-    parser.add_argument("--lora", action="store_true",
-                        help="train a LoRA adapter (training.lora defaults: all linear layers)")
-    parser.add_argument("--lora-r", type=int, default=16, help="LoRA rank with --lora")
-    parser.add_argument("--cpu", action="store_true", help="stay on CPU even with a GPU")
-    parser.add_argument("--memory-pass-threshold", type=int, default=None, metavar="BYTES",
-                        help="on CPU, the glibc mmap threshold of the extra run per method that "
-                        f"measures peak memory (default {MEMORY_PASS_THRESHOLD}, glibc's initial "
-                        "value, for the prepared model; none for the random-init shapes, GPU "
-                        "shapes that a CPU only dry-runs); 0: no memory pass, peak memory is the "
-                        "timing runs' RSS")
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--tokenizer", default=None,
-                        help="saved tokenizer folder for the random-init shapes (default: the "
-                        "bundled SmolLM2 GGUF's, which needs the gguf package)")
-    parser.add_argument("--model-dir", default=str(layout.path("model", model="smollm2-135m")),
-                        help="prepared bundled model (made here if missing)")
-    parser.add_argument("--out", help="default: results/bench/step.json, step_lora.json with "
-                        "--lora")
-    parser.add_argument("--method", help=argparse.SUPPRESS)  # worker mode
-    args = parser.parse_args()
+    args = parser().parse_args()
+    if args.bf16:
+        args.precisions = ["bf16"]
     if args.steps <= args.warmup:
-        parser.error("--steps must exceed --warmup (at least one measured step)")
+        parser().error("--steps must exceed --warmup (at least one measured step)")
     if args.out is None:
         args.out = str(layout.path("bench_step_lora" if args.lora else "bench_step"))
-
     if args.method:  # a worker: one method, result as JSON on the last stdout line
         print(json.dumps(worker(args)))
         return
-
     if args.model == "smollm2-135m" and not Path(args.model_dir).is_dir():
         from percontrast.models import prepare_model
 
@@ -241,63 +313,41 @@ def main() -> None:
     import torch
 
     from percontrast.lora import lora_settings
+    from percontrast.precision import describe, resolve
 
-    # Methods run in rotating order over the repeats (ce, perce / perce, ce / ...): on a shared
-    # machine the position in the sequence shifts step times by ~10%, more than the effect.
+    cuda = torch.cuda.is_available() and not args.cpu
+    precisions = list(dict.fromkeys(resolve(p, "cuda" if cuda else "cpu")
+                                    for p in args.precisions))
     if args.memory_pass_threshold is None:
         args.memory_pass_threshold = 0 if args.model in ARCHITECTURES else MEMORY_PASS_THRESHOLD
-    memory_pass = (args.memory_pass_threshold > 0
-                   and not (torch.cuda.is_available() and not args.cpu))
-    runs: dict[str, list[dict]] = {m: [] for m in args.methods}
-    for rep in range(args.repeats):
-        shift = rep % len(args.methods)
-        for method in args.methods[shift:] + args.methods[:shift]:
-            r = run_worker(method, f"repeat {rep + 1}/{args.repeats}", args)
-            runs[method].append(r)
-    memory: dict[str, dict] = {}
-    if memory_pass:  # the same batches, once per method: memory is the same in every repeat
-        for method in args.methods:
-            memory[method] = run_worker(method, "memory pass", args,
-                                        MALLOC_MMAP_THRESHOLD_=str(args.memory_pass_threshold))
-    results = {}
-    for method, reps in runs.items():
-        rss = [r["peak_memory_mb"] for r in reps]
-        results[method] = {
-            **reps[0],
-            "step_time_median_s": statistics.median(r["step_time_median_s"] for r in reps),
-            "peak_memory_mb": (memory[method]["peak_memory_mb"] if memory else
-                               statistics.median(rss)),
-            "memory_kind": (f"process peak RSS, memory pass (glibc mmap threshold pinned at "
-                            f"{args.memory_pass_threshold} B)" if memory else
-                            reps[0]["memory_kind"]),
-            "peak_rss_timing_runs_mb": rss,
-            "step_time_median_s_per_repeat": [r["step_time_median_s"] for r in reps],
-            "step_times_s": [t for r in reps for t in r["step_times_s"]],
-            "measured_step_times_s": [t for r in reps for t in r["measured_step_times_s"]],
-        }
-        if memory:
-            results[method]["load_peak_memory_mb"] = memory[method]["load_peak_memory_mb"]
-            results[method]["malloc_mmap_threshold"] = memory[method]["malloc_mmap_threshold"]
+    memory_pass = args.memory_pass_threshold > 0 and not cuda
+    by_precision = {p: measure(args, p, memory_pass) for p in precisions}
+    results = by_precision[precisions[0]]
     out = {
         "benchmark": "training step, PerCETrainer, identical batches per method",
         "model": args.model, "batch": args.batch, "steps": args.steps, "warmup": args.warmup,
-        "repeats": args.repeats,
-        "bf16": args.bf16, "gradient_checkpointing": args.gradient_checkpointing,
+        "repeats": args.repeats, "precision": precisions[0], "chip": describe(),
+        "bf16": precisions[0] == "bf16", "gradient_checkpointing": args.gradient_checkpointing,
         "lora": lora_settings({"lora": {"r": args.lora_r}}) if args.lora else None,
         "memory_pass_threshold": args.memory_pass_threshold if memory_pass else None,
         "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
         "methods": results,
     }
     if "ce" in results:
-        base = results["ce"]
-        out["ratio_to_ce"] = {
-            m: {"step_time": r["step_time_median_s"] / base["step_time_median_s"],
-                "peak_memory": r["peak_memory_mb"] / base["peak_memory_mb"]}
-            for m, r in results.items()}
+        out["ratio_to_ce"] = ratio_to_ce(results)
+    if len(precisions) > 1:
+        out["precisions"] = {p: {"methods": r, **({"ratio_to_ce": ratio_to_ce(r)}
+                                                  if "ce" in r else {})}
+                             for p, r in by_precision.items()}
+    if {"fp32", "bf16"} <= set(precisions):
+        out["bf16_over_fp32"] = {
+            m: by_precision["bf16"][m]["step_time_median_s"]
+            / by_precision["fp32"][m]["step_time_median_s"] for m in args.methods}
     from percontrast.io import write_json
 
     write_json(args.out, out)
-    print(json.dumps(out.get("ratio_to_ce", {}), indent=2))
+    print(json.dumps({k: out[k] for k in ("ratio_to_ce", "bf16_over_fp32") if k in out},
+                     indent=2))
 
 
 if __name__ == "__main__":

@@ -13,11 +13,11 @@ How it works, and why:
 * Requests are sorted by prompt length (longest first) before batching, so rows in one batch have
   similar lengths and little compute goes to padding; results come back in input order
   (``sort_by_length=False`` batches in input order instead, for comparison: same outputs).
-* On CUDA, the fast path (:func:`prepare_for_cuda`, :func:`load_for_generation`): bf16 weights
-  when the GPU supports them and the registry entry does not pin another dtype, SDPA attention,
-  and a static KV cache (``cache_implementation="static"``, which transformers also compiles)
-  where transformers supports one for the model. On CPU nothing of this applies: the CPU path is
-  exactly the one above (fp32 or the entry's dtype, the model's attention, a dynamic cache).
+* Precision (:func:`generation_dtype`, ``generation.precision``): bf16 weights where the
+  device computes bf16 natively (a GPU that supports it, or a CPU with AVX-512 BF16 / AMX),
+  the entry's dtype elsewhere. On CUDA also SDPA attention and a static KV cache
+  (``cache_implementation="static"``, which transformers also compiles) where transformers
+  supports one for the model; on CPU the model's attention and a dynamic cache.
 * Decoding is Hugging Face ``generate`` (KV cache, multiple stop tokens, padding of finished rows),
   always in its *greedy* mode. Sampling is done by :class:`GumbelSampler`, a logits processor that
   adds Gumbel noise drawn from a ``torch.Generator`` *owned by each request* to ``logits / T``
@@ -29,7 +29,8 @@ Reproducibility guarantee: request ``i`` draws its noise from its own stream, se
 ``(seed, i)`` (or from ``seeds[i]`` alone when a list of seeds is given), one draw per decoding
 step. The random numbers a request sees therefore do not depend on ``batch_size``, on the other
 requests, or on the length sort. The same call (same model, device, inputs, seed) gives the same
-outputs, bit for bit. Across different batch compositions the *noise* is identical, but the logits
+outputs, bit for bit (per device and precision: bf16 and fp32 logits differ, so their samples
+do too). Across different batch compositions the *noise* is identical, but the logits
 can differ in the last float bits (batched matmuls, padding), which can flip a near-tie between
 two tokens; that is the only source of difference and it is rare. CPU and GPU streams differ
 (different generators), so runs are reproducible per device type.
@@ -205,21 +206,30 @@ def prepare_for_cuda(model) -> dict[str, Any]:
             "attention": attention_implementation(model)}
 
 
-def generation_dtype(spec_dtype: str | None, device: torch.device | str) -> str | None:
-    """The dtype to load a model in for generation: bf16 on a CUDA device that supports it
-    unless the registry entry pins float32/float16; None (the entry's own dtype) otherwise, so
-    CPU generation loads exactly as before."""
+def generation_dtype(spec_dtype: str | None, device: torch.device | str,
+                     precision: str | None = "auto") -> str | None:
+    """The dtype to load a model in for generation (:mod:`percontrast.precision`).
+
+    ``precision`` ``auto``: bf16 weights where the device computes bf16 natively (a CUDA GPU
+    that supports it, or a CPU with AVX-512 BF16 / AMX) unless the registry entry pins float16;
+    elsewhere None, the entry's own dtype. ``bf16`` / ``fp32`` force that dtype. Decoding one
+    token at a time is memory-bound, so bf16 weights halve the bytes read per token; nothing is
+    learned from generation, so no fp32 master copy is needed."""
+    from percontrast.precision import resolve
+
     device = torch.device(device)
-    if device.type != "cuda" or spec_dtype not in (None, "auto", "bfloat16"):
+    if precision not in (None, "auto"):
+        return {"bf16": "bfloat16", "fp32": "float32"}[resolve(precision, device.type)]
+    if spec_dtype == "float16":
         return None
-    return "bfloat16" if torch.cuda.is_bf16_supported() else None
+    return "bfloat16" if resolve("auto", device.type) == "bf16" else None
 
 
-def load_for_generation(folder, *, device: str | None = None):
+def load_for_generation(folder, *, device: str | None = None, precision: str | None = "auto"):
     """(model, tokenizer, settings) of a prepared model or a training run's ``model/`` folder,
-    set up for fast generation on CUDA (:func:`generation_dtype`, :func:`prepare_for_cuda`);
-    on CPU the same load as :func:`percontrast.models.load_prepared`. ``settings`` records the
-    dtype, attention and the model's name from its manifest (for per-model settings)."""
+    in the dtype :func:`generation_dtype` picks, with SDPA attention on CUDA
+    (:func:`prepare_for_cuda`). ``settings`` records the device, dtype, attention and the
+    model's name from its manifest (for per-model settings)."""
     from pathlib import Path
 
     from percontrast.io import read_json
@@ -229,7 +239,7 @@ def load_for_generation(folder, *, device: str | None = None):
     manifest_path = folder / MANIFEST
     manifest = read_json(manifest_path) if manifest_path.is_file() else {}
     target = pick_device(device)
-    dtype = generation_dtype(manifest.get("spec", {}).get("dtype"), target)
+    dtype = generation_dtype(manifest.get("spec", {}).get("dtype"), target, precision)
     model, tokenizer = load_prepared(folder, device=str(target), dtype=dtype)
     settings = prepare_for_cuda(model)
     settings["model"] = manifest.get("name")

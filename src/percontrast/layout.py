@@ -61,6 +61,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "index": (RESULTS, "index.md"),
     "bench_step": (RESULTS, "bench/step.json"),
     "bench_step_lora": (RESULTS, "bench/step_lora.json"),
+    "bench_generate": (RESULTS, "bench/generate.json"),
     "llm_cache": (RESULTS, "llm_cache"),  # replies of served / API LLMs (percontrast.llm)
 }
 

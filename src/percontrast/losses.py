@@ -1,6 +1,7 @@
-"""Token weights for CE, LossCE, EntCE and PerCE, and the weighted cross-entropy (paper eq. 5-8).
+"""Token weights for CE, LossCE, EntCE, PerCE and PerCE's two controls, and the weighted
+cross-entropy (paper eq. 5-8).
 
-All four losses are the weighted CE
+All the losses are the weighted CE
 
     L = -(1 / n) * sum_i w_i * log p(y_i | persona, x, y_<i)
 
@@ -16,6 +17,10 @@ over the n response tokens, with detached weights w_i that differ only in how th
 * ``entce``  w_i = clip(H_i / mean_j H_j, m, M) with H_i the entropy of the model's predictive
              distribution at position i: high-entropy "forking" tokens are upweighted, in the spirit
              of "Beyond the 80/20 rule" (high-entropy minority tokens).
+* ``perce_shuffled``   PerCE's w, permuted at random among the response tokens of the same
+             sequence at every step (a seeded generator): the same weights, no selection.
+* ``perce_normalized`` PerCE's w / mean_j w_j over the sequence's response tokens: the same
+             selection, mean weight 1 as CE's (the controls of :mod:`percontrast.methods`).
 
 The means in LossCE and EntCE run over the response tokens of the same sequence, so a weight of 1
 means "average for this response"; both use PerCE's [m, M] so that the four losses put the same
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 
 import torch
 
@@ -74,6 +80,9 @@ def _check_clip(clip: tuple[float, float]) -> tuple[float, float]:
     lo, hi = (float(c) for c in clip)
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ValueError(f"clip bounds must be finite numbers, got ({lo}, {hi})")
+    if lo < 0:  # the schema's bound too: a negative weight ascends the loss on that token
+        raise ValueError(f"clip min {lo} < 0: a negative token weight would push that token's "
+                         "probability down (and the loss below 0); use clip min >= 0")
     if lo > hi:
         raise ValueError(f"clip min {lo} > clip max {hi}")
     return lo, hi
@@ -93,18 +102,102 @@ def _entropy_from_logits(logits: torch.Tensor) -> torch.Tensor:
     return -(logp.exp() * logp).sum(-1)
 
 
+def _ce_weights(logp, mask, lo, hi, inputs) -> torch.Tensor:
+    return torch.ones_like(logp)
+
+
+def _pir_weights(logp, mask, lo, hi, inputs) -> torch.Tensor:
+    cf = inputs.get("logp_counterfactual")
+    if cf is None:
+        raise ValueError("perce weights need logp_counterfactual (the persona-removed pass)")
+    _check_shape("logp_counterfactual", cf, logp)
+    cf = cf.detach().float()
+    _check_finite("logp_counterfactual", cf, mask)
+    return (logp - cf).clamp(lo, hi)
+
+
+def _lossce_weights(logp, mask, lo, hi, inputs) -> torch.Tensor:
+    loss = -logp
+    return (loss / _masked_mean(loss, mask).clamp(min=1e-8)).clamp(lo, hi)
+
+
+def _entce_weights(logp, mask, lo, hi, inputs) -> torch.Tensor:
+    entropy, logits = inputs.get("entropy"), inputs.get("logits")
+    if entropy is None:
+        if logits is None:
+            raise ValueError("entce weights need logits or entropy")
+        _check_shape("logits", logits, logp, extra=1)
+        _check_finite("logits", logits.detach(), mask)
+        entropy = _entropy_from_logits(logits.detach())
+    else:
+        _check_shape("entropy", entropy, logp)
+    entropy = entropy.detach().float()
+    _check_finite("entropy", entropy, mask)
+    return (entropy / _masked_mean(entropy, mask).clamp(min=1e-8)).clamp(lo, hi)
+
+
+def _shuffled_weights(logp, mask, lo, hi, inputs) -> torch.Tensor:
+    return permute_within_rows(_pir_weights(logp, mask, lo, hi, inputs), mask,
+                               inputs.get("generator"))
+
+
+def _normalized_weights(logp, mask, lo, hi, inputs) -> torch.Tensor:
+    w = _pir_weights(logp, mask, lo, hi, inputs)
+    return w / _masked_mean(torch.where(mask, w, 0) if mask is not None else w,
+                            mask).clamp(min=1e-8)
+
+
+def permute_within_rows(w: torch.Tensor, mask: torch.Tensor | None,
+                        generator: torch.Generator | None = None) -> torch.Tensor:
+    """``w`` with each row's values at its response positions (``mask``) permuted at random
+    among those positions; masked positions keep their value. The same multiset per row, the
+    selection of which token gets which weight removed."""
+    flat = w.reshape(-1, w.shape[-1]).clone()
+    rows_mask = (torch.ones_like(flat, dtype=torch.bool) if mask is None
+                 else mask.reshape(-1, w.shape[-1]))
+    for row in range(flat.shape[0]):
+        pos = rows_mask[row].nonzero(as_tuple=True)[0]
+        if pos.numel() > 1:
+            order = torch.randperm(pos.numel(), generator=generator)
+            flat[row, pos] = flat[row, pos[order]]
+    return flat.reshape(w.shape)
+
+
+#: Each method's weight rule: ``rule(logp, mask, lo, hi, inputs) -> weights`` with ``inputs``
+#: the extra tensors of :func:`token_weights`. Keyed exactly like
+#: :data:`percontrast.methods.METHODS` (a test checks it): a method without a rule is an error,
+#: never another method's weights.
+WEIGHT_RULES: dict[str, Callable[..., torch.Tensor]] = {
+    "ce": _ce_weights,
+    "lossce": _lossce_weights,
+    "entce": _entce_weights,
+    "perce": _pir_weights,
+    "perce_shuffled": _shuffled_weights,
+    "perce_normalized": _normalized_weights,
+}
+
+
+def register_rule(name: str, rule: Callable[..., torch.Tensor]) -> None:
+    """The weight rule of a method added with :func:`percontrast.methods.register`."""
+    if name not in METHODS:
+        raise ValueError(f"register the method {name!r} first (percontrast.methods.register)")
+    WEIGHT_RULES[name] = rule
+
+
 @torch.no_grad()
 def token_weights(method: str, logp: torch.Tensor, *,
                   logp_counterfactual: torch.Tensor | None = None,
                   logits: torch.Tensor | None = None,
                   entropy: torch.Tensor | None = None,
                   mask: torch.Tensor | None = None,
-                  clip: tuple[float, float] = DEFAULT_CLIP) -> torch.Tensor:
+                  clip: tuple[float, float] = DEFAULT_CLIP,
+                  generator: torch.Generator | None = None) -> torch.Tensor:
     """Detached per-token weights for ``method`` (see the module docstring for the formulas).
 
     ``logp``: log-probs of the response tokens with the persona, ``[..., T]``.
-    ``logp_counterfactual``: the same tokens without the persona (``perce``), of the same shape.
-    ``logits`` ``[..., T, V]`` or a precomputed ``entropy`` ``[..., T]`` (``entce``).
+    ``logp_counterfactual``: the same tokens without the persona (``perce`` and its controls),
+    of the same shape. ``logits`` ``[..., T, V]`` or a precomputed ``entropy`` ``[..., T]``
+    (``entce``). ``generator``: the random stream of ``perce_shuffled``'s permutation.
     Masked positions get weight 0. Shapes must match exactly (never broadcast), and every input
     must be finite at the response tokens: a NaN or inf raises ``ValueError`` naming it.
     """
@@ -113,31 +206,14 @@ def token_weights(method: str, logp: torch.Tensor, *,
     logp = logp.detach().float()
     if method not in METHODS:
         raise ValueError(f"unknown weighting {method!r}; one of {', '.join(METHODS)}")
+    rule = WEIGHT_RULES.get(method)
+    if rule is None:
+        raise ValueError(f"method {method!r} is registered but has no weight rule "
+                         "(percontrast.losses.register_rule)")
     _check_finite("logp", logp, mask)
-    if method == "ce":
-        w = torch.ones_like(logp)
-    elif method == "perce":
-        if logp_counterfactual is None:
-            raise ValueError("perce weights need logp_counterfactual (the persona-removed pass)")
-        _check_shape("logp_counterfactual", logp_counterfactual, logp)
-        cf = logp_counterfactual.detach().float()
-        _check_finite("logp_counterfactual", cf, mask)
-        w = (logp - cf).clamp(lo, hi)
-    elif method == "lossce":
-        loss = -logp
-        w = (loss / _masked_mean(loss, mask).clamp(min=1e-8)).clamp(lo, hi)
-    else:  # entce
-        if entropy is None:
-            if logits is None:
-                raise ValueError("entce weights need logits or entropy")
-            _check_shape("logits", logits, logp, extra=1)
-            _check_finite("logits", logits.detach(), mask)
-            entropy = _entropy_from_logits(logits.detach())
-        else:
-            _check_shape("entropy", entropy, logp)
-        entropy = entropy.detach().float()
-        _check_finite("entropy", entropy, mask)
-        w = (entropy / _masked_mean(entropy, mask).clamp(min=1e-8)).clamp(lo, hi)
+    inputs = {"logp_counterfactual": logp_counterfactual, "logits": logits, "entropy": entropy,
+              "generator": generator}
+    w = rule(logp, mask, lo, hi, inputs)
     if mask is not None:
         w = torch.where(mask, w, 0.0)
     _check_finite(f"the {method} weights", w, mask)
@@ -158,6 +234,8 @@ def weighted_ce(logp: torch.Tensor, weights: torch.Tensor, mask: torch.Tensor | 
     """
     _check_shape("weights", weights, logp)
     mask = _as_mask(mask, logp)
+    if logp.dtype in (torch.float16, torch.bfloat16):  # sum in fp32: an fp16 sum of 40k
+        logp = logp.float()  # tokens overflows to inf before the division
     w = weights.detach().to(logp.dtype)
     _check_finite("weights", w, mask)
     _check_finite("logp", logp.detach(), mask)

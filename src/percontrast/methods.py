@@ -1,27 +1,173 @@
-"""The training methods this project compares: one list, one display label each.
+"""The training methods this project compares: one registry, one record per method.
 
 Every other place that names a method (the loss dispatch, the config schema's enum, Snakemake's
-``{method}`` wildcard, the scripts' ``--method`` choices, table rows and figure legends) takes it
-from here, so a new loss is added in one place (plus its weighting in ``percontrast.losses``);
-tests/test_config.py checks that the schema's enum equals ``METHODS``. Kept free of heavy imports
-because the Snakefile reads it while planning.
+``{method}`` wildcard, the commands' ``--method`` choices, table rows, figure legends and line
+styles, the trainer's extra inputs) takes it from here. Adding a method is its :class:`Method`
+record below plus its weight rule in :data:`percontrast.losses.WEIGHT_RULES`; tests check that
+the two agree, that the schema's enum equals :data:`METHODS`, and carry a toy method through
+planning, a training step, table 1 and the training figure. Kept free of heavy imports because
+the Snakefile reads it while planning.
+
+Two methods are controls, not the paper's: they separate PerCE's thesis (it matters *which*
+tokens get the weight) from its confounds (how much weight there is in total):
+
+* ``perce_shuffled`` keeps PerCE's weights and permutes them among the response tokens of the
+  same sequence at every step: the same weights, no selection.
+* ``perce_normalized`` divides PerCE's weights by their mean over the sequence's response tokens:
+  the same selection, CE's total step size.
 """
 
 from __future__ import annotations
 
-# In the paper's table order: the baseline, the two token-weighting baselines, then the method.
-METHODS: tuple[str, ...] = ("ce", "lossce", "entce", "perce")
-LABELS: dict[str, str] = {"ce": "CE", "lossce": "LossCE", "entce": "EntCE", "perce": "PerCE"}
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+#: What a method's weights are computed from, besides the log-probs of the persona forward:
+#: nothing, the persona-free forward (PIR), or the model's predictive entropy.
+NEEDS = ("nothing", "counterfactual", "entropy")
 
 
-def method_label(method: str) -> str:
+@dataclass(frozen=True)
+class Method:
+    """One training method: its name (the ``{method}`` wildcard and config value), the label
+    tables and legends print, its colour and matplotlib line style, and what its token weights
+    need. ``control`` marks the controls that are this project's, not the paper's."""
+
+    name: str
+    label: str
+    color: str
+    linestyle: str | tuple
+    needs: str = "nothing"
+    control: bool = False
+    description: str = ""
+
+    def __post_init__(self):
+        if self.needs not in NEEDS:
+            raise ValueError(f"method {self.name!r}: needs must be one of {NEEDS}")
+
+
+#: In the paper's table order (the baseline, the two token-weighting baselines, the method),
+#: then the controls. A list, so that :func:`register` can add one; read it through the views
+#: below, which always show the registry as it is now.
+_REGISTRY: list[Method] = [
+    Method("ce", "CE", "#5b6c8f", "--", description="cross-entropy, every token weight 1"),
+    Method("lossce", "LossCE", "#e9a23b", ":",
+           description="upweights tokens with above-average loss"),
+    Method("entce", "EntCE", "#2a9d8f", "-.", needs="entropy",
+           description="upweights tokens with above-average predictive entropy"),
+    Method("perce", "PerCE", "#d1495b", "-", needs="counterfactual",
+           description="weights tokens by clip(PIR): the paper's method"),
+    Method("perce_shuffled", "PerCE-shuffled", "#8e6fb5", "-", needs="counterfactual",
+           control=True,
+           description="PerCE's weights permuted among the sequence's response tokens each "
+                       "step: the same weights, no selection"),
+    Method("perce_normalized", "PerCE-normalized", "#b5651d", ":", needs="counterfactual",
+           control=True,
+           description="PerCE's weights over their mean on the sequence's response tokens: "
+                       "the same selection, CE's step size"),
+]
+
+
+class _Names(Sequence):
+    """A live, tuple-like view of the registry's names (those ``keep`` selects)."""
+
+    def __init__(self, keep: Callable[[Method], bool]):
+        self._keep = keep
+
+    def _names(self) -> tuple[str, ...]:
+        return tuple(m.name for m in _REGISTRY if self._keep(m))
+
+    def __getitem__(self, index):
+        return self._names()[index]
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(self._names())
+
+    def __repr__(self) -> str:
+        return repr(self._names())
+
+
+class _Labels(Mapping):
+    """A live view: method name -> label."""
+
+    def __getitem__(self, name: str) -> str:
+        for m in _REGISTRY:
+            if m.name == name:
+                return m.label
+        raise KeyError(name)
+
+    def __iter__(self):
+        return iter([m.name for m in _REGISTRY])
+
+    def __len__(self) -> int:
+        return len(_REGISTRY)
+
+
+METHODS: Sequence[str] = _Names(lambda m: True)
+#: The paper's methods (tables 1, 2, 5 ...), without this project's controls.
+PAPER_METHODS: Sequence[str] = _Names(lambda m: not m.control)
+#: The controls of PerCE (this project's, table_controls).
+CONTROL_METHODS: Sequence[str] = _Names(lambda m: m.control)
+LABELS: Mapping[str, str] = _Labels()
+
+#: The baseline every gain is measured against, and the paper's method.
+BASELINE, PERCE = "ce", "perce"
+
+
+def register(new: Method) -> None:
+    """Add a method to the registry (its weight rule goes to
+    :func:`percontrast.losses.register_rule`). A name already taken is an error."""
+    if new.name in METHODS:
+        raise ValueError(f"method {new.name!r} is already registered")
+    _REGISTRY.append(new)
+
+
+def unregister(name: str) -> None:
+    """Remove a method added with :func:`register` (the built-in ones stay)."""
+    _REGISTRY[:] = [m for m in _REGISTRY if m.name != name or m in _BUILT_IN]
+
+
+def registry() -> tuple[Method, ...]:
+    """Every registered method, in order."""
+    return tuple(_REGISTRY)
+
+
+def method(name: str) -> Method:
+    """The registry record of ``name``; an unknown name is a ``ValueError`` listing the known."""
+    for m in _REGISTRY:
+        if m.name == name:
+            return m
+    raise ValueError(f"unknown method {name!r}; one of {', '.join(METHODS)}")
+
+
+def method_label(name: str) -> str:
     """The paper's name of a method (``"perce"`` -> ``"PerCE"``)."""
-    try:
-        return LABELS[method]
-    except KeyError:
-        raise ValueError(f"unknown method {method!r}; one of {', '.join(METHODS)}") from None
+    return method(name).label
+
+
+def needs(name: str) -> str:
+    """What ``name``'s weights need besides the log-probs (see :data:`NEEDS`)."""
+    return method(name).needs
 
 
 def wildcard_pattern() -> str:
-    """The regular expression of Snakemake's ``{method}`` wildcard."""
-    return "|".join(METHODS)
+    """The regular expression of Snakemake's ``{method}`` wildcard (longest names first, so
+    ``perce`` never matches the start of ``perce_shuffled``)."""
+    return "|".join(sorted(METHODS, key=len, reverse=True))
+
+
+def in_order(names) -> list[str]:
+    """``names`` in the registry's order (unknown names are an error)."""
+    wanted = set(names)
+    for name in wanted:
+        method(name)
+    return [m for m in METHODS if m in wanted]
+
+
+_BUILT_IN = tuple(_REGISTRY)

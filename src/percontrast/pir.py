@@ -199,6 +199,14 @@ def score_sequences(model, sequences: Sequence[Sequence[int]], n_response: Seque
     The PIR benchmark scores one persona context against several counterfactual contexts with
     this, one forward each, instead of repeating the persona forward per counterfactual.
     """
+    if len(sequences) != len(n_response):
+        raise ValueError(f"{len(sequences)} sequences but {len(n_response)} response lengths")
+    if not sequences:
+        raise ValueError("no sequences to score (an empty batch)")
+    for row, (seq, n) in enumerate(zip(sequences, n_response, strict=True)):
+        if not 0 <= n < len(seq):  # the first token has no context to be scored from
+            raise ValueError(f"sequence {row}: n_response {n} must be in [0, {len(seq)}) for a "
+                             f"sequence of {len(seq)} tokens (scoring more would score padding)")
     width = max(n_response)
     if width == 0:  # nothing to score (and ids[:, -0:] would be the whole row)
         return [torch.zeros(0) for _ in n_response]

@@ -12,11 +12,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from percontrast.config import section_defaults
+from percontrast.precision import planned as planned_precision
 
 
 def fmt_num(x: float) -> str:
-    """Compact, path-safe, round-trippable number: 2e-05, 0.8, 5."""
-    return f"{x:g}"
+    """Compact, path-safe number that reads back as exactly ``x``: 2e-05, 0.8, 5, and all the
+    digits a number needs (1.23456789e-04 stays itself; ``%g``'s six digits would train it at
+    0.000123457 and fold 1e-3 and 1.0000001e-3 into one run folder)."""
+    short = f"{x:g}"
+    return short if float(short) == float(x) else repr(float(x))
 
 
 @dataclass(frozen=True)
@@ -201,6 +205,9 @@ def run_training_spec(cfg: dict[str, Any], run: TrainRun) -> dict[str, Any]:
     counterfactual = section_defaults("pir", cfg["pir"])["counterfactual"]
     if counterfactual != "removed":  # absent = the paper's, so default runs keep their spec
         spec["counterfactual"] = counterfactual
+    # on a CPU, auto is resolved now (fp32 or bf16 for this chip), so a run made in one
+    # precision is never reused as the other; a GPU's is resolved by the job (done.json)
+    spec["precision"] = planned_precision(spec.get("precision"), cfg.get("device"))
     return spec
 
 
@@ -220,6 +227,7 @@ def evaluation_generation(cfg: dict[str, Any], run: TrainRun, eval_task: str
     """The ``generation`` settings of one evaluation: a pipeline-scale evaluation (see
     :func:`evaluation_limit`) takes ``training.pipeline_scale.max_new_tokens`` when set."""
     gen = dict(cfg["generation"])
+    gen["precision"] = planned_precision(gen.get("precision"), cfg.get("device"))
     per_model = gen.pop("model_batch_size", {})  # only this model's entry reaches its jobs
     if run.model in per_model:
         gen["batch_size"] = per_model[run.model]

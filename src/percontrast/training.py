@@ -1,11 +1,11 @@
-"""PerCE training as a Hugging Face ``Trainer`` subclass (plus the three baselines).
+"""PerCE training as a Hugging Face ``Trainer`` subclass (plus the baselines and controls).
 
 :class:`PerCETrainer` only overrides ``compute_loss``: each step it
 
 1. runs the persona batch and keeps logits at response positions only (:mod:`percontrast.pir`);
-2. for ``perce``, runs one grad-free forward on the short persona-removed batch with the *current*
-   weights (the online E-step) — the only extra cost of PerCE (the baselines run it too with
-   ``track_pir``, to log PIR only);
+2. for ``perce`` (and its controls), runs one grad-free forward on the short persona-removed
+   batch with the *current* weights (the online E-step) — the only extra cost of PerCE (the
+   baselines run it too with ``track_pir``, to log PIR only);
 3. weights the token log-probs (:func:`percontrast.losses.token_weights`) and returns
    ``sum_i w_i * -log p_i / num_items_in_batch`` (the M-step).
 
@@ -44,7 +44,9 @@ import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
 
 from percontrast.io import DataError, write_text
-from percontrast.losses import DEFAULT_CLIP, METHODS, token_weights, weighted_ce
+from percontrast.losses import DEFAULT_CLIP, token_weights, weighted_ce
+from percontrast.methods import METHODS
+from percontrast.methods import needs as method_needs
 from percontrast.pir import (
     IGNORE_INDEX,
     counterfactual_logprobs,
@@ -52,6 +54,7 @@ from percontrast.pir import (
     token_entropy,
     token_logprobs,
 )
+from percontrast.precision import resolve as resolve_precision
 from percontrast.tracking import report_integrations
 
 log = logging.getLogger(__name__)
@@ -102,7 +105,8 @@ def as_perce_config(args: TrainingArguments | None) -> PerCEConfig:
 
 
 class PerCETrainer(Trainer):
-    """``Trainer`` whose loss is the token-weighted CE of ``weighting`` (ce/lossce/entce/perce).
+    """``Trainer`` whose loss is the token-weighted CE of ``weighting`` (a method of
+    :mod:`percontrast.methods`).
 
     Batches come from :class:`percontrast.pir.PairCollator`: ``input_ids`` / ``attention_mask``
     (persona prompt + response, left-padded), ``cf_input_ids`` / ``cf_attention_mask`` (persona
@@ -129,6 +133,18 @@ class PerCETrainer(Trainer):
         # signature, so ask the Trainer to count it (and not to divide by the GA steps again).
         self.model_accepts_loss_kwargs = True
         self._stats = _StepStats()
+        self._micro_step, self._micro = -1, 0
+
+    def _weight_generator(self) -> torch.Generator:
+        """The random stream of a stochastic weight rule (``perce_shuffled``) for this
+        micro-batch, seeded from the run's seed, the optimizer step and the micro-batch's place
+        in it: the same run draws the same permutations, resumed or not."""
+        step = self.state.global_step
+        self._micro = self._micro + 1 if step == self._micro_step else 0
+        self._micro_step = step
+        gen = torch.Generator()
+        gen.manual_seed((self.args.seed * 1_000_003 + step) * 1_009 + self._micro)
+        return gen
 
     @property
     def weighting(self) -> str:
@@ -148,15 +164,17 @@ class PerCETrainer(Trainer):
         logits = response_logits(model, inputs["input_ids"], inputs["attention_mask"],
                                  labels.shape[1])
         logp = token_logprobs(logits, labels)
-        extra: dict[str, torch.Tensor] = {}
+        extra: dict[str, Any] = {}
         logp_cf = None
-        if self.weighting == "perce" or self.track_pir:  # eval mode, no grad: loss unaffected
+        needs = method_needs(self.weighting)  # what the method's weight rule reads
+        if needs == "counterfactual" or self.track_pir:  # eval mode, no grad: loss unaffected
             logp_cf = counterfactual_logprobs(model, inputs["cf_input_ids"],
                                               inputs["cf_attention_mask"], labels)
-        if self.weighting == "perce":
+        if needs == "counterfactual":
             extra["logp_counterfactual"] = logp_cf
-        elif self.weighting == "entce":
+        elif needs == "entropy":
             extra["entropy"] = token_entropy(logits.detach())
+        extra["generator"] = self._weight_generator()
         n_response = int(mask.sum())
         if n_response == 0:  # nothing to learn from: the loss is exactly 0, never NaN
             self._stats.empty_batches += 1
@@ -369,8 +387,9 @@ def training_arguments(training: dict[str, Any], output_dir: str | Path, *, meth
     per_device = training.get("per_device_batch_size", 1)
     accum = max(1, math.ceil(batch_size / (per_device * world_size)))
     cuda = torch.cuda.is_available() and device != "cpu"
-    precision = training.get("precision", "auto")
-    bf16 = precision == "bf16" or (precision == "auto" and cuda and torch.cuda.is_bf16_supported())
+    # auto: bf16 mixed precision where the chip has native bf16 (CUDA, or a CPU with AVX-512
+    # BF16 / AMX), fp32 elsewhere (percontrast.precision); master weights stay fp32 (autocast)
+    bf16 = resolve_precision(training.get("precision"), "cuda" if cuda else "cpu") == "bf16"
     beta1, beta2 = training.get("adam_betas", (0.9, 0.999))
     extra: dict[str, Any] = warmup_arguments(training.get("warmup_ratio", 0.04))
     if training.get("gradient_checkpointing"):  # renamed activation_checkpointing in v5

@@ -1,4 +1,5 @@
 # The cost claim as a DAG job: PerCE's extra grad-free forward per training step, measured.
+from percontrast.precision import planned as planned_precision
 
 
 rule bench_step:
@@ -29,6 +30,8 @@ rule bench_step:
         profile_entries=lambda wc: config["bench"]["profile_entries"],
         max_length=lambda wc: config["bench"]["max_length"],
         cpu="--cpu" if config.get("device") == "cpu" else "",
+        # the precision the training runs use (training.precision, resolved as they resolve it)
+        precision=lambda wc: planned_precision(config["training"].get("precision"), config.get("device")),
         seed=config["seed"],
     message:
         "Benchmarking the training step of CE and PerCE on {params.model}"
@@ -38,4 +41,5 @@ rule bench_step:
         "--warmup {params.warmup} --repeats {params.repeats} "
         "--profile-entries {params.profile_entries} --max-length {params.max_length} "
         "--threads {threads} {params.cpu} --seed {params.seed} --memory-pass-threshold 0 "
+        "--precisions {params.precision} "
         "--out {output} > {log} 2>&1"

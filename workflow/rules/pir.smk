@@ -1,4 +1,5 @@
 # PIR token-classification benchmark (paper appendix A, figures 4 and 5).
+from percontrast.precision import planned as planned_precision
 
 
 rule pir_benchmark:
@@ -27,6 +28,7 @@ rule pir_benchmark:
         counterfactual=config["pir"]["counterfactual"],
         variants=" ".join(config["pir"]["variants"]),
         dev_fraction=config["pir"]["dev_fraction"],
+        precision=lambda wc: planned_precision(config["pir"].get("precision"), config.get("device")),
         boot=" ".join(
             f"--{k.replace('_', '-')} {v}"
             for k, v in config.get("report", {}).get("bootstrap", {}).items()
@@ -40,6 +42,7 @@ rule pir_benchmark:
         "percontrast pir_benchmark --model {input.model} --data {input.data} "
         "--threshold {params.threshold} --counterfactual {params.counterfactual} "
         "--variants {params.variants} --dev-fraction {params.dev_fraction} --seed {params.seed} {params.boot} "
+        "--precision {params.precision} "
         "--judge {params.judge:q} --threads {threads} "
         "--out {params.out:q} > {log} 2>&1"
 

@@ -26,8 +26,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--device", default=None,
-                        help="cpu or cuda (default: CUDA when present; on CUDA: bf16 unless the "
-                        "model's entry pins a dtype, SDPA attention, a static KV cache)")
+                        help="cpu or cuda (default: CUDA when present; bf16 weights where the "
+                        "device has native bf16, generation.precision; on CUDA: SDPA attention, "
+                        "a static KV cache)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     log = setup("generate")
@@ -41,7 +42,8 @@ def main() -> None:
         raise ConfigError(VLLM_REFUSED)  # callers get the same reason
     cfg = section_defaults("generation", args.generation)  # any other backend: the schema's enum
     model, tokenizer, settings = load_for_generation(trained_model(args.checkpoint),
-                                                     device=args.device)
+                                                     device=args.device,
+                                                     precision=cfg["precision"])
     log.info("generating on %s in %s with %s attention", settings["device"], settings["dtype"],
              settings["attention"])
     records = read_records(args.data)

@@ -47,6 +47,9 @@ def main() -> None:
                         help="llm entry (JSON) for the LLM-as-judge baseline; {} skips it")
     parser.add_argument("--cache-dir", default=str(layout.path("llm_cache")))
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--precision", choices=("auto", "fp32", "bf16"),
+                        default=schema_default("pir.precision"),
+                        help="bf16 autocast where the chip has native bf16 (auto), or forced")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", required=True, help="output folder")
     args = parser.parse_args()
@@ -59,6 +62,9 @@ def main() -> None:
     model_dir = (Path(args.model) if Path(args.model).is_dir()
                  else layout.path("model", model=args.model))
     model, tokenizer = load_prepared(model_dir)
+    from percontrast.precision import autocast, resolve
+
+    precision = resolve(args.precision, model.device.type)
     rows = read_jsonl(args.data)
     if args.spc_csv:
         from percontrast.data.spc import load_spc_personas
@@ -72,10 +78,12 @@ def main() -> None:
 
         judge = make_llm(args.judge, cache_dir=args.cache_dir)
     boot = {"n_resamples": args.n_resamples, "confidence": args.confidence, "seed": args.seed}
-    tokens, classification = run_benchmark(
-        model, tokenizer, rows, threshold=args.threshold, counterfactual=args.counterfactual,
-        variants=args.variants, dev_fraction=args.dev_fraction, seed=args.seed, boot=boot,
-        judge=judge, batch_size=args.batch_size)
+    with autocast(precision, model.device.type):
+        tokens, classification = run_benchmark(
+            model, tokenizer, rows, threshold=args.threshold, counterfactual=args.counterfactual,
+            variants=args.variants, dev_fraction=args.dev_fraction, seed=args.seed, boot=boot,
+            judge=judge, batch_size=args.batch_size)
+    classification["precision"] = precision
     classification["model"] = model_dir.name
     classification["judge"] = args.judge.get("label", args.judge.get("model")) or None
     classification["data"] = args.data
