@@ -118,7 +118,8 @@ def checkpoint_problem(checkpoint: str | Path, identity: dict[str, Any]) -> str 
     checkpoint = Path(checkpoint)
     record_path = checkpoint / RECORD
     if not record_path.is_file():
-        return f"incomplete: no {RECORD} (the job was stopped while writing it)"
+        return (f"incomplete: no {RECORD} (the job stopped while writing it: killed, out of "
+                f"time, or out of disk space; {_free_space(checkpoint)} there now)")
     try:
         record = json.loads(record_path.read_text(encoding="utf-8"))
         stored, files = record["identity"], record["files"]
@@ -143,6 +144,13 @@ def checkpoint_problem(checkpoint: str | Path, identity: dict[str, Any]) -> str 
     if state is None or state.get("global_step") != step:
         return f"trainer_state.json does not record step {step}"
     return None
+
+
+def _free_space(path: Path) -> str:
+    try:
+        return f"{shutil.disk_usage(path).free / 1e9:.2f} GB free"
+    except OSError:
+        return "free space unknown"
 
 
 #: Files of a checkpoint that are training state, not the model ``save_model`` wrote there.

@@ -10,6 +10,7 @@ line of a malformed record (bad JSON, bytes that are not UTF-8) instead of a bar
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import hashlib
 import json
@@ -77,10 +78,19 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
             os.fsync(fh.fileno())
         os.chmod(tmp, _umask_mode(0o666))
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        _name_full_disk(err, path)
         raise
+
+
+def _name_full_disk(err: BaseException, path: Path) -> None:
+    """A full disk while writing ``path``: raise it again naming ``path`` (a write's OSError
+    names no file, and the CLI says which disk is full from it)."""
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT) \
+            and err.filename is None:
+        raise OSError(err.errno, err.strerror, str(path)) from err
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
@@ -163,6 +173,11 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     Everything in it gets the umask's modes (:func:`honour_umask`), whoever wrote it.
     """
     path = Path(path)
+    if path.is_symlink():  # replacing it would delete the folder the link points to
+        raise DataError(path, f"is a symbolic link (to {os.readlink(path)}); this output folder "
+                        "is replaced whole when it is rewritten, which would delete what the "
+                        "link points to: remove the link (a model folder elsewhere is a "
+                        "registry entry with source: local and path: that folder)")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
@@ -171,8 +186,9 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         shutil.rmtree(tmp, ignore_errors=True)
+        _name_full_disk(err, path)
         raise
 
 

@@ -8,26 +8,92 @@ so that a run killed anywhere is rerun by Snakemake and resumes where it can:
 * :func:`save_model` writes ``model/`` through a staging folder and an atomic rename (a LoRA
   run's adapter merged into its base), so ``model/`` is never half-written;
 * :func:`write_done` writes ``done.json`` last: its presence means the run is complete;
-* :func:`whole_run_loss` gives the run's loss over all its resumes, not only the last session.
+* :func:`whole_run_loss` gives the run's loss over all its resumes, not only the last session;
+* :func:`lock_run_folder` makes one process the folder's only writer: a second ``percontrast
+  train`` on the same folder (a hand-run job beside Snakemake, a requeued SLURM job) fails at
+  once, naming the holder, instead of deleting the first one's live checkpoint as "incomplete"
+  or interleaving two runs in ``log.jsonl``.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
+import os
 import shutil
+import socket
+import time
 from pathlib import Path
 from typing import Any
 
 from percontrast.io import atomic_dir, read_json, write_json
 from percontrast.layout import run_member
 
+log = logging.getLogger(__name__)
+
+#: The lock file of a run folder (its content names the holder, for the second process's error).
+LOCK = ".lock"
+#: Run folders this process holds locked (resolved path -> file descriptor), until it exits.
+_HELD: dict[str, int] = {}
+
+
+class RunFolderLocked(RuntimeError):
+    """Another process is training into this run folder."""
+
+
+def lock_run_folder(run_dir: str | Path) -> bool:
+    """Take an exclusive lock on ``run_dir`` for the rest of this process (``flock`` on its
+    :data:`LOCK` file; the kernel releases it when the process ends, however it ends). A second
+    call in the same process is a no-op. Raises :class:`RunFolderLocked`, naming the holder,
+    when another process holds it. Returns False (with a warning) on a file system without
+    locks, where training goes on unlocked, as before."""
+    import fcntl
+
+    run_dir = Path(run_dir)
+    key = str(run_dir.resolve())
+    path = run_dir / LOCK
+    if key in _HELD:
+        try:
+            held, now = os.fstat(_HELD[key]), os.stat(path)
+            if (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino):
+                return True
+        except OSError:
+            pass
+        os.close(_HELD.pop(key))  # the folder was removed and made again: lock the new one
+    run_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as err:
+        holder = os.pread(fd, 512, 0).decode("utf-8", "replace").strip()
+        os.close(fd)
+        if err.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise RunFolderLocked(
+                f"{run_dir}: another process is training into this run folder "
+                f"({holder or 'holder unknown'}); wait for it to finish or stop it (two "
+                "trainings in one folder would delete each other's checkpoints and mix their "
+                "logs)") from None
+        log.warning("%s: cannot lock the run folder (%s): the file system has no locks; make "
+                    "sure no other job trains into it", run_dir, err)
+        return False
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since "
+                  f"{time.strftime('%Y-%m-%d %H:%M:%S %z')}\n".encode(), 0)
+    _HELD[key] = fd
+    return True
+
 
 def resume_point(trainer, identity: dict[str, Any]):
     """The :class:`~percontrast.checkpoints.Choice` of checkpoint to resume from (``None`` when
-    training starts fresh). Every process chooses the same before rank 0 removes the skipped
-    ones, and all wait for that, so no process resumes from a folder being deleted."""
+    training starts fresh). The main process first locks the run folder
+    (:func:`lock_run_folder`): another training in it fails here, before anything is removed.
+    Every process chooses the same before rank 0 removes the skipped ones, and all wait for
+    that, so no process resumes from a folder being deleted."""
     from percontrast.checkpoints import choose_checkpoint, remove_skipped
 
     ckpt_dir = Path(trainer.args.output_dir)
+    if trainer.is_world_process_zero():
+        lock_run_folder(ckpt_dir.parent)  # the checkpoints live in the run folder
     choice = choose_checkpoint(ckpt_dir, identity)
     trainer.accelerator.wait_for_everyone()
     if trainer.is_world_process_zero():

@@ -2,7 +2,7 @@
 
 import argparse
 
-from percontrast.cli import json_arg, setup
+from percontrast.cli import json_arg, non_negative_int, setup
 from percontrast.data.records import write_records
 from percontrast.data.tasks import load_task
 
@@ -12,7 +12,8 @@ def main() -> None:
     parser.add_argument("--task", required=True, help="task_registry name")
     parser.add_argument("--spec", type=json_arg, required=True, help="task_registry entry (JSON)")
     parser.add_argument("--split", choices=["train", "test"], required=True)
-    parser.add_argument("--n", type=int, default=None, help="records kept (all if omitted)")
+    parser.add_argument("--n", type=non_negative_int, default=None,
+                        help="records kept (all if omitted)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()

@@ -2,7 +2,7 @@
 
 import argparse
 
-from percontrast.cli import set_threads, setup
+from percontrast.cli import positive_int, set_threads, setup
 from percontrast.data.records import read_records, write_records
 from percontrast.data.retrieval import retrieve_top_k
 
@@ -10,7 +10,7 @@ from percontrast.data.retrieval import retrieve_top_k
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--input", required=True, help="records JSONL with full profiles")
-    parser.add_argument("--k", type=int, required=True, help="entries kept per record")
+    parser.add_argument("--k", type=positive_int, required=True, help="entries kept per record")
     parser.add_argument("--retriever", required=True,
                         help="bm25 | contriever | bundled-minilm | a dense model path or hub id")
     parser.add_argument("--threads", type=int, default=None)

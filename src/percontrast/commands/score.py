@@ -3,7 +3,7 @@ or EM/F1 for HotpotQA and DROP."""
 
 import argparse
 
-from percontrast.cli import json_arg, setup
+from percontrast.cli import json_arg, non_negative_int, setup
 from percontrast.data.records import QA_TASK_TYPES, read_records
 from percontrast.generation_file import read_generations
 from percontrast.io import DataError, write_json
@@ -17,7 +17,7 @@ def main() -> None:
                         help="model / train task / method / run / eval task (JSON)")
     parser.add_argument("--config-hash", default=None)
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--limit", type=int, default=0,
+    parser.add_argument("--limit", type=non_negative_int, default=0,
                         help="score the first N test records only, as generate did (0: all)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
