@@ -110,3 +110,18 @@ def test_lamp_one_questions_file_for_both_splits_is_refused(tmp_path, repo):
     with pytest.raises(pc.ConfigError, match=r"^task_registry\.l4\.files: train and test both "
                                              r"read .*dev_questions\.json"):
         load_task("l4", spec, "train", n=None, seed=0)
+
+
+def test_train_and_test_files_with_the_same_content_are_refused(tmp_path):
+    folder = _longlamp_folder(tmp_path)
+    (folder / "train.json").write_bytes((folder / "test.json").read_bytes())
+    spec = {"type": "topic_writing", "source": "longlamp", "path": str(folder)}
+    with pytest.raises(pc.ConfigError, match=r"^task_registry\.t\.path: the train file .*"
+                                             r"train\.json and the test file .*test\.json have "
+                                             r"the same content"):
+        load_task("t", spec, "test", n=None, seed=0)
+    # LaMP: one outputs file for both splits is fine, the same questions are not
+    files = {s: _lamp_files(tmp_path, s) for s in ("train", "test")}
+    files["train"]["outputs"] = files["test"]["outputs"]
+    spec = {"type": "news_headline", "source": "lamp", "files": files}
+    assert load_task("l", spec, "test", n=None, seed=0)

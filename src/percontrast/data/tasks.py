@@ -72,6 +72,28 @@ def split_overlap_problem(name: str, spec: dict[str, Any]) -> str | None:
                 train["questions"], test["questions"]):
             return (f"{key}.files: train and test both read {test['questions']} (test records "
                     "would be training records); give each split its own questions file")
+    return _same_content_problem(key, spec)
+
+
+def _same_content_problem(key: str, spec: dict[str, Any]) -> str | None:
+    """Two split files with the same bytes (a copy of test.json saved as train.json). LaMP's
+    outputs file may serve both splits: only its questions files are compared."""
+    from percontrast.io import file_sha256
+
+    def files(split: str) -> list[str]:
+        found = task_data_files(spec, split)
+        if spec.get("source") == "lamp":
+            questions = ((spec.get("files") or {}).get(split) or {}).get("questions")
+            found = [f for f in found if f == str(questions)]
+        return found
+
+    train = {file_sha256(f): f for f in files("train")}
+    for f in files("test"):
+        digest = file_sha256(f)
+        if digest in train and digest != "missing":
+            field = "files" if spec.get("source") == "lamp" else "path"
+            return (f"{key}.{field}: the train file {train[digest]} and the test file {f} have "
+                    "the same content (test records would be training records)")
     return None
 
 
