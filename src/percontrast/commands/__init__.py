@@ -1,4 +1,5 @@
-"""``percontrast <command>``: one command per workflow rule, which the rules' shells call.
+"""``percontrast <command>``: one command per workflow rule, which the rules' shells call, and
+``summarize``, which renders docs/results.md from a finished run.
 
 Each command module parses its arguments, calls the library once and writes its outputs
 atomically (:mod:`percontrast.cli` holds what they share). ``percontrast --help`` lists them;
@@ -31,6 +32,8 @@ COMMANDS: dict[str, str] = {
     "figures": "the report's run figures",
     "claims": "claims.md and claims.json: every claim's estimate, interval and verdict",
     "index": "results/index.md",
+    # no rule calls it: it runs after snakemake, on a finished run (tests/test_cli.py)
+    "summarize": "docs/results.md from a finished run's claims.json, config and job times",
 }
 
 
