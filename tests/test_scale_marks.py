@@ -11,13 +11,12 @@ import json
 
 import pytest
 
+from percontrast import artefacts, layout, plan
 from percontrast import config as pc
-from percontrast import layout, plan
 from percontrast.report import compare as cmp
 from percontrast.report import results as rs
 from percontrast.report.gains import PARTIAL, Gain
 from percontrast.report.tables import (
-    BUILDERS,
     DASH,
     NotRun,
     table1,
@@ -89,7 +88,7 @@ def test_a_cross_task_evaluation_of_a_full_run_gets_its_own_mark(cfg, tmp_path):
     run = plan.main_run(cfg, "tiny-llama", "review", "ce")
     for dst in ("abstract", "review"):
         put_examples(tmp_path, run, dst, varied(dst, 12, 0.3))
-    table = BUILDERS["table3"](cfg, tmp_path)
+    table = artefacts.get("table3").load()(cfg, tmp_path)
     row = row_of(table, "Tiny-Llama", "PRW", "CE")
     assert row[3].scale == rs.PIPELINE_EVAL and row[4].scale == rs.FULL
     assert any(n.startswith("\u2021 full-scale run evaluated at pipeline scale: first 4 test "
@@ -111,7 +110,7 @@ def test_main_cells_carry_n_and_an_interval_from_ten_examples(cfg, tmp_path):
                  varied("review", 12, 0.2))
     put_examples(tmp_path, plan.main_run(cfg, "tiny-llama", "abstract", "ce"), "abstract",
                  varied("abstract", 8, 0.2))
-    table = BUILDERS["table3"](cfg, tmp_path)
+    table = artefacts.get("table3").load()(cfg, tmp_path)
     own = row_of(table, "Tiny-Llama", "PRW", "CE")[4]
     assert own.n == 12 and own.low < float(own) < own.high
     assert table.cell(own) == (f"{float(own):.4f} [{own.low:.4f}, {own.high:.4f}] n=12")
@@ -195,7 +194,7 @@ def test_a_table_the_config_leaves_out_says_not_run_and_names_the_config(cfg, tm
                                                                          off):
     cfg = copy.deepcopy(cfg)
     off(cfg)
-    table = BUILDERS[name](cfg, tmp_path)
+    table = artefacts.get(name).load()(cfg, tmp_path)
     assert len(table.rows) == 1 and isinstance(table.rows[0][0], NotRun)
     md = table.to_markdown()
     assert "not run (configs/cpu-full.yaml)" in md and table.missing == []

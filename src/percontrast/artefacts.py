@@ -67,14 +67,15 @@ class Artefact:
 _TABLES = "percontrast.report.tables"
 _COMPARE = "percontrast.report.compare"
 _RENDER = "percontrast.report.render"
+_CONTROLS = "percontrast.report.controls"
 
 
 def _table(name: str, description: str, *, companion: bool = True,
-           reads_data: bool = False) -> list[Artefact]:
-    """A base table written by rule ``tables`` and, if ``companion``, its paper companion
-    (builder ``percontrast.report.compare.{name}_vs_paper``)."""
+           reads_data: bool = False, module: str = _TABLES) -> list[Artefact]:
+    """A base table written by rule ``tables`` (builder ``{module}.{name}``) and, if
+    ``companion``, its paper companion (builder ``percontrast.report.compare.{name}_vs_paper``)."""
     twin = f"{name}{COMPANION_SUFFIX}" if companion else None
-    out = [Artefact(name, TABLE, "tables", f"{_TABLES}.{name}", description, "tables.rst",
+    out = [Artefact(name, TABLE, "tables", f"{module}.{name}", description, "tables.rst",
                     companion=twin, reads_data=reads_data)]
     if twin:
         out.append(Artefact(twin, TABLE, "tables", f"{_COMPARE}.{twin}",
@@ -125,6 +126,15 @@ CATALOGUE: tuple[Artefact, ...] = (
                          "scored against the speaker's own persona (persona vs. placebo words, "
                          "grounded recall, persona Hits@1), with intervals and the PerCE - CE "
                          "row (this project's own)", companion=False),
+    *_table("table_controls", "is it the tokens? PerCE against PerCE-shuffled (its weights "
+                              "permuted within each reply) and PerCE-normalized (its selection at "
+                              "CE's step size): persona metric, ROUGE-L, mean token weight and "
+                              "the shares at the clip bounds (this project's own)",
+            companion=False, module=_CONTROLS),
+    *_table("table_reply_shape", "longer or worse? reply length, replies at max_new_tokens, "
+                                 "persona-sentence repetition, ROUGE-L precision / recall and "
+                                 "length-matched ROUGE-L per method (this project's own)",
+            companion=False, module=_CONTROLS),
     _pir_figure("figure2_pir_heatmap", "pir_heatmap_figure",
                 "tokens of persona-QA answers coloured by PIR (paper figure 2)"),
     _pir_figure("figure4_pir_classification", "pir_classification_figure",
@@ -148,6 +158,9 @@ CATALOGUE: tuple[Artefact, ...] = (
     _run_figure("cross_task_heatmap", "source x target ROUGE-L for CE and PerCE and their "
                                       "difference (tables 3 / 8 as heat-maps); pipeline-scale "
                                       "cells hatched"),
+    Artefact("figure_controls", FIGURE, "figures", f"{_CONTROLS}.figure_controls",
+             "PerCE against PerCE-shuffled and PerCE-normalized: each arm's persona metric per "
+             "method with its interval (table_controls as bars)", "controls.rst"),
     _run_figure("aloe_by_round", "ALOE judge score by dialogue round, CE vs. PerCE per source "
                                  "task"),
 )

@@ -31,7 +31,9 @@ rule bench_step:
         max_length=lambda wc: config["bench"]["max_length"],
         cpu="--cpu" if config.get("device") == "cpu" else "",
         # the precision the training runs use (training.precision, resolved as they resolve it)
-        precision=lambda wc: planned_precision(config["training"].get("precision"), config.get("device")),
+        precision=lambda wc: planned_precision(
+            config["training"].get("precision"), config.get("device")
+        ),
         seed=config["seed"],
     message:
         "Benchmarking the training step of CE and PerCE on {params.model}"

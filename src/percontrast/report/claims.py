@@ -16,19 +16,15 @@ their verdict describes this run, not the paper's setting.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from percontrast import config as pc
 from percontrast import layout, pir_methods, plan
-from percontrast.io import read_jsonl
 from percontrast.metrics import example_scores
 from percontrast.ranking import (
     answer_bootstrap,
@@ -38,235 +34,50 @@ from percontrast.ranking import (
     weighted_f1,
 )
 from percontrast.report import escape
-from percontrast.report.compare import paper_results
-from percontrast.report.gains import bootstrap_settings, comparison
-from percontrast.report.results import Results, label, read_result
-from percontrast.stats import (
-    Estimate,
-    aligned_scores,
-    bootstrap,
-    bootstrap_distribution,
-    combine,
+from percontrast.report.arm_claims import (
+    control_claims,
+    marker_claims,
+    reply_shape_claims,
+    spc_claims,
 )
+from percontrast.report.evidence import Evidence, aligned
+from percontrast.report.gains import bootstrap_settings, comparison
+from percontrast.report.paper_numbers import (
+    paper_aloe,
+    paper_average_gain,
+    paper_cross_task,
+    paper_lr_variance,
+    paper_pir,
+    paper_task_gains,
+)
+from percontrast.report.results import label
+from percontrast.report.verdicts import (  # noqa: F401  (the vocabulary, as claims.* too)
+    CONTRADICTED,
+    HOLDS,
+    INCONCLUSIVE,
+    NOT_RUN,
+    VERDICTS,
+    Claim,
+    holm,
+    holm_summary,
+    p_text,
+    two_sided_p,
+    verdict,
+)
+from percontrast.stats import bootstrap
 
-HOLDS, CONTRADICTED, INCONCLUSIVE, NOT_RUN = "holds", "contradicted", "inconclusive", "not run"
-VERDICTS = (HOLDS, CONTRADICTED, INCONCLUSIVE, NOT_RUN)
-#: Stages a config can mark as run at pipeline scale only (``report.pipeline_scale``).
-STAGES = ("table1", "table2", "table3", "table4", "figure4", "bench", "markers")
 #: PerCE's step time over CE's that still counts as a small extra cost (a 10% budget).
 COST_BUDGET = 1.10
 LONG_TASK_LABELS = {"abstract_generation": "PAG", "product_review": "PRW",
                     "topic_writing": "PTW"}
 
 
-def verdict(estimate: Estimate | None, direction: int = 1) -> str:
-    """holds / contradicted / inconclusive / not run, from the interval alone."""
-    if estimate is None:
-        return NOT_RUN
-    side = estimate.direction() * direction
-    return HOLDS if side > 0 else CONTRADICTED if side < 0 else INCONCLUSIVE
-
-
-@dataclass
-class Claim:
-    """One headline claim: the paper's number, ours with its interval, the verdict."""
-
-    id: str
-    stage: str
-    statement: str
-    source: str
-    paper: str
-    unit: str
-    estimate: Estimate | None = None
-    direction: int = 1
-    pipeline_scale: bool = False
-    missing: list[str] = field(default_factory=list)
-    note: str = ""
-    #: what the interval resamples, and over how many training seeds (claims.md says it)
-    covers: str = ""
-    #: the verdict after Holm's adjustment over the family of claims (:func:`holm`)
-    holm_verdict: str | None = None
-    holm_p: float | None = None
-
-    @property
-    def verdict(self) -> str:
-        return verdict(self.estimate, self.direction)
-
-    def ours(self) -> str:
-        """This run's statistic as ``value [low, high]`` in the claim's unit."""
-        e = self.estimate
-        if e is None:
-            return "—"
-        scale = 100.0 if self.unit in ("%", "pts") else 1.0
-        fmt = "{:+.2f}" if scale == 100.0 else "{:+.4f}"
-        head = fmt.format(e.value * scale) + ("%" if self.unit == "%" else "")
-        if e.low is None:
-            return head + " (n too small for an interval)"
-        return f"{head} [{fmt.format(e.low * scale)}, {fmt.format(e.high * scale)}]"
-
-    @property
-    def p_value(self) -> float | None:
-        """Bootstrap p-value against the claim's direction (small = strong support)."""
-        p = self.estimate.p_value if self.estimate else None
-        return None if p is None else (p if self.direction > 0 else 1 - p)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "stage": self.stage, "claim": self.statement,
-                "source": self.source, "paper": self.paper, "unit": self.unit,
-                "ours": self.ours(), "p_value": self.p_value,
-                "estimate": self.estimate and self.estimate.to_dict(),
-                "verdict": self.verdict, "pipeline_scale": self.pipeline_scale,
-                "covers": self.covers, "holm_p": self.holm_p, "holm_verdict": self.holm_verdict,
-                "missing": self.missing, "note": self.note}
-
-
-# --------------------------------------------------------------------------- the paper's side
-
-def _pct(x: float) -> str:
-    return f"{x * 100:+.1f}%"
-
-
-def _rel(new: float, old: float) -> float:
-    return (new - old) / old
-
-
-def paper_average_gain(metric: str) -> str:
-    """Table 1's PerCE-over-CE gain on the three-task average, per paper model."""
-    t1 = paper_results()["table1"]
-    return ", ".join(f"{_pct(_rel(m['PerCE']['Average'][metric], m['CE']['Average'][metric]))} "
-                     f"({name})" for name, m in t1.items())
-
-
-def paper_task_gains() -> str:
-    m = paper_results()["table1"]["Qwen3-4B"]
-    gains = {t: _rel(m["PerCE"][t]["rouge_l"], m["CE"][t]["rouge_l"]) for t in ("PAG", "PRW",
-                                                                              "PTW")}
-    return (f"ROUGE-L gain PAG {_pct(gains['PAG'])}, PRW {_pct(gains['PRW'])}, PTW "
-            f"{_pct(gains['PTW'])} (Qwen3-4B): mean(PRW, PTW) - PAG = "
-            f"{(gains['PRW'] + gains['PTW']) / 2 * 100 - gains['PAG'] * 100:+.1f} points")
-
-
-def paper_lr_variance() -> str:
-    t2 = paper_results()["table2"]["Qwen3-4B"]
-    ce, perce = t2["CE"]["variance_x1e-4"], t2["PerCE"]["variance_x1e-4"]
-    return ("ROUGE-L variance over 5 LRs x1e-4, CE vs PerCE: " + ", ".join(
-        f"{t} {ce[t]:g} vs {perce[t]:g}" for t in ce) + " (Qwen3-4B)")
-
-
-def paper_cross_task() -> str:
-    t3 = paper_results()["table3"]["Qwen3-4B"]
-    diffs = [t3[src]["PerCE"][dst] - t3[src]["CE"][dst] for src in t3 for dst in t3[src]["CE"]
-             if dst != src]
-    wins = sum(d >= 0 for d in diffs)
-    return (f"PerCE - CE off the diagonal: mean {sum(diffs) / len(diffs):+.4f} ROUGE-L, "
-            f"PerCE >= CE in {wins} of {len(diffs)} cells (Qwen3-4B)")
-
-
-def paper_aloe() -> str:
-    t4 = paper_results()["table4"]["Qwen3-4B"]
-    return "PerCE - CE, average of k=6..10: " + ", ".join(
-        f"{t} {v['PerCE']['average'] - v['CE']['average']:+.2f}" for t, v in t4.items()) + \
-        " (Qwen3-4B, judge score 1-5)"
-
-
-def paper_pir() -> str:
-    wm = paper_results()["pir"]["Qwen3-30B-A3B-Instruct-2507"]["word_matching"]
-    return (f"word matching F1 {wm['f1']:.2f} (recall {wm['recall']:.3f}); PerContrast's "
-            "bars are higher (figure 4, an image)")
-
-
-def paper_spc() -> str:
-    return ("— (the paper has no SPC experiment; its claim is better personalization: tables 1 "
-            "and 4, ALOE's judge)")
-
-
 # --------------------------------------------------------------------------- our side
-
-class Evidence:
-    """Reads result files for the claims. Within :meth:`claim`, every file it cannot find is
-    listed on the claim, every pipeline-scale run or evaluation it reads labels the claim so,
-    and a comparison that cannot be made (too few examples, nothing in common) becomes the
-    claim's note instead of failing the whole report."""
-
-    def __init__(self, cfg: dict[str, Any], root: str | os.PathLike):
-        self.cfg, self.root = cfg, Path(root)
-        self.boot = bootstrap_settings(cfg)
-        self.res = Results(cfg, root)
-        self._small = False
-        self._streams = 0
-
-    @contextlib.contextmanager
-    def claim(self, c: Claim):
-        self.res.missing, self._small = [], False
-        try:
-            yield c
-        except ValueError as err:
-            c.note = (c.note + "; " if c.note else "") + str(err)
-        c.missing = sorted(set(self.res.missing))
-        c.pipeline_scale = c.pipeline_scale or self._small
-
-    def _note_scale(self, run: plan.TrainRun, task: str) -> None:
-        if not plan.is_full_scale(self.cfg, run) or plan.evaluation_limit(self.cfg, run, task):
-            self._small = True
-
-    def metrics(self, run: plan.TrainRun, task: str) -> dict | None:
-        self._note_scale(run, task)
-        return self.res.metrics(run, task)
-
-    def best(self, model: str, task: str, method: str) -> dict | None:
-        run, found = self.res.best_lr_run(model, task, method)
-        if run is not None:
-            self._note_scale(run, task)
-        return found
-
-    def scores(self, run: plan.TrainRun, task: str, metric: str) -> dict[str, float] | None:
-        m = self.metrics(run, task)
-        return None if m is None else example_scores(m, metric, source=str(run.path))
-
-    def json_file(self, path: Path) -> Any:
-        if not path.is_file():
-            self.res.missing.append(str(path))
-            return None
-        return read_result(path)
-
-    def jsonl_file(self, path: Path) -> list[dict] | None:
-        if not path.is_file():
-            self.res.missing.append(str(path))
-            return None
-        return read_jsonl(path)
-
-    def distribution(self, samples: Sequence[Sequence[float]], statistic: Callable):
-        """One independent test set's bootstrap distribution; each call draws from its own
-        random stream (``[seed, k]``), so the sets :meth:`combine` joins are independent."""
-        self._streams += 1
-        return bootstrap_distribution(samples, statistic, n_resamples=self.boot["n_resamples"],
-                                      seed=[self.boot["seed"], self._streams])
-
-    def combine(self, parts, how) -> Estimate:
-        return combine(parts, how, confidence=self.boot["confidence"])
-
-    def seeds(self) -> str:
-        n = len(dict.fromkeys([self.cfg["seed"], *plan.training_seeds(self.cfg)]))
-        return f"{n} training seed{'s' if n > 1 else ''}" + (
-            " (each example's score averaged over them)" if n > 1 else "")
-
-    def covers_examples(self, c: Claim, what: str = "test examples") -> None:
-        """State what ``c``'s interval resamples: its n paired examples, and the seeds."""
-        if c.estimate is not None:
-            c.covers = (f"{c.estimate.n} {what} resampled (paired, both methods); "
-                        f"{self.seeds()}; the training data fixed")
-
 
 def _rel_gain(a, b, axis=-1):
     base = np.mean(a, axis=axis)
     with np.errstate(divide="ignore", invalid="ignore"):
         return (np.mean(b, axis=axis) - base) / base
-
-
-def _aligned(maps: Sequence[dict[str, float]]) -> list[list[float]]:
-    """Per-example scores of several systems on one test set, over the examples all of them
-    were scored on (pipeline-scale evaluations cover only the first records of the file)."""
-    return aligned_scores(maps, what="result files of one test set")[1]
 
 
 def average_gain_claims(ev: Evidence, metric: str, name: str) -> list[Claim]:
@@ -276,13 +87,23 @@ def average_gain_claims(ev: Evidence, metric: str, name: str) -> list[Claim]:
         c = Claim(f"table1_avg_{metric}_{model}", "table1",
                   f"PerCE > CE on average {name} over the tasks ({label(cfg, 'model', model)}, "
                   "best LR per method)", "Table 1", paper_average_gain(metric), "%")
+        out.append(c)
+        main = cfg["training"]["main_learning_rate"]
+        if all(plan.grid_learning_rates(cfg, m) == [main] for m in ("ce", "perce")):
+            # one LR: the best is the main run, which has the training seeds
+            with ev.claim(c):
+                g = ev.gain([(plan.main_run(cfg, model, t, "ce"),
+                              plan.main_run(cfg, model, t, "perce"), t) for t in cfg["tasks"]],
+                            metric, relative=True)
+                if g is not None:
+                    c.estimate, c.covers = g.estimate, g.covers
+            continue
         with ev.claim(c):
             ce = [ev.best(model, t, "ce") for t in cfg["tasks"]]
             perce = [ev.best(model, t, "perce") for t in cfg["tasks"]]
             comp = comparison(cfg, ce, perce, metric)
             c.estimate = comp.rel if comp else None
         ev.covers_examples(c)
-        out.append(c)
     return out
 
 
@@ -303,7 +124,7 @@ def task_gain_claims(ev: Evidence) -> list[Claim]:
             files = [(ev.best(model, by_label[x], "ce"), ev.best(model, by_label[x], "perce"))
                      for x in ("PRW", "PTW", "PAG")]
             if all(ce is not None and perce is not None for ce, perce in files):
-                parts = [ev.distribution(_aligned([example_scores(ce, "rouge_l"),
+                parts = [ev.distribution(aligned([example_scores(ce, "rouge_l"),
                                                    example_scores(perce, "rouge_l")]), _rel_gain)
                          for ce, perce in files]
                 c.estimate = ev.combine(parts, lambda v: (v[0] + v[1]) / 2 - v[2])
@@ -339,7 +160,7 @@ def lr_variance_claims(ev: Evidence) -> list[Claim]:
                                      "rouge_l") for method in ("ce", "perce") for lr in lrs]
                     for task in cfg["tasks"]}
             if all(m is not None for ms in maps.values() for m in ms):
-                parts = [ev.distribution(_aligned(ms), var_gap) for ms in maps.values()]
+                parts = [ev.distribution(aligned(ms), var_gap) for ms in maps.values()]
                 c.estimate = ev.combine(parts, lambda v: np.mean(v, axis=0))
         ev.covers_examples(c, "test examples per task (every LR's run on the same ones)")
     return out
@@ -372,7 +193,7 @@ def cross_task_claims(ev: Evidence) -> list[Claim]:
                           for src in cfg["tasks"] if src != dst for m in ("ce", "perce")]
                     for dst in cfg["tasks"]}
             if all(m is not None for ms in maps.values() for m in ms):
-                parts = [ev.distribution(_aligned(ms), off_diag) for ms in maps.values()]
+                parts = [ev.distribution(aligned(ms), off_diag) for ms in maps.values()]
                 c.estimate = ev.combine(parts, lambda v: np.mean(v, axis=0))
         ev.covers_examples(c, "test examples per target task")
     return out
@@ -417,7 +238,7 @@ def aloe_claims(ev: Evidence) -> list[Claim]:
                                                                        aloe["rounds"]))
             if all(m is not None for ms in maps.values() for m in ms):
                 diff = lambda x, y, axis=-1: np.mean(y, axis=axis) - np.mean(x, axis=axis)  # noqa: E731
-                parts = [ev.distribution(_aligned(ms), diff) for ms in maps.values()]
+                parts = [ev.distribution(aligned(ms), diff) for ms in maps.values()]
                 c.estimate = ev.combine(parts, lambda v: np.mean(v, axis=0))
         ev.covers_examples(c, "ALOE conversations")
     return out
@@ -561,98 +382,10 @@ def cost_claims(ev: Evidence) -> list[Claim]:
     return [c]
 
 
-#: The real-data arm's claims: (metric, relative gain?, statement, unit).
-SPC_CLAIMS = (
-    ("persona_words", False, "PerCE uses the speaker's persona more than CE on real dialogue: "
-     "persona words per reply (content words of the speaker's persona that the conversation so "
-     "far lacks), PerCE - CE", "words"),
-    ("persona_lift", False, "... beyond a placebo: persona words minus another user's persona "
-     "words per reply, PerCE - CE", "words"),
-    ("persona_hits1", False, "... and its replies identify the speaker: Hits@1 of the true "
-     "persona among k by the same count (chance 1/k), PerCE - CE", "Hits@1"),
-    ("rouge_l", True, "PerCE > CE on ROUGE-L against the reference turn, real dialogue", "%"),
-    ("meteor", True, "PerCE > CE on METEOR against the reference turn, real dialogue", "%"),
-)
-
-
-def spc_claims(ev: Evidence) -> list[Claim]:
-    """The real-data arm (``evaluation.dialogue``): CE vs PerCE on real Synthetic-Persona-Chat
-    turns, persona use scored against SPC's own persona sentences (:mod:`percontrast.persona_use`)
-    and ROUGE-L / METEOR against the reference turn; paired bootstrap over the test turns."""
-    cfg = ev.cfg
-    runs = plan.dialogue_runs(cfg)
-    out = []
-    pairs = dict.fromkeys((r.model, r.task) for r in runs) or {
-        (m, None): None for m in cfg["models"][:1]}
-    for model, task in pairs:
-        where = (f"{label(cfg, 'task', task)}, " if task else "") + label(cfg, "model", model)
-        for metric, relative, statement, unit in SPC_CLAIMS:
-            c = Claim(f"spc_{metric}_{model}_{task or 'none'}", "table_spc",
-                      f"{statement} ({where})", "this project (real SPC dialogue)",
-                      paper_average_gain(metric) + " on LongLaMP (table 1)"
-                      if relative else paper_spc(), unit)
-            out.append(c)
-            if task is None:
-                c.note = ("the real-data arm is off in this config (evaluation.dialogue); "
-                          f"{_not_run_config(cfg)} runs it")
-                continue
-            with ev.claim(c):
-                ce = ev.metrics(plan.main_run(cfg, model, task, "ce"), task)
-                perce = ev.metrics(plan.main_run(cfg, model, task, "perce"), task)
-                if any(m is not None and metric not in (m.get("examples") or [{}])[0]
-                       for m in (ce, perce)):
-                    c.note = f"the metrics files carry no {metric!r}: rerun their score jobs"
-                    continue
-                comp = comparison(cfg, [ce], [perce], metric)
-                c.estimate = None if comp is None else comp.rel if relative else comp.diff
-                if comp is not None:
-                    c.note = (f"CE {_num(comp.baseline)}, PerCE {_num(comp.system)}"
-                              + (f"; k = {perce.get('persona_candidates')} personas"
-                                 if metric == "persona_hits1" else ""))
-            ev.covers_examples(c, "test turns")
-    return out
-
-
-def _num(x: float) -> str:
-    return f"{x:.4f}" if abs(x) < 10 else f"{x:.2f}"
-
-
-def _not_run_config(cfg: dict[str, Any]) -> str:
-    return f"`{cfg.get('report', {}).get('not_run_config', 'configs/cpu-full.yaml')}`"
-
-
 def measured_steps(bench: dict, method: str) -> list[float]:
     """A method's step times after each repeat's warm-up (``measured_step_times_s``, as
     ``scripts/bench_step.py`` writes them)."""
     return list(bench["methods"][method]["measured_step_times_s"])
-
-
-def marker_claims(ev: Evidence) -> list[Claim]:
-    """This project's own claim: PerCE reproduces more profile-visible markers than CE."""
-    cfg = ev.cfg
-    out = []
-    for model in cfg["models"]:
-        for task in [*cfg["tasks"], None]:
-            where = (label(cfg, "task", task) if task else "all tasks, each weighted equally")
-            c = Claim(f"markers_recall_{model}_{task or 'all'}", "markers",
-                      "PerCE's generations reproduce more of the user's profile-visible personal "
-                      f"markers than CE's (marker recall, {where}, "
-                      f"{label(cfg, 'model', model)})", "this project (demo ground truth)",
-                      "— (LongLaMP has no token-level ground truth)", "pts")
-            out.append(c)
-            tasks = cfg["tasks"] if task is None else [task]
-            with ev.claim(c):
-                ce = [ev.metrics(plan.main_run(cfg, model, t, "ce"), t) for t in tasks]
-                perce = [ev.metrics(plan.main_run(cfg, model, t, "perce"), t) for t in tasks]
-                if any(m is not None and "marker_recall" not in m for m in ce + perce):
-                    c.note = "the test data carries no marker ground truth (demo data only)"
-                    continue
-                comp = comparison(cfg, ce, perce, "marker_recall")
-                c.estimate = comp.diff if comp else None
-                ev.covers_examples(c, "test examples with a profile-visible marker")
-                if comp is None and not any(m is None for m in ce + perce):
-                    c.note = "no test example has a profile-visible marker"
-    return out
 
 
 def build_claims(cfg: dict[str, Any], root: str | os.PathLike = "results") -> list[Claim]:
@@ -661,38 +394,13 @@ def build_claims(cfg: dict[str, Any], root: str | os.PathLike = "results") -> li
     claims = [*average_gain_claims(ev, "rouge_l", "ROUGE-L"),
               *average_gain_claims(ev, "meteor", "METEOR"), *task_gain_claims(ev),
               *lr_variance_claims(ev), *cross_task_claims(ev), *aloe_claims(ev),
-              *pir_claims(ev), *cost_claims(ev), *spc_claims(ev), *marker_claims(ev)]
+              *pir_claims(ev), *cost_claims(ev), *spc_claims(ev), *marker_claims(ev),
+              *control_claims(ev), *reply_shape_claims(ev)]
     small = set(cfg.get("report", {}).get("pipeline_scale", []))
     for c in claims:
         c.pipeline_scale = c.pipeline_scale or c.stage in small
     holm(claims, confidence=ev.boot["confidence"])
     return claims
-
-
-def two_sided_p(c: Claim) -> float | None:
-    """The claim's two-sided bootstrap p-value, 2 min(p, 1 - p) of its one-sided one."""
-    p = c.p_value
-    return None if p is None else min(1.0, 2 * min(p, 1 - p))
-
-
-def holm(claims: Sequence[Claim], *, confidence: float = 0.95) -> None:
-    """Holm's step-down adjustment over the family of claims that have a p-value (every claim
-    this run decides or leaves inconclusive; "not run" ones are not in the family). Sets each
-    member's ``holm_p`` (adjusted two-sided p) and ``holm_verdict``: the claim's direction when
-    the adjusted p is below 1 - confidence, else inconclusive. The per-claim verdicts answer one
-    question each; these answer all of them at once with a family-wise error of 1 - confidence.
-    """
-    alpha = 1 - confidence
-    family = sorted(((two_sided_p(c), k) for k, c in enumerate(claims)
-                     if two_sided_p(c) is not None), key=lambda t: t[0])
-    m, running = len(family), 0.0
-    for rank, (p, k) in enumerate(family):
-        running = max(running, min(1.0, (m - rank) * p))
-        c = claims[k]
-        c.holm_p = running
-        side = c.estimate.value * c.direction
-        c.holm_verdict = (INCONCLUSIVE if running >= alpha or side == 0
-                          else HOLDS if side > 0 else CONTRADICTED)
 
 
 # --------------------------------------------------------------------------- rendering
@@ -722,7 +430,7 @@ def render_markdown(cfg: dict[str, Any], claims: Sequence[Claim]) -> str:
         n = str(c.estimate.n) if c.estimate else "—"
         unit = {"%": "relative", "pts": "points x100"}.get(c.unit, c.unit)
         adjusted = ("—" if c.holm_verdict is None
-                    else f"{c.holm_verdict} (p {_p(c.holm_p, b['n_resamples'])})")
+                    else f"{c.holm_verdict} (p {p_text(c.holm_p, b['n_resamples'])})")
         lines.append(f"| {i} | {_cell(c.statement)} | {c.source} | {_cell(c.paper)} | "
                      f"{c.ours()} ({unit}) | {n} | {_cell(c.covers) or '—'} | "
                      f"**{c.verdict}**{scale} | {adjusted} |")
@@ -741,20 +449,6 @@ def render_markdown(cfg: dict[str, Any], claims: Sequence[Claim]) -> str:
                   "pipeline (see `report.pipeline_scale`); its verdict describes this run, "
                   "not the paper's setting."]
     return "\n".join(lines) + "\n"
-
-
-def _p(p: float, n_resamples: int) -> str:
-    """A bootstrap p-value as text: 0 means below the resolution of ``n_resamples``."""
-    return f"< {1 / n_resamples:.1g}" if p == 0 else f"{p:.3g}"
-
-
-def holm_summary(claims: Sequence[Claim], confidence: float = 0.95) -> str:
-    """One line on the family-wise verdicts (:func:`holm`)."""
-    family = [c for c in claims if c.holm_verdict is not None]
-    counts = {v: sum(c.holm_verdict == v for c in family) for v in VERDICTS}
-    return (f"over the family of the {len(family)} claims with a p-value (two-sided bootstrap "
-            f"p, Holm's step-down adjustment, family-wise error {1 - confidence:.0%}): "
-            + (", ".join(f"{n} {v}" for v, n in counts.items() if n) or "none"))
 
 
 def write_claims(cfg: dict[str, Any], root: str | os.PathLike, md_path: str | os.PathLike,

@@ -15,7 +15,7 @@ model on 4 demo records stands in for Qwen3-4B on LongLaMP.
 
 Our number alone would still invite a comparison it cannot bear, so each row also carries this
 run's 95% interval, n, scale (full, or the pipeline-scale setting with the base table's mark) and,
-for a Gain row, a verdict from the interval (:func:`percontrast.report.claims.verdict`: holds
+for a Gain row, a verdict from the interval (:func:`percontrast.report.verdicts.verdict`: holds
 when it lies on the paper's side of 0, contradicted on the other, inconclusive when it contains
 0). A cell of a run this config does not define reads "not run" and names the config that runs
 it, as in the base table.
@@ -39,6 +39,7 @@ from percontrast.report import results as rs
 from percontrast.report import tables as tb
 from percontrast.report.results import Results
 from percontrast.report.tables import Table
+from percontrast.report.verdicts import verdict
 
 PAPER_RESULTS = Path(__file__).with_name("paper_results.yaml")
 METHOD_ORDER = [LABELS[m] for m in METHODS]
@@ -185,7 +186,6 @@ def _evidence(cfg: dict[str, Any], ours: Any) -> list[Any]:
 def _gain_verdict(g: tb.Gain, paper_gain: Any) -> str:
     """holds / contradicted / inconclusive, on the paper's side of 0 (PerCE > CE when the
     paper gives no Gain), as claims.md decides."""
-    from percontrast.report.claims import verdict  # claims imports this module
 
     side = -1 if isinstance(paper_gain, str) and paper_gain.startswith("-") else 1
     if g.low is None:

@@ -34,6 +34,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
 
 from percontrast import pir_methods  # noqa: E402
 from percontrast.methods import LABELS  # noqa: E402
+from percontrast.methods import method as registered  # noqa: E402
 
 STYLE = {"figure.dpi": 150, "savefig.dpi": 150, "axes.spines.top": False,
          "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3, "font.size": 10}
@@ -214,8 +215,10 @@ def pir_heatmap(answers: Sequence[Sequence[dict]], path: str | os.PathLike,
 # absent (or None / empty): the figure draws what exists and says "no data yet" where nothing does,
 # so the report can be rendered at any point of a long pipeline.
 
-LOSS_COLORS = {"ce": "#5b6c8f", "lossce": "#e9a23b", "entce": "#2a9d8f", "perce": "#d1495b"}
-LOSS_STYLES = {"perce": "-", "ce": "--", "lossce": ":", "entce": "-."}
+def _style(name: str) -> str | tuple:
+    """A method's line style from the registry (:mod:`percontrast.methods`); "-" otherwise."""
+    key = _method_key(name)
+    return registered(key).linestyle if key else "-"
 TASK_COLORS = ("#264653", "#e76f51", "#2a9d8f", "#8338ec", "#e9c46a", "#6a994e", "#3a86ff")
 OTHER_COLORS = ("#6c757d", "#9c6644", "#118ab2", "#ef476f", "#06d6a0", "#7209b7")
 NO_DATA = "no data yet"
@@ -263,7 +266,7 @@ def _no_data(ax, text: str = NO_DATA) -> None:
 
 def _method_key(name: str) -> str | None:
     """The loss behind a run label ('perce', 'Qwen3-4B/PAG/PerCE/lr2e-05' ...), if any."""
-    for token in re.split(r"[^0-9a-z]+", name.lower()):
+    for token in re.split(r"[^0-9a-z_]+", name.lower()):
         if token in LABELS:
             return token
     return None
@@ -276,7 +279,7 @@ def _method_label(name: str) -> str:
 
 def _method_color(name: str, fallback: int = 0) -> str:
     key = _method_key(name)
-    return LOSS_COLORS[key] if key else OTHER_COLORS[fallback % len(OTHER_COLORS)]
+    return registered(key).color if key else OTHER_COLORS[fallback % len(OTHER_COLORS)]
 
 
 def _line_kw(name: str, fallback: int = 0) -> dict[str, Any]:
@@ -541,14 +544,14 @@ def _lr_panel(ax, per_method: Mapping[str, Mapping[float, Any]], handles: dict,
         for scale in sorted(set(point_scales.values())):  # "" (full scale) first
             ys = [series[lr] if point_scales.get(lr) == scale else math.nan for lr in lrs]
             style = {"mfc": "none", "lw": 1.0, "alpha": 0.85} if scale != FULL else {}
-            ax.plot(lrs, ys, marker="o", ms=kw["lw"] + 2, ls=LOSS_STYLES.get(method, "-"),
+            ax.plot(lrs, ys, marker="o", ms=kw["lw"] + 2, ls=_style(method),
                     gid=f"{method}|scale:{scale}", **{**kw, **style})
             if scales is not None:
                 scales.add(scale)
             drawn = True
         if point_scales:
             handles.setdefault(label, Line2D([], [], color=kw["color"], marker="o", ms=4,
-                                             ls=LOSS_STYLES.get(method, "-"), label=label))
+                                             ls=_style(method), label=label))
     if not drawn:
         _no_data(ax)
         return
@@ -784,11 +787,11 @@ def _aloe_panel(ax, per_task: Mapping[str, Mapping[str, Any]], tasks: list[str],
             if all(math.isnan(y) for y in ys):
                 missing.append(f"{task} {_method_label(method)}")
                 continue
-            ax.plot(range(1, rounds + 1), ys, color=color, ls=LOSS_STYLES.get(method, "-"),
+            ax.plot(range(1, rounds + 1), ys, color=color, ls=_style(method),
                     marker="o", ms=3.5, lw=1.5)
             handles["task"].setdefault(task, Line2D([], [], color=color, lw=2, label=task))
             handles["method"].setdefault(method, Line2D(
-                [], [], color="k", ls=LOSS_STYLES.get(method, "-"), label=_method_label(method)))
+                [], [], color="k", ls=_style(method), label=_method_label(method)))
     if not any(ax.get_lines()):
         _no_data(ax)
         return

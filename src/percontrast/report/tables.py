@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from percontrast import artefacts, pir_methods, plan
 from percontrast import config as pc
-from percontrast.methods import LABELS, METHODS
+from percontrast import pir_methods, plan
+from percontrast.methods import CONTROL_METHODS, LABELS, METHODS, PAPER_METHODS, PERCE
 from percontrast.report import escape
 from percontrast.report import results as rs
 from percontrast.report.gains import Gain, gain, mean_interval, notation, partial_note
@@ -336,14 +336,15 @@ def _rouge_meteor_header(cfg, tasks: list[str]) -> list[str]:
 
 @annotated
 def table1(cfg, root) -> Table:
-    """Every method of :data:`percontrast.methods.METHODS`, those the config does not train as
-    "not run"."""
+    """Every method of the paper (:data:`percontrast.methods.PAPER_METHODS`), those the config
+    does not train as "not run", and the controls the config trains."""
     t = Table("table1", "Table 1: ROUGE-L and METEOR per model, method and task "
               "(best learning rate of the grid)", _rouge_meteor_header(cfg, cfg["tasks"]))
     res = Results(cfg, root, missing=t.missing)
     _method_rows(cfg, t, cfg["models"], cfg["tasks"],
                  lambda model, task, method: res.best_lr_run(model, task, method),
-                 listed=list(METHODS))
+                 listed=[*PAPER_METHODS, *[m for m in CONTROL_METHODS
+                                           if m in cfg["training"]["methods"]]])
     t.notes.append("Each cell is the run of the learning-rate grid with the best own-task "
                    "ROUGE-L (the paper's table 1 matches the best rows of its table 2).")
     t.notes += seed_note(cfg)
@@ -360,7 +361,8 @@ def table2(cfg, root) -> Table:
     tr = cfg["training"]
     for model in cfg["models"]:
         files: dict[str, dict[float, list[dict | None]]] = {}
-        for method in [m for m in ("perce", "ce", "lossce", "entce") if m in tr["methods"]
+        for method in [m for m in (PERCE, *[x for x in METHODS if x != PERCE])
+                       if m in tr["methods"]
                        and len(plan.grid_learning_rates(cfg, m)) > 1]:
             columns: list[list[float | None]] = [[] for _ in tasks]
             for lr in plan.grid_learning_rates(cfg, method):
@@ -835,6 +837,3 @@ def table_spc(cfg, root) -> Table:
     t.missing = sorted(set(t.missing))
     return t
 
-
-#: name -> builder of every base table (not the companions), from the artefact catalogue
-BUILDERS = {a.name: globals()[a.function] for a in artefacts.base_tables()}
