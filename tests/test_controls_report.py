@@ -11,8 +11,8 @@ import pytest
 
 from percontrast import config as pc
 from percontrast import layout, plan
-from percontrast.report.claims import HOLDS, INCONCLUSIVE, NOT_RUN, build_claims
 from percontrast.reply_shape import cut_to_words, persona_sentences, reply_shape
+from percontrast.report.claims import HOLDS, INCONCLUSIVE, NOT_RUN, build_claims
 
 CONTROLS = ["ce", "perce", "perce_shuffled", "perce_normalized"]
 #: persona words per reply added to each method's base, per seed (PerCE and normalized gain,

@@ -102,3 +102,22 @@ def test_a_report_cannot_ask_for_fewer_resamples_than_the_floor(repo):
         pc.validate_schema(cfg)
     cfg["report"]["bootstrap"] = {"n_resamples": MIN_RESAMPLES}
     pc.validate_schema(cfg)
+
+
+def test_seed_power_grows_with_seeds_and_matches_a_simulation():
+    from percontrast.stats import seed_power
+
+    pilot = [1.33, 0.35]  # persona words per reply, PerCE - CE at seeds 42 and 43
+    powers = [seed_power(pilot, k) for k in (3, 5, 8)]
+    assert powers == sorted(powers) and powers[0] < 0.5 < powers[-1]
+    # the t test's rejection rate on simulated seed gains with the pilot's mean and SD
+    rng = np.random.default_rng(0)
+    mean, sd = np.mean(pilot), np.std(pilot, ddof=1)
+    from scipy import stats as sps
+
+    hits = 0
+    for _ in range(4000):
+        g = rng.normal(mean, sd, 5)
+        t = g.mean() / (g.std(ddof=1) / np.sqrt(5))
+        hits += abs(t) > sps.t.ppf(0.975, 4)
+    assert hits / 4000 == pytest.approx(seed_power(pilot, 5), abs=0.03)

@@ -51,7 +51,7 @@ MIN_EXAMPLES = 10
 
 __all__ = ["Estimate", "Comparison", "bootstrap", "bootstrap_distribution", "combine", "compare",
            "paired_scores", "aligned_scores", "seed_average", "seed_example_interval",
-           "combine_independent", "DEFAULT_RESAMPLES", "MIN_RESAMPLES", "DEFAULT_CONFIDENCE",
+           "combine_independent", "seed_power", "DEFAULT_RESAMPLES", "MIN_RESAMPLES", "DEFAULT_CONFIDENCE",
            "MIN_EXAMPLES"]
 
 
@@ -461,3 +461,24 @@ def combine_independent(parts: Sequence[Estimate], how: str = "mean", *,
     seed_sd = float(math.sqrt(sum(x * x for x in sds)) / m) if len(sds) == m else None
     return _t_estimate(value, var, max(df, 1.0), sum(p.n for p in parts),
                        min(p.n_seeds for p in parts), seed_sd, confidence)
+
+
+def seed_power(seed_gains: Sequence[float], n_seeds: int, *,
+               confidence: float = DEFAULT_CONFIDENCE) -> float:
+    """The chance that a seeds x examples interval over ``n_seeds`` seeds excludes 0, when the
+    true gain and its seed-to-seed SD are those of ``seed_gains`` (one gain per seed of a pilot
+    run): the two-sided t test's power, from the noncentral t with ``n_seeds - 1`` degrees of
+    freedom (the seed effect dominating, as it does here). How the number of seeds is chosen."""
+    gains = np.asarray(seed_gains, dtype=float)
+    if gains.size < 2 or n_seeds < 2:
+        raise ValueError("a power calculation needs at least 2 pilot seeds and 2 planned seeds")
+    sd = float(np.std(gains, ddof=1))
+    if sd == 0:
+        return 1.0
+    df = n_seeds - 1
+    nc = float(np.mean(gains)) / (sd / math.sqrt(n_seeds))
+    q = float(sps.t.ppf(0.5 + confidence / 2, df))
+    power = float(sps.nct.sf(q, df, nc) + sps.nct.cdf(-q, df, nc))
+    if not math.isfinite(power):  # scipy's noncentral t fails far in the tail: power ~ 1
+        power = float(sps.norm.sf(q - abs(nc)))
+    return min(max(power, 0.0), 1.0)
