@@ -24,6 +24,7 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     log = setup("persona_qa")
+    args.spec.pop("data_sha256", None)  # a workflow's fingerprint of spc_csv (a rerun key)
     spec = section_defaults("persona_qa", args.spec)
     rows = build_persona_qa_set(spec, seed=args.seed, llms=args.llm,
                                 cache_dir=args.cache_dir)
