@@ -246,6 +246,58 @@ def load_for_generation(folder, *, device: str | None = None, precision: str | N
     return model, tokenizer, settings
 
 
+def _greedy_config(tokenizer, stops: list[int], pad_id: int, max_new_tokens: int,
+                   cache: str | None, longest_prompt: int):
+    """HF's greedy ``GenerationConfig`` (sampling is :class:`GumbelSampler`'s), with one
+    static cache size for every batch of the call: no reallocation, no recompilation."""
+    from transformers import GenerationConfig
+
+    extra: dict[str, Any] = {}
+    if cache is not None:
+        extra["cache_implementation"] = cache
+        if longest_prompt and hasattr(GenerationConfig(), "max_cache_len"):
+            extra["max_cache_len"] = longest_prompt + max_new_tokens
+    return GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
+                            eos_token_id=stops, pad_token_id=pad_id,
+                            bos_token_id=tokenizer.bos_token_id, **extra)
+
+
+def _progress_bar(n: int):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=n, desc="generate", unit="resp")
+
+
+def _check_settings(max_new_tokens: int, batch_size: int, temperature: float,
+                    top_p: float) -> None:
+    if max_new_tokens < 1:
+        raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    if not 0 < top_p <= 1:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+
+
+def _request_seeds(seed: int | Sequence[int], n: int) -> list[int]:
+    """Each request's stream seed: from ``(seed, i)``, or from its own entry of a list."""
+    if isinstance(seed, int):
+        return [stream_seed(seed, i) for i in range(n)]
+    if len(seed) != n:
+        raise ValueError(f"got {len(seed)} seeds for {n} conversations")
+    return [stream_seed(int(s)) for s in seed]
+
+
+def _generators(seeds: Sequence[int], device) -> list[torch.Generator]:
+    gens = []
+    for s in seeds:
+        g = torch.Generator(device=device)
+        g.manual_seed(s)
+        gens.append(g)
+    return gens
+
+
 @torch.inference_mode()
 def generate(model, tokenizer, conversations: Sequence[Sequence[dict[str, str]]], *,
              temperature: float = 0.4, top_p: float = 1.0, max_new_tokens: int = 512,
@@ -264,23 +316,11 @@ def generate(model, tokenizer, conversations: Sequence[Sequence[dict[str, str]]]
     input order). ``cache_implementation``: see :func:`resolve_cache` (``auto``: static on CUDA
     where supported, transformers' default elsewhere).
     """
-    if max_new_tokens < 1:
-        raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if temperature < 0:
-        raise ValueError(f"temperature must be >= 0, got {temperature}")
-    if not 0 < top_p <= 1:
-        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+    _check_settings(max_new_tokens, batch_size, temperature, top_p)
     n = len(conversations)
-    if isinstance(seed, int):
-        seeds = [stream_seed(seed, i) for i in range(n)]
-    else:
-        if len(seed) != n:
-            raise ValueError(f"got {len(seed)} seeds for {n} conversations")
-        seeds = [stream_seed(int(s)) for s in seed]
+    seeds = _request_seeds(seed, n)
 
-    from transformers import GenerationConfig, LogitsProcessorList
+    from transformers import LogitsProcessorList
 
     device = model.device
     pad_id = tokenizer.pad_token_id
@@ -289,30 +329,17 @@ def generate(model, tokenizer, conversations: Sequence[Sequence[dict[str, str]]]
     stops = stop_token_ids(tokenizer, model)
     stop_set = set(stops)
     prompts = [encode_prompt(tokenizer, list(conv), chat_template_kwargs) for conv in conversations]
-    if sort_by_length:
-        order = sorted(range(n), key=lambda i: -len(prompts[i]))  # stable: ties keep input order
-    else:
-        order = list(range(n))
+    # longest first (stable: ties keep input order), or input order
+    order = sorted(range(n), key=lambda i: -len(prompts[i])) if sort_by_length else list(range(n))
     cache = resolve_cache(cache_implementation, model)
-    extra: dict[str, Any] = {}
-    if cache is not None:
-        extra["cache_implementation"] = cache
-        if n and hasattr(GenerationConfig(), "max_cache_len"):
-            # one cache size for every batch of the call: no reallocation, no recompilation
-            extra["max_cache_len"] = max(len(p) for p in prompts) + max_new_tokens
-    config = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
-                              eos_token_id=stops, pad_token_id=pad_id,
-                              bos_token_id=tokenizer.bos_token_id, **extra)
+    config = _greedy_config(tokenizer, stops, pad_id, max_new_tokens, cache,
+                            max((len(p) for p in prompts), default=0))
 
     results: list[GenerationResult | None] = [None] * n
     out = Generations()
     was_training = model.training
     model.eval()
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=n, desc="generate", unit="resp")
+    bar = _progress_bar(n) if progress else None
     start = time.perf_counter()
     try:
         for b in range(0, n, batch_size):
@@ -320,12 +347,8 @@ def generate(model, tokenizer, conversations: Sequence[Sequence[dict[str, str]]]
             input_ids, attention_mask = left_pad([prompts[i] for i in idx], pad_id)
             processors = LogitsProcessorList()
             if temperature > 0:
-                gens = []
-                for i in idx:
-                    g = torch.Generator(device=device)
-                    g.manual_seed(seeds[i])
-                    gens.append(g)
-                processors.append(GumbelSampler(gens, temperature, top_p))
+                processors.append(GumbelSampler(_generators([seeds[i] for i in idx], device),
+                                                temperature, top_p))
             generated = model.generate(
                 input_ids=input_ids.to(device), attention_mask=attention_mask.to(device),
                 generation_config=config, logits_processor=processors)
@@ -351,8 +374,8 @@ def generate(model, tokenizer, conversations: Sequence[Sequence[dict[str, str]]]
     out.seconds = time.perf_counter() - start
     out.extend(results)
     if n:
-        log.info("generated %d responses, %d tokens in %.1f s (%.1f tokens/s, batch %d, %s, "
-                 "%s, %s cache, %s)", n, out.n_tokens, out.seconds, out.tokens_per_second,
-                 batch_size, device, str(model.dtype).removeprefix("torch."), cache or "default",
+        log.info("generated %d responses, %d tokens in %.1f s (%.1f tokens/s, batch %d, %s, %s, "
+                 "%s cache, %s)", n, out.n_tokens, out.seconds, out.tokens_per_second, batch_size,
+                 device, str(model.dtype).removeprefix("torch."), cache or "default",
                  "length-sorted" if sort_by_length else "input order")
     return out

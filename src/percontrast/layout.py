@@ -31,6 +31,7 @@ RUN_MEMBERS: dict[str, str] = {
     "staging": ".model.staging",  # the trained model while it is being written
     "model": "model",  # the trained model: a prepared-model folder (models.load_prepared)
     "done": "done.json",  # the run's summary, written last
+    "lock": ".lock",  # held (flock) by the one process training in the folder
 }
 
 #: name -> (root, template under that root). Wildcards: {model} {task} {method} {run}

@@ -136,8 +136,18 @@ def wordnet():
     except LookupError:
         nltk.data.path.append(str(_debian_nltk_data()))
     from nltk.corpus import wordnet as wn
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
 
-    wn.ensure_loaded()
+    # At load NLTK maps every sense key to WordNet 3.0's for the multilingual (OMW) data: two
+    # passes over index.sense, most of a score job's start-up (seconds). English lookups (METEOR,
+    # word matching) never read that map, so it is skipped (map30 = None, as NLTK sets it when
+    # the loaded WordNet is 3.0 itself).
+    mapping = WordNetCorpusReader.map_wn
+    WordNetCorpusReader.map_wn = lambda self, version="wordnet": None
+    try:
+        wn.ensure_loaded()
+    finally:
+        WordNetCorpusReader.map_wn = mapping
     return wn
 
 

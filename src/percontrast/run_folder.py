@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from percontrast.io import atomic_dir, read_json, write_json
-from percontrast.layout import run_member
+from percontrast.layout import RUN_MEMBERS, run_member
 
 log = logging.getLogger(__name__)
 
 #: The lock file of a run folder (its content names the holder, for the second process's error).
-LOCK = ".lock"
+LOCK = RUN_MEMBERS["lock"]
 #: Run folders this process holds locked (resolved path -> file descriptor), until it exits.
 _HELD: dict[str, int] = {}
 

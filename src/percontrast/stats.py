@@ -51,8 +51,8 @@ MIN_EXAMPLES = 10
 
 __all__ = ["Estimate", "Comparison", "bootstrap", "bootstrap_distribution", "combine", "compare",
            "paired_scores", "aligned_scores", "seed_average", "seed_example_interval",
-           "combine_independent", "seed_power", "DEFAULT_RESAMPLES", "MIN_RESAMPLES", "DEFAULT_CONFIDENCE",
-           "MIN_EXAMPLES"]
+           "combine_independent", "seed_power", "DEFAULT_RESAMPLES", "MIN_RESAMPLES",
+           "DEFAULT_CONFIDENCE", "MIN_EXAMPLES"]
 
 
 @dataclass(frozen=True)

@@ -428,6 +428,68 @@ def training_arguments(training: dict[str, Any], output_dir: str | Path, *, meth
     return PerCEConfig(**{**settings, **overrides})
 
 
+@dataclass
+class _Session:
+    """What one call of :func:`run_training` trained: from which checkpoint, to which state."""
+
+    choice: Any
+    last: Path | None
+    final: bool
+    state: Any
+    resumed_step: int
+    loss: float
+    seconds: float
+
+
+def _train_or_finish(trainer: PerCETrainer, run_log: JsonlLogCallback, identity) -> _Session:
+    """Resume from the run folder's sound checkpoint (if any) and train to the end; a
+    checkpoint that is already the end of training is finished from, not trained again."""
+    from transformers import TrainerState
+
+    from percontrast import run_folder
+    from percontrast.checkpoints import is_final_checkpoint
+
+    choice = run_folder.resume_point(trainer, identity)
+    last = choice.resume_from
+    resumed_step = run_folder.trainer_state_step(last) if last else 0
+    # Killed after its last step: the Trainer, resumed there mid-epoch, would take one step
+    # past max_steps; the checkpoint already holds the final model: nothing trains again.
+    final = last is not None and is_final_checkpoint(last)
+    started = time.perf_counter()
+    if final:
+        log.info("%s is the end of training: finishing from it", last)
+        state = TrainerState.load_from_json(str(last / "trainer_state.json"))
+        session_loss = 0.0
+        if trainer.is_world_process_zero():
+            run_log.trim(resumed_step)
+    else:
+        result = trainer.train(resume_from_checkpoint=str(last) if last else None)
+        state, session_loss = trainer.state, result.training_loss
+    return _Session(choice, last, final, state, resumed_step, session_loss,
+                    time.perf_counter() - started)
+
+
+def _session_summary(args: PerCEConfig, session: _Session, pairs) -> dict[str, Any]:
+    """``done.json``'s account of how the run trained: steps, loss over every resume, the
+    checkpoint it resumed from, and the precision it computed in."""
+    from percontrast import run_folder
+
+    state, step = session.state, session.state.global_step
+    return {
+        "per_device_batch_size": args.per_device_train_batch_size,
+        "gradient_accumulation_steps": args.gradient_accumulation_steps,
+        "global_step": step, "epochs": state.epoch,
+        "train_loss": run_folder.whole_run_loss(state.log_history, session.resumed_step,
+                                                session.loss, step),
+        "train_loss_this_session": session.loss, "n_examples": len(pairs),
+        "n_truncated": sum(1 for p in pairs if p.truncated),
+        "resumed_from": session.last.name if session.last else None,
+        "resumed_step": session.resumed_step, "skipped_checkpoints": session.choice.skipped,
+        "train_seconds_this_session": session.seconds,
+        "precision": "bf16" if args.bf16 else "fp32",
+    }
+
+
 def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, method: str,
                  lr: float, clip: tuple[float, float], training: dict[str, Any],
                  batch_size: int, seed: int, chat_template_kwargs: dict | None = None,
@@ -448,10 +510,8 @@ def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, m
     so it is left out of the checkpoints' identity: a run killed without tracking resumes with
     it.
     """
-    from transformers import TrainerState
-
     from percontrast import run_folder
-    from percontrast.checkpoints import CheckpointRecordCallback, is_final_checkpoint, run_identity
+    from percontrast.checkpoints import CheckpointRecordCallback, run_identity
     from percontrast.io import read_json
     from percontrast.layout import run_member
     from percontrast.lora import apply_lora, lora_settings
@@ -492,23 +552,8 @@ def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, m
                                processing_class=tokenizer,
                                callbacks=[run_log, CheckpointRecordCallback(identity),
                                           *callbacks])
-        choice = run_folder.resume_point(trainer, identity)
-        last = choice.resume_from
-        resumed_step = run_folder.trainer_state_step(last) if last else 0
-        # Killed after its last step: the Trainer, resumed there mid-epoch, would take one step
-        # past max_steps; the checkpoint already holds the final model: nothing trains again.
-        final = last is not None and is_final_checkpoint(last)
-        started = time.perf_counter()
-        if final:
-            log.info("%s is the end of training: finishing from it", last)
-            state = TrainerState.load_from_json(str(last / "trainer_state.json"))
-            session_loss = 0.0
-            if trainer.is_world_process_zero():
-                run_log.trim(resumed_step)
-        else:
-            result = trainer.train(resume_from_checkpoint=str(last) if last else None)
-            state, session_loss = trainer.state, result.training_loss
-        elapsed = time.perf_counter() - started
+        session = _train_or_finish(trainer, run_log, identity)
+    last, final = session.last, session.final
 
     manifest = {**base_manifest, "weights": "local", "trained_from": str(model_dir),
                 "method": method, "learning_rate": lr, "clip": list(clip),
@@ -516,20 +561,8 @@ def run_training(model_dir: str | Path, records: list, out_dir: str | Path, *, m
     if not run_folder.save_model(trainer, out_dir, base_dir=model_dir, manifest=manifest,
                                  lora=lora, final_checkpoint=last if final else None):
         return {}
-    global_step = state.global_step
-    summary = {
-        "method": method, "learning_rate": lr, "clip": list(clip), "seed": seed,
-        "batch_size": batch_size, "per_device_batch_size": args.per_device_train_batch_size,
-        "gradient_accumulation_steps": args.gradient_accumulation_steps,
-        "global_step": global_step, "epochs": state.epoch,
-        "train_loss": run_folder.whole_run_loss(state.log_history, resumed_step, session_loss,
-                                                global_step),
-        "train_loss_this_session": session_loss, "n_examples": len(pairs),
-        "n_truncated": sum(1 for p in pairs if p.truncated),
-        "resumed_from": last.name if last else None,
-        "resumed_step": resumed_step, "skipped_checkpoints": choice.skipped,
-        "train_seconds_this_session": elapsed, "precision": "bf16" if args.bf16 else "fp32",
-        "model": base_manifest.get("name"),
-    }
+    summary = {"method": method, "learning_rate": lr, "clip": list(clip), "seed": seed,
+               "batch_size": batch_size, **_session_summary(args, session, pairs),
+               "model": base_manifest.get("name")}
     run_folder.write_done(out_dir, summary, keep_checkpoints=keep_checkpoints)
     return summary

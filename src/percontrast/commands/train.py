@@ -1,11 +1,13 @@
 """Fine-tune one model on one task with one loss (rule train); resumes after a kill."""
 
 import argparse
+from pathlib import Path
 
 from percontrast.cli import json_arg, seed_everything, set_threads, setup
 from percontrast.data.records import read_split
 from percontrast.methods import METHODS
 from percontrast.plan import parse_run_id
+from percontrast.run_folder import lock_run_folder
 from percontrast.training import run_training
 
 
@@ -26,6 +28,8 @@ def main() -> None:
     set_threads(args.threads)
     seed_everything(args.seed)
     lr, clip_min, clip_max = parse_run_id(args.run)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    lock_run_folder(args.out)  # a second process on this folder fails now, not after loading
     records = read_split(args.data)  # an empty split fails here, naming task and file
     summary = run_training(args.model, records, args.out, method=args.method, lr=lr,
                            clip=(clip_min, clip_max), training=args.training,
