@@ -259,6 +259,8 @@ def shared_samples_small(shared_data, tmp_path) -> Path:
     return path
 
 
+@pytest.mark.slow  # the whole DAG with the real SmolLM2: minutes
+@pytest.mark.timeout(1800)
 def test_real_samples_run_through_the_whole_dag(tmp_path, shared_data):
     """The real SPC, ALOE, HotpotQA and DROP files, through every stage, with the bundled model."""
     config = shared_samples_small(shared_data, tmp_path)
