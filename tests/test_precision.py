@@ -56,6 +56,7 @@ def test_the_spec_carries_the_resolved_precision(native, repo, has_bf16):
     native(has_bf16)
     cfg = pc.load_config(repo / "configs/tiny.yaml")
     cfg["training"]["precision"] = "auto"
+    cfg["generation"]["precision"] = "auto"  # the tiny profile pins fp32
     run = plan.train_runs(cfg)[0]
     want = "bf16" if has_bf16 else "fp32"
     assert plan.run_training_spec(cfg, run)["precision"] == want
@@ -93,3 +94,22 @@ def test_autocast_computes_in_bf16_only_when_asked():
         assert (x @ w).dtype == torch.bfloat16
     with precision.autocast("fp32", "cpu"):
         assert (x @ w).dtype == torch.float32
+
+
+def test_table7_shows_the_precision_the_runs_recorded(repo, tmp_path):
+    import json
+
+    from percontrast import config as pc
+    from percontrast import layout
+    from percontrast.report.tables import table7
+
+    cfg = pc.load_config(repo / "configs/tiny.yaml")
+    rows = dict(table7(cfg, tmp_path).rows)
+    assert rows["Training precision"] == "fp32 (planned; no run has finished)"
+    run = plan.train_runs(cfg)[0]
+    done = layout.in_results("run_done", tmp_path, run)
+    done.parent.mkdir(parents=True)
+    done.write_text(json.dumps({"precision": "bf16"}))
+    rows = dict(table7(cfg, tmp_path).rows)
+    assert rows["Training precision"].startswith("bf16 (as the runs recorded it")
+    assert rows["Generation precision"] == "fp32" and rows["Training seeds"] == "0"

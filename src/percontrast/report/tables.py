@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from percontrast import config as pc
-from percontrast import pir_methods, plan
+from percontrast import layout, pir_methods, plan
 from percontrast.methods import CONTROL_METHODS, LABELS, METHODS, PAPER_METHODS, PERCE
+from percontrast.precision import planned as planned_precision
 from percontrast.report import escape
 from percontrast.report import results as rs
 from percontrast.report.gains import Gain, gain, mean_interval, notation, partial_note
@@ -500,13 +501,31 @@ def table7(cfg, root) -> Table:
                ["Sampling temperature", plan.fmt_num(gen["temperature"])],
                ["Max new tokens", str(gen["max_new_tokens"])],
                ["Top-k retrieved profile entries", str(cfg["data"]["top_k"])],
-               ["Retriever", cfg["data"]["retriever"]]]
+               ["Retriever", cfg["data"]["retriever"]],
+               ["Training seeds", ", ".join(str(s) for s in dict.fromkeys(
+                   [cfg["seed"], *plan.training_seeds(cfg)]))],
+               ["Training precision", _precisions_used(cfg, root)],
+               ["Generation precision", planned_precision(gen.get("precision"),
+                                                          cfg.get("device"))]]
     if tr.get("pipeline_scale"):
         full = ", ".join(LABELS[m] for m in tr.get("full_scale_methods", tr["methods"]))
         smoke = ", ".join(f"{k} {plan.fmt_num(v)}" for k, v in tr["pipeline_scale"].items())
         t.rows.append(["Pipeline-scale runs", f"{smoke} (all runs except the main-LR runs of "
                        f"{full} on the main tasks)"])
     return t
+
+
+def _precisions_used(cfg, root) -> str:
+    """The precisions the finished runs recorded (done.json), else what the config plans."""
+    used = set()
+    for run in plan.train_runs(cfg):
+        done = layout.in_results("run_done", root, run)
+        if done.is_file():
+            used.add(str(rs.read_result(done).get("precision", "unknown")))
+    if used:
+        return ", ".join(sorted(used)) + " (as the runs recorded it, done.json)"
+    return (planned_precision(cfg["training"].get("precision"), cfg.get("device"))
+            + " (planned; no run has finished)")
 
 
 @annotated
