@@ -209,6 +209,7 @@ def test_cost_claim_pairs_the_steps_that_processed_the_same_batches(cfg, tmp_pat
 # --------------------------------------------------------------------------- real dialogue, Holm
 
 def test_spc_claims_read_the_dialogue_runs(cfg, tmp_path):
+    cfg["evaluation"]["dialogue"]["methods"] = ["ce", "perce"]  # the controls: their own tests
     runs = plan.dialogue_runs(cfg)
     assert {r.method for r in runs} == {"ce", "perce"} and {r.task for r in runs} == {"spc"}
     rng = np.random.default_rng(1)
