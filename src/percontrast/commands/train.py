@@ -1,6 +1,7 @@
 """Fine-tune one model on one task with one loss (rule train); resumes after a kill."""
 
 import argparse
+import os
 from pathlib import Path
 
 from percontrast.cli import json_arg, seed_everything, set_threads, setup
@@ -28,9 +29,10 @@ def main() -> None:
     set_threads(args.threads)
     seed_everything(args.seed)
     lr, clip_min, clip_max = parse_run_id(args.run)
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    lock_run_folder(args.out)  # a second process on this folder fails now, not after loading
     records = read_split(args.data)  # an empty split fails here, naming task and file
+    if int(os.environ.get("RANK", "0")) == 0:  # the main process (launchers set RANK)
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        lock_run_folder(args.out)  # a second training in this folder fails now, not after loading
     summary = run_training(args.model, records, args.out, method=args.method, lr=lr,
                            clip=(clip_min, clip_max), training=args.training,
                            batch_size=args.batch_size, seed=args.seed,
