@@ -132,13 +132,12 @@ def table_reply_shape(cfg, root) -> Table:
     """Reply length, capped replies, persona repetition, ROUGE-L's precision / recall and
     length-matched ROUGE-L per arm and method (see the module docstring)."""
     from percontrast.data.records import read_records
+    from percontrast.reply_shape import KEYS
 
     t = Table("table_reply_shape", "The shape of the replies: longer, or worse?",
               ["Model", "Arm", "Method", "n", "length (tokens)", "at max_new_tokens",
                "repeats a persona sentence", "ROUGE-L P", "ROUGE-L R",
                "ROUGE-L length-matched"], fmt="{:.3f}", n_in_cells=False)
-    keys = ("length", "at_cap", "persona_repeat", "rouge_l_precision", "rouge_l_recall",
-            "rouge_l_matched")
     for model, arm, tasks, methods, _, _ in arms(cfg):
         path = layout.path("processed", task=tasks[0], split="test")
         if not path.is_file():
@@ -151,7 +150,7 @@ def table_reply_shape(cfg, root) -> Table:
             if means is None:
                 t.missing.append(f"{run.path}/{tasks[0]}")
             t.rows.append([label(cfg, "model", model), arm, LABELS[method],
-                           means and means["n"], *[means and means.get(k) for k in keys]])
+                           means and means["n"], *[means and means.get(k) for k in KEYS]])
     t.notes.append("Length: new tokens including the stop token. A reply repeats a persona "
                    "sentence when it holds at least 80% of one persona sentence's words (of 4 "
                    "or more) in order (ROUGE-L recall). Length-matched: ROUGE-L F of the reply "
@@ -172,7 +171,7 @@ def figure_controls(cfg, results, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from percontrast.methods import method as registered
+    from percontrast.methods import registry
     from percontrast.report.figures import STYLE, _save
 
     table = table_controls(cfg, results)
@@ -188,7 +187,7 @@ def figure_controls(cfg, results, path):
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(1, max(len(plotted), 1), figsize=(4.2 * max(len(plotted), 1),
                                                                     3.4), squeeze=False)
-        by_label = {m.label: m for m in _registry()}
+        by_label = {m.label: m for m in registry()}
         for ax, (arm, bars) in zip(axes[0], plotted.items(), strict=False):
             names = list(bars)
             means = [bars[n][0] for n in names]
@@ -197,7 +196,7 @@ def figure_controls(cfg, results, path):
                    [(hi if hi is not None else m) - m for m, (_, _, hi) in
                     zip(means, bars.values(), strict=True)]]
             ax.bar(range(len(names)), means, yerr=err, capsize=3,
-                   color=[registered(by_label[n].name).color for n in names])
+                   color=[by_label[n].color for n in names])
             ax.set_xticks(range(len(names)), names, rotation=20, ha="right")
             ax.set_title(arm)
         if not plotted:
@@ -210,8 +209,3 @@ def figure_controls(cfg, results, path):
         _save(fig, path)
     return fig
 
-
-def _registry():
-    from percontrast.methods import registry
-
-    return registry()
