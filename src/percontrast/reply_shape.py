@@ -88,3 +88,21 @@ def shape_scores(generations: str | os.PathLike, records: Sequence[Any]
                                      n_tokens=int(row["n_tokens"]),
                                      finished=bool(row["finished"]), scorer=scorer)
     return out
+
+
+def seed_shape_scores(cfg: dict[str, Any], root: str | os.PathLike, run, task: str,
+                      records: Sequence[Any], missing: list[str]
+                      ) -> list[dict[str, dict[str, float]]] | None:
+    """:func:`shape_scores` of each training seed's generations of ``run`` on ``task`` (the
+    seeds of :func:`percontrast.plan.seed_runs`); None, with the first absent file appended to
+    ``missing``, while one is not written yet."""
+    from percontrast import layout, plan
+
+    out = []
+    for seed_run in plan.seed_runs(cfg, run):
+        path = layout.in_results("generations", root, seed_run, eval_task=task)
+        if not path.is_file():
+            missing.append(str(path))
+            return None
+        out.append(shape_scores(path, records))
+    return out

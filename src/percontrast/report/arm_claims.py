@@ -163,7 +163,7 @@ def control_claims(ev: Evidence) -> list[Claim]:
 def shape_scores_of(ev: Evidence, key: str):
     """A ``scores(run, task)`` for :meth:`Evidence.gain`: the reply-shape ``key`` of each
     training seed's generations (:mod:`percontrast.reply_shape`)."""
-    from percontrast.reply_shape import shape_scores
+    from percontrast.reply_shape import seed_shape_scores
 
     records: dict[str, list] = {}
 
@@ -175,14 +175,9 @@ def shape_scores_of(ev: Evidence, key: str):
                 ev.res.missing.append(str(path))
                 return None
             records[task] = read_records(path)
-        out = []
-        for seed_run in plan.seed_runs(ev.cfg, run):
-            path = layout.in_results("generations", ev.root, seed_run, eval_task=task)
-            if not path.is_file():
-                ev.res.missing.append(str(path))
-                return None
-            out.append({i: s[key] for i, s in shape_scores(path, records[task]).items()})
-        return out
+        seeds = seed_shape_scores(ev.cfg, ev.root, run, task, records[task], ev.res.missing)
+        return None if seeds is None else [{i: s[key] for i, s in shapes.items()}
+                                           for shapes in seeds]
     return scores
 
 

@@ -110,21 +110,19 @@ def table_controls(cfg, root) -> Table:
     return t
 
 
-def _shape_means(root: Path, cfg, run: plan.TrainRun, task: str, records
+def _shape_means(root: Path, cfg, run: plan.TrainRun, task: str, records, missing
                  ) -> dict[str, float] | None:
     """Each reply-shape key's mean over the seeds' generations (None if one is missing)."""
-    from percontrast.reply_shape import KEYS, shape_scores
+    from percontrast.reply_shape import KEYS, seed_shape_scores
 
-    per_key = {k: [] for k in KEYS}
-    for seed_run in plan.seed_runs(cfg, run):
-        path = layout.in_results("generations", root, seed_run, eval_task=task)
-        if not path.is_file():
-            return None
-        for shape in shape_scores(path, records).values():
-            for k in KEYS:
-                per_key[k].append(shape[k])
-    return {k: math.fsum(v) / len(v) for k, v in per_key.items() if v} | {
-        "n": len(per_key["length"])}
+    seeds = seed_shape_scores(cfg, root, run, task, records, missing)
+    if seeds is None:
+        return None
+    shapes = [shape for by_id in seeds for shape in by_id.values()]
+    if not shapes:
+        return {"n": 0}
+    return {k: math.fsum(s[k] for s in shapes) / len(shapes) for k in KEYS} | {
+        "n": len(shapes)}
 
 
 @annotated
@@ -146,7 +144,7 @@ def table_reply_shape(cfg, root) -> Table:
         records = read_records(path)
         for method in methods:
             run = plan.main_run(cfg, model, tasks[0], method)
-            means = _shape_means(Path(root), cfg, run, tasks[0], records)
+            means = _shape_means(Path(root), cfg, run, tasks[0], records, [])
             if means is None:
                 t.missing.append(f"{run.path}/{tasks[0]}")
             t.rows.append([label(cfg, "model", model), arm, LABELS[method],
