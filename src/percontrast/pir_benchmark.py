@@ -300,6 +300,68 @@ def differences(tokens, methods, gold, test, counterfactual, variants, boot) -> 
     return out
 
 
+def _judge_keywords(judge, rows: Sequence[dict]) -> list[list[str] | None]:
+    """The persona keywords the LLM judge lists per answer; None for every answer without a
+    judge (its baseline is skipped)."""
+    if judge is None:
+        return [None] * len(rows)
+    replies = judge.chat_many([judge_messages(r["persona"], r["question"], r["answer"])
+                               for r in rows], temperature=0.0)
+    return [parse_judge_keywords(reply, r["answer"])
+            for reply, r in zip(replies, rows, strict=True)]
+
+
+def _answer_token_rows(row: dict, tokens: Sequence[AnswerToken], with_: list[float],
+                       cf: dict[str, list[float]], *, counterfactual: str, threshold: float,
+                       split: str, judged: list[str] | None) -> list[dict]:
+    """The token rows of one answer: its tokens' log-probabilities with the persona
+    (``with_``) and under each counterfactual (``cf``), PIR per counterfactual, the gold label
+    and kind, and every method's label."""
+    gold_spans = keyword_spans(row["answer"], row["keywords"])
+    match = {m: word_matching_spans(row["persona"], row["answer"], rule)
+             for m, rule in WORD_MATCHING_RULES.items()}
+    judge_spans = keyword_spans(row["answer"], judged) if judged is not None else None
+    out = []
+    for i, tok in enumerate(tokens):
+        is_gold = inside(tok, gold_spans)
+        pir = {f"pir_{v}": with_[i] - cf[v][i] for v in cf}
+        out.append({
+            "id": row["id"], "index": tok.index, "token": tok.text,
+            "start": tok.start, "end": tok.end, "pir": pir[f"pir_{counterfactual}"],
+            "logp_with": with_[i], "logp_without": cf[counterfactual][i], **pir,
+            "gold": is_gold,
+            "kind": gold_kind(tok, row["answer"], row["persona"]) if is_gold else None,
+            "split": split,
+            "percontrast": pir[f"pir_{counterfactual}"] > threshold,
+            **{m: overlaps(tok, spans) and bool(tok.text.strip())
+               for m, spans in match.items()},
+            "llm_judge": inside(tok, judge_spans) if judge_spans is not None else None,
+        })
+    return out
+
+
+def _classification(token_rows: Sequence[dict], *, threshold: float, counterfactual: str,
+                    variants: list[str], dev_fraction: float, seed: int,
+                    boot: dict[str, Any] | None, judged: bool) -> dict[str, Any]:
+    """classification.json: P/R/F1 of PIR > threshold and of each word-matching rule (and of
+    the LLM judge when ``judged``), the settings, then :func:`evaluate`'s summary."""
+    gold = [t["gold"] for t in token_rows]
+    classification: dict[str, Any] = {
+        "percontrast": prf([t["percontrast"] for t in token_rows], gold),
+        **{m: prf([t[m] for t in token_rows], gold) for m in WORD_MATCHING_RULES},
+        "threshold": threshold,
+        "counterfactual": counterfactual,
+        "word_matching_rule": "exact",
+        "dev_fraction": dev_fraction,
+        "seed": seed,
+    }
+    if judged:
+        classification["llm_judge"] = prf([bool(t["llm_judge"]) for t in token_rows], gold)
+    classification.update(evaluate(token_rows, threshold=threshold, counterfactual=counterfactual,
+                                   variants=variants, boot=boot))
+    return classification
+
+
 def run_benchmark(model, tokenizer, rows: Sequence[dict], *, threshold: float = 1.0,
                   counterfactual: str = "removed", variants: Sequence[str] = COUNTERFACTUALS,
                   dev_fraction: float = 0.3, seed: int = 0, boot: dict[str, Any] | None = None,
@@ -322,12 +384,7 @@ def run_benchmark(model, tokenizer, rows: Sequence[dict], *, threshold: float = 
     )
 
     variants = list(dict.fromkeys([counterfactual, *variants]))
-    judge_keywords: list[list[str] | None] = [None] * len(rows)
-    if judge is not None:
-        replies = judge.chat_many([judge_messages(r["persona"], r["question"], r["answer"])
-                                   for r in rows], temperature=0.0)
-        judge_keywords = [parse_judge_keywords(reply, r["answer"])
-                          for reply, r in zip(replies, rows, strict=True)]
+    judge_keywords = _judge_keywords(judge, rows)
     partners = (placebo_partners([r["persona"] for r in rows], seed)
                 if "placebo" in variants else [None] * len(rows))
     split = split_answers([r["id"] for r in rows], dev_fraction, seed)
@@ -355,40 +412,10 @@ def run_benchmark(model, tokenizer, rows: Sequence[dict], *, threshold: float = 
                                    counterfactual_entries(v, [row["persona"]], placebo)) + ids)
             logp_cf[v] = score_sequences(model, seqs, lengths, pad_id)
         for k, (row, (_, tokens)) in enumerate(zip(chunk, encoded, strict=True)):
-            gold_spans = keyword_spans(row["answer"], row["keywords"])
-            match = {m: word_matching_spans(row["persona"], row["answer"], rule)
-                     for m, rule in WORD_MATCHING_RULES.items()}
-            judged = judge_keywords[start + k]
-            judge_spans = keyword_spans(row["answer"], judged) if judged is not None else None
-            with_ = logp_with[k].tolist()
-            cf = {v: logp_cf[v][k].tolist() for v in variants}
-            for i, tok in enumerate(tokens):
-                is_gold = inside(tok, gold_spans)
-                pir = {f"pir_{v}": with_[i] - cf[v][i] for v in variants}
-                token_rows.append({
-                    "id": row["id"], "index": tok.index, "token": tok.text,
-                    "start": tok.start, "end": tok.end, "pir": pir[f"pir_{counterfactual}"],
-                    "logp_with": with_[i], "logp_without": cf[counterfactual][i], **pir,
-                    "gold": is_gold,
-                    "kind": gold_kind(tok, row["answer"], row["persona"]) if is_gold else None,
-                    "split": split[row["id"]],
-                    "percontrast": pir[f"pir_{counterfactual}"] > threshold,
-                    **{m: overlaps(tok, spans) and bool(tok.text.strip())
-                       for m, spans in match.items()},
-                    "llm_judge": inside(tok, judge_spans) if judge_spans is not None else None,
-                })
-    gold = [t["gold"] for t in token_rows]
-    classification: dict[str, Any] = {
-        "percontrast": prf([t["percontrast"] for t in token_rows], gold),
-        **{m: prf([t[m] for t in token_rows], gold) for m in WORD_MATCHING_RULES},
-        "threshold": threshold,
-        "counterfactual": counterfactual,
-        "word_matching_rule": "exact",
-        "dev_fraction": dev_fraction,
-        "seed": seed,
-    }
-    if judge is not None:
-        classification["llm_judge"] = prf([bool(t["llm_judge"]) for t in token_rows], gold)
-    classification.update(evaluate(token_rows, threshold=threshold, counterfactual=counterfactual,
-                                   variants=variants, boot=boot))
-    return token_rows, classification
+            token_rows += _answer_token_rows(
+                row, tokens, logp_with[k].tolist(), {v: logp_cf[v][k].tolist() for v in variants},
+                counterfactual=counterfactual, threshold=threshold, split=split[row["id"]],
+                judged=judge_keywords[start + k])
+    return token_rows, _classification(
+        token_rows, threshold=threshold, counterfactual=counterfactual, variants=variants,
+        dev_fraction=dev_fraction, seed=seed, boot=boot, judged=judge is not None)
