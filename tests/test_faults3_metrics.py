@@ -14,7 +14,8 @@ import string
 
 import pytest
 
-from percontrast import metrics as M
+from percontrast import generation_metrics as M
+from percontrast.metrics import summarize
 
 #: English pairs (curly quotes, dashes, ellipses included) and their scores before the change.
 ENGLISH = [
@@ -38,7 +39,7 @@ def test_english_scores_are_unchanged_to_the_bit():
     preds, refs = [p for p, _ in ENGLISH], [r for _, r in ENGLISH]
     assert M.rouge_l(preds, refs).per_sample == ENGLISH_ROUGE_L
     assert M.meteor(preds, refs).per_sample == ENGLISH_METEOR
-    out = M.summarize("generation", preds, refs)
+    out = summarize("generation", preds, refs)
     assert out["n_unicode_tokenized"] == 0 and out["tokenizer"] == M.DEFAULT_TOKENIZER
 
 
@@ -71,8 +72,8 @@ def test_non_ascii_letters_are_not_dropped():
 
 
 def test_the_metrics_file_says_which_tokenizer():
-    out = M.summarize("generation", ["你好", "hi", ""], ["你好", "hi there", "世界"])
+    out = summarize("generation", ["你好", "hi", ""], ["你好", "hi there", "世界"])
     assert out["n_unicode_tokenized"] == 1  # the empty generation scores 0 untokenized
     assert M.UNICODE_TOKENIZER in out["tokenizer"] and M.DEFAULT_TOKENIZER in out["tokenizer"]
-    out = M.summarize("generation", ["你好"], ["你好"])
+    out = summarize("generation", ["你好"], ["你好"])
     assert out["tokenizer"] == M.UNICODE_TOKENIZER and out["rouge_l"] == 1.0

@@ -63,7 +63,7 @@ def reply_shape(output: str, reference: str, persona: Sequence[str], *, n_tokens
 
 
 def _scorer():
-    from percontrast.metrics import _rouge_scorer
+    from percontrast.generation_metrics import _rouge_scorer
 
     return _rouge_scorer()
 
