@@ -14,7 +14,7 @@ import pytest
 from percontrast import config as pc
 from percontrast import layout, plan
 from percontrast.report import compare as cmp
-from percontrast.report.tables import DASH
+from percontrast.report.table_format import DASH
 from tests.test_tables import put
 
 TASKS = ("PAG", "PRW", "PTW")
@@ -259,7 +259,7 @@ def test_table7_sets_the_scale_side_by_side(cfg, tmp_path):
 
 
 def test_table6_pairs_the_first_model_with_the_qwen3_tokenizer(cfg, tmp_path, monkeypatch):
-    from percontrast.report.tables import Table
+    from percontrast.report.table_format import Table
 
     def fake_table6(cfg, root, data_root):  # the real one needs a tokenizer and data
         return Table("table6", "t", ["Setting", "PAG", "PRW", "PTW", "Average"],

@@ -6,7 +6,8 @@ from percontrast import config as pc
 from percontrast.report import escape
 from percontrast.report.claims import build_claims, render_markdown
 from percontrast.report.index import build_index
-from percontrast.report.tables import Table, table1
+from percontrast.report.paper_tables import table1
+from percontrast.report.table_format import Table
 
 HOSTILE = "P|R\nW <script>alert(1)</script> & 50%_x~^\r\n\nend"
 

@@ -16,7 +16,8 @@ import shlex
 from percontrast import config as pc
 from percontrast.report import escape
 from percontrast.report.index import build_index
-from percontrast.report.tables import Table, table1
+from percontrast.report.paper_tables import table1
+from percontrast.report.table_format import Table
 
 
 def test_csv_cell_by_hand():

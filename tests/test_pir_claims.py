@@ -67,7 +67,7 @@ def test_pir_claims_in_claims_md(repo, tmp_path, flip, verdict):
 
 def test_table_pir_lists_every_counterfactual_and_both_word_matching_rules(repo, tmp_path):
     from percontrast.pir_benchmark import evaluate
-    from percontrast.report.tables import table_pir
+    from percontrast.report.paper_tables import table_pir
 
     cfg = pc.load_config(repo / "configs/tiny.yaml")
     rows = token_rows()

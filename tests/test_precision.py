@@ -101,7 +101,7 @@ def test_table7_shows_the_precision_the_runs_recorded(repo, tmp_path):
 
     from percontrast import config as pc
     from percontrast import layout
-    from percontrast.report.tables import table7
+    from percontrast.report.paper_tables import table7
 
     cfg = pc.load_config(repo / "configs/tiny.yaml")
     rows = dict(table7(cfg, tmp_path).rows)

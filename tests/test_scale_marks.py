@@ -16,13 +16,9 @@ from percontrast import config as pc
 from percontrast.report import compare as cmp
 from percontrast.report import results as rs
 from percontrast.report.gains import PARTIAL, Gain
-from percontrast.report.tables import (
-    DASH,
-    NotRun,
-    table1,
-    table12,
-    table_spc,
-)
+from percontrast.report.own_tables import table_spc
+from percontrast.report.paper_tables import table1, table12
+from percontrast.report.table_format import DASH, NotRun
 from tests.test_tables import put
 
 SMALL = {"max_steps": 1, "batch_size": 1, "n_test": 4, "max_new_tokens": 24}

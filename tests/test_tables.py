@@ -10,7 +10,8 @@ import pytest
 from percontrast import artefacts, layout, plan
 from percontrast import config as pc
 from percontrast.report.gains import Gain
-from percontrast.report.tables import DASH, table1, table2, table3, table12
+from percontrast.report.paper_tables import table1, table2, table3, table12
+from percontrast.report.table_format import DASH
 
 
 def BUILDERS():  # noqa: N802  (name -> builder of every base table, from the catalogue)

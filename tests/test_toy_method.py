@@ -53,8 +53,8 @@ def test_a_registered_method_is_planned_and_trains(toy, repo, tiny_dir, tmp_path
 
 
 def test_a_registered_method_reaches_table1_and_the_training_figure(toy, repo, tmp_path):
+    from percontrast.report.paper_tables import table1
     from percontrast.report.render import training_curves
-    from percontrast.report.tables import table1
 
     cfg = pc.load_config(repo / "configs/tiny.yaml")
     cfg["training"]["methods"] = ["ce", "perce", "toyce"]

@@ -7,9 +7,9 @@ report caption (a file under ``workflow/report/``) and its paper-vs-reproduction
 
 Every other place that names an artefact takes it from here: the workflow's target lists
 (``workflow/rules/common.smk``), the tables' and companions' builder registries
-(:mod:`percontrast.report.tables`, :mod:`percontrast.report.compare`), the renderers
-(:mod:`percontrast.report.render`), the index's descriptions and rebuild commands
-(:mod:`percontrast.report.index`) and the tests.
+(:mod:`percontrast.report.paper_tables`, :mod:`percontrast.report.own_tables`,
+:mod:`percontrast.report.compare`), the renderers (:mod:`percontrast.report.render`), the
+index's descriptions and rebuild commands (:mod:`percontrast.report.index`) and the tests.
 
 **Adding a figure** is one entry in :data:`CATALOGUE` plus its builder function. A builder's
 arguments are its rule's:
@@ -64,14 +64,15 @@ class Artefact:
         return getattr(importlib.import_module(self.module), self.function)
 
 
-_TABLES = "percontrast.report.tables"
+_PAPER_TABLES = "percontrast.report.paper_tables"
+_OWN_TABLES = "percontrast.report.own_tables"
 _COMPARE = "percontrast.report.compare"
 _RENDER = "percontrast.report.render"
 _CONTROLS = "percontrast.report.controls"
 
 
 def _table(name: str, description: str, *, companion: bool = True,
-           reads_data: bool = False, module: str = _TABLES) -> list[Artefact]:
+           reads_data: bool = False, module: str = _PAPER_TABLES) -> list[Artefact]:
     """A base table written by rule ``tables`` (builder ``{module}.{name}``) and, if
     ``companion``, its paper companion (builder ``percontrast.report.compare.{name}_vs_paper``)."""
     twin = f"{name}{COMPANION_SUFFIX}" if companion else None
@@ -120,12 +121,12 @@ CATALOGUE: tuple[Artefact, ...] = (
     *_table("table_markers", "ground-truth personalization on the demo data: recall of the "
                              "user's profile-visible markers, own and other users' markers per "
                              "generation, CE vs. PerCE with bootstrap intervals (this project's "
-                             "own table)", companion=False),
+                             "own table)", companion=False, module=_OWN_TABLES),
     *_table("table_spc", "the real-data arm: CE vs. PerCE trained and evaluated on real "
                          "Synthetic-Persona-Chat dialogue, ROUGE-L / METEOR and persona use "
                          "scored against the speaker's own persona (persona vs. placebo words, "
                          "grounded recall, persona Hits@1), with intervals and the PerCE - CE "
-                         "row (this project's own)", companion=False),
+                         "row (this project's own)", companion=False, module=_OWN_TABLES),
     *_table("table_controls", "is it the tokens? PerCE against PerCE-shuffled (its weights "
                               "permuted within each reply) and PerCE-normalized (its selection at "
                               "CE's step size): persona metric, ROUGE-L, mean token weight and "

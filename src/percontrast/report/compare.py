@@ -35,10 +35,12 @@ import yaml
 from percontrast import artefacts, layout, pir_methods, plan
 from percontrast.artefacts import companions_of  # noqa: F401 (the companions' names)
 from percontrast.methods import LABELS, METHODS
+from percontrast.report import paper_tables as tb
 from percontrast.report import results as rs
-from percontrast.report import tables as tb
+from percontrast.report.gains import Gain
 from percontrast.report.results import Results
-from percontrast.report.tables import Table
+from percontrast.report.table_cells import worst_scale
+from percontrast.report.table_format import NOT_RUN, NotRun, Table
 from percontrast.report.verdicts import verdict
 
 PAPER_RESULTS = Path(__file__).with_name("paper_results.yaml")
@@ -183,7 +185,7 @@ def _evidence(cfg: dict[str, Any], ours: Any) -> list[Any]:
     return [None] * len(EVIDENCE)
 
 
-def _gain_verdict(g: tb.Gain, paper_gain: Any) -> str:
+def _gain_verdict(g: Gain, paper_gain: Any) -> str:
     """holds / contradicted / inconclusive, on the paper's side of 0 (PerCE > CE when the
     paper gives no Gain), as claims.md decides."""
 
@@ -202,12 +204,12 @@ def _our_gain(cfg: dict[str, Any], spec: Spec, ours: Ours | None, group: tuple[s
     without an interval."""
     pe, ce = mine.get((*group, "PerCE")), mine.get((*group, "CE"))
     g = ((ours.gains or {}).get((*group, "Gain")) if ours else None)
-    if isinstance(g, tb.Gain) and g.percent == (spec.gain == "relative"):
+    if isinstance(g, Gain) and g.percent == (spec.gain == "relative"):
         shown = f"{g.value:+.2f}%" if g.percent else f"{g.value:+.{g.digits}f}"
         return [shown, g.low, g.high, g.estimate.n,
-                _scale_text(cfg, tb.worst_scale([pe, ce])), _gain_verdict(g, paper_gain)]
+                _scale_text(cfg, worst_scale([pe, ce])), _gain_verdict(g, paper_gain)]
     derived = _gain_of(spec.gain, pe, ce)
-    scale = _scale_text(cfg, tb.worst_scale([pe, ce])) if derived else None
+    scale = _scale_text(cfg, worst_scale([pe, ce])) if derived else None
     return [derived, None, None, None, scale,
             "no interval (no per-example scores)" if derived else None]
 
@@ -283,7 +285,7 @@ def compare(cfg: dict[str, Any], spec: Spec, ours: list[Ours], missing: Sequence
                    "lies on the paper's side of 0, contradicted on the other, inconclusive when "
                    "it contains 0.")
     if not ours:
-        t.notes.append(f"{tb.NOT_RUN} here: this config runs no model of this table; "
+        t.notes.append(f"{NOT_RUN} here: this config runs no model of this table; "
                        f"`{rs.not_run_config(cfg)}` runs it.")
     t.notes.append("Pairs (this run -> paper): " + (", ".join(
         f"{o.label} -> {p or 'none (the paper reports it elsewhere, not here)'}"
@@ -315,7 +317,7 @@ def cells_from(cfg: dict[str, Any], table: Table, n_lead: int,
     is ``key(lead, its column header)``; Gain rows are skipped (recomputed alongside)."""
     out: dict[str, Ours] = {}
     for row in table.rows:
-        if isinstance(row[0], tb.NotRun):  # the whole table is not run: no model of ours
+        if isinstance(row[0], NotRun):  # the whole table is not run: no model of ours
             continue
         lead, values = row[1:1 + n_lead], row[1 + n_lead:]
         shown = label(row)

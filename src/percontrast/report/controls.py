@@ -27,7 +27,8 @@ from percontrast import layout, plan
 from percontrast.config import section_defaults
 from percontrast.methods import LABELS, METHODS
 from percontrast.report.results import Results, label
-from percontrast.report.tables import Table, annotated, seed_note, value
+from percontrast.report.table_cells import annotated, seed_note, value
+from percontrast.report.table_format import Table
 
 #: A method's training-log statistics: (column header, log key).
 WEIGHT_COLUMNS = (("mean weight", "weight_mean"), ("at clip min", "frac_clip_min"),

@@ -25,7 +25,7 @@ from percontrast import artefacts, plan
 from percontrast.io import read_json, read_jsonl
 from percontrast.report import figures
 from percontrast.report import results as rs
-from percontrast.report.tables import Table
+from percontrast.report.table_format import Table
 
 log = logging.getLogger(__name__)
 

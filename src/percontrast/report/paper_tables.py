@@ -1,31 +1,17 @@
-"""The paper's tables, rendered from results/ only (never typed in), as CSV, Markdown and LaTeX.
+"""The paper's tables (1-7 and 10-12, figure 4 as a table), rendered from results/ only (never
+typed in).
 
-Every builder takes the validated config and a results root, reads the metrics files of the runs
-the config defines (:mod:`percontrast.config`), and returns a :class:`Table`. A run whose file
-does not exist yet shows "—" and is listed in ``Table.missing``; it never fails the report.
-
-Every number says what it is, because one DAG mixes scales and a reader must never take a
-one-step run's score for a result:
-
-* a main cell is a :class:`~percontrast.report.results.Value`: the mean with its n (test
-  examples) and, from 10 examples on, its 95% bootstrap interval; a cell of a run or evaluation
-  at pipeline scale gets a mark (``†``, ``‡``) whose footnote spells out the setting; the CSV
-  keeps the number and puts n, the bounds and the scale in columns of their own;
-* a Gain over fewer examples than its cells (partly overlapping metrics files) is marked ``§``
-  with the number of common examples (:mod:`percontrast.report.gains`);
-* a cell of a run this config does not define reads "not run" and names the config that runs it
-  (``report.not_run_config``), distinct from "—" (defined, not finished yet).
+Why a module of its own: each builder here reproduces one published table from the runs the
+config defines, with the layout the paper uses, so that its companion (:mod:`.compare`) can set
+it against the published numbers cell by cell. This project's own tables are
+:mod:`.own_tables`; the cells and rows all builders share are :mod:`.table_cells`.
 """
 
 from __future__ import annotations
 
-import csv
-import functools
-import io
 import json
 import os
 import statistics
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,222 +19,24 @@ from percontrast import config as pc
 from percontrast import layout, pir_methods, plan
 from percontrast.methods import CONTROL_METHODS, LABELS, METHODS, PAPER_METHODS, PERCE
 from percontrast.precision import planned as planned_precision
-from percontrast.report import escape
 from percontrast.report import results as rs
-from percontrast.report.gains import Gain, gain, mean_interval, notation, partial_note
-from percontrast.report.results import (
-    Results,  # noqa: F401  (part of this module's API)
-    Value,
-)
+from percontrast.report.gains import notation
+from percontrast.report.results import Results, Value
 from percontrast.report.results import label as _label
 from percontrast.report.results import mean_or_none as _mean
 from percontrast.report.results import point_gain as _gain
+from percontrast.report.table_cells import (
+    annotated,
+    average,
+    bootstrap_gain_row,
+    gain_cells,
+    not_run_row,
+    seed_note,
+    value,
+    worst_scale,
+)
+from percontrast.report.table_format import Table, not_run
 
-DASH = "—"
-NOT_RUN = "not run"
-
-
-@dataclass(frozen=True)
-class NotRun:
-    """A cell of a run this config does not define: "not run", naming the config that runs it
-    (``report.not_run_config``)."""
-
-    config: str
-
-    def __str__(self) -> str:
-        return f"{NOT_RUN} ({self.config})"
-
-
-def not_run(cfg) -> NotRun:
-    return NotRun(rs.not_run_config(cfg))
-
-
-@dataclass
-class Table:
-    """A titled grid of cells (str, number, :class:`Value`, :class:`Gain`, :class:`NotRun` or
-    None), with notes and the runs it lacks."""
-
-    name: str
-    title: str
-    header: list[str]
-    rows: list[list[Any]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    fmt: str = "{:.4f}"
-    #: whether a Value cell shows its n (off where the table has an n column)
-    n_in_cells: bool = True
-
-    def cell(self, value: Any) -> str:
-        if value is None:
-            return DASH
-        if isinstance(value, Value):
-            text = self.fmt.format(float(value)) + rs.SCALE_MARKS.get(value.scale, "")
-            if value.low is not None:
-                text += f" [{self.fmt.format(value.low)}, {self.fmt.format(value.high)}]"
-            if self.n_in_cells and value.n is not None:
-                text += f" n={value.n}"
-            return text
-        if isinstance(value, float):
-            return self.fmt.format(value)
-        return str(value)
-
-    def to_csv(self) -> str:
-        """One CSV column per header. A column holding Gain cells gets five more beside it (its
-        interval's bounds, p-value, n and whether it is over common examples only); a column
-        holding Value cells gets four (n, the bounds, the scale: ``full``, ``pipeline`` or
-        ``pipeline-eval``); a table with "not run" cells ends in a ``Status`` column. The CSV
-        keeps numbers, never formatted text."""
-        gain_cols = {j: f" ({v.unit})" if v.unit else "" for row in self.rows
-                     for j, v in enumerate(row) if isinstance(v, Gain)}
-        value_cols = {j for row in self.rows for j, v in enumerate(row) if isinstance(v, Value)}
-        status = any(isinstance(v, NotRun) for row in self.rows for v in row)
-        header: list[str] = []
-        for j, h in enumerate(self.header):
-            header.append(h)
-            if j in gain_cols:
-                header += [f"{h} {c}{gain_cols[j] if c.startswith('Gain CI') else ''}"
-                           for c in Gain.CSV_COLUMNS]
-            if j in value_cols:
-                header += [f"{h} n", f"{h} CI low", f"{h} CI high", f"{h} scale"]
-        if status:
-            header.append("Status")
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow([escape.csv_cell(h) for h in header])
-        for row in self.rows:
-            out: list[Any] = []
-            for j, v in enumerate(row):
-                if isinstance(v, Gain):
-                    out += v.csv_fields()
-                elif isinstance(v, Value):
-                    out.append(round(float(v), 6))
-                elif isinstance(v, NotRun):
-                    out.append(None)
-                else:
-                    out.append(v)
-                if j in gain_cols and not isinstance(v, Gain):
-                    out += [None] * len(Gain.CSV_COLUMNS)
-                if j in value_cols:
-                    out += ([v.n, _round(v.low), _round(v.high), v.scale or "full"]
-                            if isinstance(v, Value) else [None] * 4)
-            if status:
-                out.append(next((str(v) for v in row if isinstance(v, NotRun)), None))
-            writer.writerow([escape.csv_cell("" if v is None else v) for v in out])
-        return buf.getvalue()
-
-    def to_markdown(self) -> str:
-        lines = [f"### {escape.markdown(self.title)}", "",
-                 "| " + " | ".join(escape.markdown(h) for h in self.header) + " |",
-                 "|" + "|".join("---" for _ in self.header) + "|"]
-        lines += ["| " + " | ".join(escape.markdown(self.cell(v)) for v in row) + " |"
-                  for row in self.rows]
-        lines += [""] + [f"- {escape.one_line(note)}" for note in self.notes]
-        if self.missing:
-            lines.append(f"- Missing runs ({len(self.missing)}), shown as {DASH}: "
-                         + ", ".join(f"`{m}`" for m in self.missing[:20])
-                         + (" ..." if len(self.missing) > 20 else ""))
-        return "\n".join(lines).rstrip() + "\n"
-
-    def to_latex(self) -> str:
-        def esc(text: str) -> str:
-            text = escape.latex(text)
-            for a, b in ((DASH, "--"), ("\u2020", r"$^\dagger$"), ("\u2021", r"$^\ddagger$"),
-                         ("\u00a7", r"\S")):
-                text = text.replace(a, b)
-            return text
-
-        cols = "l" * 1 + "r" * (len(self.header) - 1)
-        out = [f"% {escape.one_line(self.title)}", r"\begin{tabular}{" + cols + "}", r"\toprule",
-               " & ".join(esc(h) for h in self.header) + r" \\", r"\midrule"]
-        out += [" & ".join(esc(self.cell(v)) for v in row) + r" \\" for row in self.rows]
-        out += [r"\bottomrule", r"\end{tabular}"]
-        return "\n".join(out) + "\n"
-
-    def write(self, folder: str | os.PathLike) -> list[Path]:
-        from percontrast.io import write_text
-
-        folder = Path(folder)
-        paths = []
-        for ext, text in (("csv", self.to_csv()), ("md", self.to_markdown()),
-                          ("tex", self.to_latex())):
-            path = folder / f"{self.name}.{ext}"
-            write_text(path, text)
-            paths.append(path)
-        return paths
-
-
-def _round(x: float | None) -> float | None:
-    return None if x is None else round(x, 6)
-
-
-def annotate(cfg, table: Table) -> Table:
-    """The footnotes a table's cells call for: the scale marks that occur, the partial-overlap
-    mark, what a main cell shows, and which config runs the "not run" cells."""
-    cells = [v for row in table.rows for v in row]
-    values = [v for v in cells if isinstance(v, Value)]
-    extra: list[str] = []
-    if values:
-        extra.append("Cells: the mean [its 95% bootstrap interval over the test examples, "
-                     "from 10 examples on] and n = the examples it is over "
-                     f"({notation(cfg).split('(', 1)[1].split(')')[0]}).")
-    extra += rs.scale_notes(cfg, {v.scale for v in values})
-    if any(isinstance(v, Gain) and v.common is not None for v in cells):
-        extra.append(partial_note(cfg))
-    if any(isinstance(v, NotRun) for v in cells):
-        extra.append(f"{NOT_RUN}: this config (`{cfg.get('run_name', '?')}`) does not define "
-                     f"the run; `{rs.not_run_config(cfg)}` runs it (`snakemake --cores all "
-                     f"--configfile {rs.not_run_config(cfg)}`). {DASH}: a run this config "
-                     "defines that has not finished yet.")
-    table.notes += [n for n in extra if n not in table.notes]
-    return table
-
-
-def annotated(builder):
-    """A builder whose table gets :func:`annotate`'s footnotes."""
-    @functools.wraps(builder)
-    def build(cfg, root, *args, **kwargs) -> Table:
-        return annotate(cfg, builder(cfg, root, *args, **kwargs))
-    return build
-
-
-def value(cfg, m: dict | None, metric: str, run: plan.TrainRun | None, eval_task: str,
-          factor: float = 1.0) -> Value | None:
-    """A main cell: ``metric``'s mean in metrics file ``m`` with its n, interval and the scale
-    of ``run`` evaluated on ``eval_task``; None while the file does not exist."""
-    if m is None or m.get(metric) is None:
-        return None
-    n, low, high = mean_interval(cfg, [m], metric)
-    scale = rs.scale_of(cfg, run, eval_task) if run is not None else rs.FULL
-    v = Value(m[metric], n, low, high, scale)
-    return v.scaled(factor) if factor != 1 else v
-
-
-def worst_scale(values) -> str:
-    """The scale a cell combining ``values`` carries: pipeline if any part is."""
-    scales = {getattr(v, "scale", rs.FULL) for v in values}
-    return next((s for s in (rs.PIPELINE, rs.PIPELINE_EVAL) if s in scales), rs.FULL)
-
-
-def average(cfg, cells: list[Value | None], files: list[dict | None], metric: str,
-            factor: float = 1.0) -> Value | None:
-    """The average over tasks of ``cells`` (None if any is missing), with the stratified
-    bootstrap interval of the mean of per-task means and the worst scale of its parts."""
-    mean = _mean(cells)
-    if mean is None:
-        return None
-    n, low, high = mean_interval(cfg, files, metric)
-    return Value(mean, n, None if low is None else low * factor,
-                 None if high is None else high * factor, worst_scale(cells))
-
-
-def _not_run_row(cfg, table: Table, what: str) -> None:
-    """The one row of a table (or block) this config does not run: "not run", naming the
-    config that does."""
-    table.rows.append([not_run(cfg), *[""] * (len(table.header) - 1)])
-    table.notes.append(f"Not run in this config: {what}.")
-
-
-# --------------------------------------------------------------------------- reading results
 
 def _add_gain_row(table: Table, prefix: list[Any], per_method: dict[str, list]) -> None:
     """The paper's Gain row from the cells alone (no per-example scores: tables 4, 10):
@@ -256,35 +44,6 @@ def _add_gain_row(table: Table, prefix: list[Any], per_method: dict[str, list]) 
     if "ce" in per_method and "perce" in per_method:
         table.rows.append([*prefix, "Gain", *[_gain(p, c) for p, c in zip(
             per_method["perce"], per_method["ce"], strict=True)]])
-
-
-def _bootstrap_gain_row(cfg, table: Table, prefix: list[Any],
-                        files: dict[str, list[list[dict | None]]], metrics: list[str],
-                        percent: bool = True, digits: int = 3) -> None:
-    """The Gain row with intervals: ``files[method][column]`` lists the metrics files whose
-    per-example ``metrics[column]`` scores make that column (several files = an average over
-    tasks, each weighted equally); PerCE against CE on the same examples. A cell whose files
-    cannot be compared shows "—" and the reason goes into the notes (the table still renders).
-    """
-    if "ce" in files and "perce" in files:
-        table.rows.append([*prefix, "Gain", *_gain_cells(cfg, table, files["ce"], files["perce"],
-                                                         metrics, percent, digits)])
-
-
-def _gain_cells(cfg, table: Table, ce: list[list[dict | None]], perce: list[list[dict | None]],
-                metrics: list[str], percent: bool = True, digits: int = 3) -> list[Gain | None]:
-    """One Gain per column (see :func:`_bootstrap_gain_row`); adds the notation note."""
-    cells: list[Gain | None] = []
-    for base, new, metric in zip(ce, perce, metrics, strict=True):
-        try:
-            cells.append(gain(cfg, base, new, metric, percent=percent, digits=digits))
-        except ValueError as err:
-            cells.append(None)
-            if str(err) not in table.notes:
-                table.notes.append(str(err))
-    if percent and notation(cfg) not in table.notes:
-        table.notes.append(notation(cfg))
-    return cells
 
 
 def _method_rows(cfg, table: Table, models: list[str], tasks: list[str], lookup,
@@ -314,17 +73,7 @@ def _method_rows(cfg, table: Table, models: list[str], tasks: list[str], lookup,
                      average(cfg, vals[1::2], complete, "meteor", scale)]
             files[method] = [[m] for m in found for _ in range(2)] + [found, found]
             table.rows.append([_label(cfg, "model", model), LABELS[method], *vals])
-        _bootstrap_gain_row(cfg, table, [_label(cfg, "model", model)], files, metrics)
-
-
-def seed_note(cfg) -> list[str]:
-    """The note of tables whose main-run cells average several training seeds."""
-    seeds = plan.training_seeds(cfg)
-    if len(set([cfg["seed"], *seeds])) < 2:
-        return []
-    return [f"Main-run cells on their own task average {len(set([cfg['seed'], *seeds]))} "
-            f"training seeds ({', '.join(str(s) for s in dict.fromkeys([cfg['seed'], *seeds]))}"
-            "): each example's score is averaged over the seeds, then bootstrapped."]
+        bootstrap_gain_row(cfg, table, [_label(cfg, "model", model)], files, metrics)
 
 
 def _rouge_meteor_header(cfg, tasks: list[str]) -> list[str]:
@@ -386,7 +135,7 @@ def table2(cfg, root) -> Table:
                              for c in columns]])
         # PerCE against CE at each learning rate both ran with
         for lr in [x for x in files.get("perce", {}) if x in files.get("ce", {})]:
-            t.rows.append([_label(cfg, "model", model), "Gain", plan.fmt_num(lr), *_gain_cells(
+            t.rows.append([_label(cfg, "model", model), "Gain", plan.fmt_num(lr), *gain_cells(
                 cfg, t, [[m] for m in files["ce"][lr]], [[m] for m in files["perce"][lr]],
                 ["rouge_l"] * len(tasks))])
     t.notes.append("Variance is the population variance over the grid, scaled by 1e4 as in the "
@@ -410,7 +159,7 @@ def table3(cfg, root) -> Table:
     models = cfg["evaluation"].get("cross_task_models", []) if cfg["evaluation"].get(
         "cross_task") else []
     if not models:
-        _not_run_row(cfg, t, "cross-task evaluation (evaluation.cross_task, cross_task_models)")
+        not_run_row(cfg, t, "cross-task evaluation (evaluation.cross_task, cross_task_models)")
     for model in models:
         for src in tasks:
             files = {}
@@ -423,8 +172,8 @@ def table3(cfg, root) -> Table:
                                LABELS[method], *[value(cfg, m, "rouge_l", run, dst)
                                                         for m, dst in zip(found, tasks,
                                                                           strict=True)]])
-            _bootstrap_gain_row(cfg, t, [_label(cfg, "model", model), _label(cfg, "task", src)],
-                                files, ["rouge_l"] * len(tasks))
+            bootstrap_gain_row(cfg, t, [_label(cfg, "model", model), _label(cfg, "task", src)],
+                               files, ["rouge_l"] * len(tasks))
     t.notes.append("Runs at the main learning rate "
                    f"{plan.fmt_num(cfg['training']['main_learning_rate'])}; the paper's table 8 "
                    "(Llama3-8B) is the second model block.")
@@ -439,7 +188,7 @@ def table5(cfg, root) -> Table:
     res = Results(cfg, root, missing=t.missing)
     models = cfg["evaluation"].get("lamp_models", []) if tasks else []
     if not models or not plan.lamp_methods(cfg):
-        _not_run_row(cfg, t, "the LaMP tasks (evaluation.lamp_tasks, lamp_models)")
+        not_run_row(cfg, t, "the LaMP tasks (evaluation.lamp_tasks, lamp_models)")
         return t
 
     def lookup(model, task, method):
@@ -537,7 +286,7 @@ def table11(cfg, root) -> Table:
                                                   for m in ("EM", "F1")]], fmt="{:.1f}")
     res = Results(cfg, root, missing=t.missing)
     if not (tasks and qa.get("models") and qa.get("train_tasks") and qa.get("methods")):
-        _not_run_row(cfg, t, "general QA (evaluation.general_qa)")
+        not_run_row(cfg, t, "general QA (evaluation.general_qa)")
     for model in qa.get("models", []):
         for src in qa.get("train_tasks", []):
             files = {}
@@ -551,8 +300,8 @@ def table11(cfg, root) -> Table:
                 files[method] = [[m] for m in found for _ in range(2)]
                 t.rows.append([_label(cfg, "model", model), _label(cfg, "task", src),
                                LABELS[method], *vals])
-            _bootstrap_gain_row(cfg, t, [_label(cfg, "model", model), _label(cfg, "task", src)],
-                                files, ["em", "f1"] * len(tasks), percent=False, digits=2)
+            bootstrap_gain_row(cfg, t, [_label(cfg, "model", model), _label(cfg, "task", src)],
+                               files, ["em", "f1"] * len(tasks), percent=False, digits=2)
     if any(row[2] == "Gain" for row in t.rows):
         t.notes.append(notation(cfg, "PerCE - CE in points (x100)"))
     return t
@@ -570,7 +319,7 @@ def table12(cfg, root) -> Table:
     ce_at_lr = "ce" in cfg["training"]["methods"] and lr in plan.grid_learning_rates(cfg, "ce")
     if not (grid.get("models") and highs and grid.get("clip_min")
             and "perce" in cfg["training"]["methods"]):
-        _not_run_row(cfg, t, "the clipping grid (training.clip_grid)")
+        not_run_row(cfg, t, "the clipping grid (training.clip_grid)")
     for model in grid.get("models", []):
         for task in plan.clip_grid_tasks(cfg):
             ce = (res.metrics(plan.TrainRun(model, task, "ce", lr, *cfg["training"]["clip"]),
@@ -583,7 +332,7 @@ def table12(cfg, root) -> Table:
                                                        for m, run in zip(found, runs,
                                                                          strict=True)]])
                 if ce_at_lr:  # each clip setting against CE at the same learning rate
-                    t.rows.append([*lead, f"Gain vs CE ({plan.fmt_num(lo)})", *_gain_cells(
+                    t.rows.append([*lead, f"Gain vs CE ({plan.fmt_num(lo)})", *gain_cells(
                         cfg, t, [[ce]] * len(highs), [[m] for m in found],
                         ["rouge_l"] * len(highs))])
     t.notes.append(f"Main runs use clip {cfg['training']['clip']}.")
@@ -657,7 +406,7 @@ def table4(cfg, root) -> Table:
               "dialogue round)", ["Model", "Source", "Method", *ks, "Average"], fmt="{:.2f}")
     runs, res = plan.aloe_runs(cfg), Results(cfg, root, missing=t.missing)
     if not runs:
-        _not_run_row(cfg, t, "ALOE (evaluation.aloe)")
+        not_run_row(cfg, t, "ALOE (evaluation.aloe)")
     for model in dict.fromkeys(r.model for r in runs):
         for task in dict.fromkeys(r.task for r in runs if r.model == model):
             per_method = {}
@@ -701,7 +450,7 @@ def table10(cfg, root) -> Table:
                "Avg Personalization", "Avg Quality"], fmt="{:.2f}")
     res = Results(cfg, root, missing=t.missing)
     if not runs:
-        _not_run_row(cfg, t, "the LLM judge (evaluation.llm_judge)")
+        not_run_row(cfg, t, "the LLM judge (evaluation.llm_judge)")
     for model in dict.fromkeys(r.model for r in runs):
         per_method = {}
         for method in dict.fromkeys(r.method for r in runs if r.model == model):
@@ -725,134 +474,3 @@ def table10(cfg, root) -> Table:
                        f"sample(s) per generation, first {judge.get('n', 100)} test generations "
                        "per run. Gain = PerCE over CE, in percent.")
     return t
-
-
-MARKER_COLUMNS = (("marker_recall", "Marker recall"), ("own_markers", "Own markers / gen"),
-                  ("leaked_markers", "Leaked markers / gen"))
-
-
-def marker_runs(cfg) -> list[tuple[plan.TrainRun, str]]:
-    """(main run, evaluation task) pairs the marker table covers: every main-LR run evaluated on
-    a task of ``tasks`` (its own task, and the other tasks where cross-task evaluation runs)."""
-    main = {plan.main_run(cfg, m, t, method) for m in cfg["models"] for t in cfg["tasks"]
-            for method in cfg["training"]["methods"]}
-    return [(run, task) for run, tasks in plan.evaluations(cfg).items() if run in main
-            for task in tasks if task in cfg["tasks"]]
-
-
-@annotated
-def table_markers(cfg, root) -> Table:
-    """Ground-truth personalization (demo data): profile-visible marker recall, own and leaked
-    markers per generation (:mod:`percontrast.markers`), per training task -> evaluation task."""
-    t = Table("table_markers", "Personal markers in the generations (demo ground truth): "
-              "recall of profile-visible reference markers, own and other users' markers per "
-              "generation", ["Model", "Train task", "Eval task", "Method",
-                             *[label for _, label in MARKER_COLUMNS], "n (recall)"],
-              fmt="{:.3f}")
-    res = Results(cfg, root, missing=t.missing)
-    pairs = marker_runs(cfg)
-    order = [m for m in pc.METHODS if m in cfg["training"]["methods"]]
-    keys = dict.fromkeys((run.model, run.task, task) for run, task in pairs)
-    for model, src, dst in sorted(keys, key=lambda k: (k[0], k[1] != k[2], k[1], k[2])):
-        files = {}
-        lead = [_label(cfg, "model", model), _label(cfg, "task", src), _label(cfg, "task", dst)]
-        for method in order:
-            run = plan.main_run(cfg, model, src, method)
-            if (run, dst) not in pairs:
-                continue
-            m = res.metrics(run, dst)
-            if m is not None and "marker_recall" not in m:
-                t.notes.append(f"{run.path}/{dst}: no marker ground truth in its test data")
-                continue
-            files[method] = [[m]] * len(MARKER_COLUMNS)
-            t.rows.append([*lead, LABELS[method],
-                           *[value(cfg, m, key, run, dst) for key, _ in MARKER_COLUMNS],
-                           m and m["n_marker_recall"]])
-        if "ce" in files and "perce" in files:
-            n_before = len(t.rows)
-            _bootstrap_gain_row(cfg, t, lead, files, [k for k, _ in MARKER_COLUMNS],
-                                percent=False)
-            if len(t.rows) > n_before:
-                t.rows[-1].append(None)
-    t.notes.append("Recall: of the reference's markers that occur in the retrieved profile "
-                   "entries the prompt shows, the share the generation reproduces (records "
-                   "without such a marker are left out; their number is n). Own / leaked: "
-                   "distinct markers of the user / of the other test users per generation. "
-                   "Rows whose train and eval task differ are cross-task transfers.")
-    t.notes.append(notation(cfg, "PerCE - CE (recall as a share, markers per generation)"))
-    t.notes += seed_note(cfg)
-    t.missing = sorted(set(t.missing))
-    return t
-
-
-#: table_spc's metric columns: (metrics key, header, Gain in percent (ROUGE-L, METEOR, as table
-#: 1) or as a plain difference (the persona counts and shares, as the marker table))
-SPC_COLUMNS = (("rouge_l", "ROUGE-L", True), ("meteor", "METEOR", True),
-               ("persona_words", "Persona words", False),
-               ("placebo_words", "Placebo words", False),
-               ("persona_lift", "Persona lift", False),
-               ("grounded_recall", "Grounded recall", False),
-               ("persona_hits1", "Persona Hits@1", False))
-
-
-@annotated
-def table_spc(cfg, root) -> Table:
-    """The real-data arm: CE vs PerCE trained and evaluated on real Synthetic-Persona-Chat
-    dialogue (``evaluation.dialogue``), each run on its own task. Per run: n, ROUGE-L, METEOR
-    and the persona ground truth the score stage writes (persona words the reply uses that the
-    conversation so far lacks, the same against another user's persona, their difference,
-    grounded recall, Hits@1 of the true persona), each with its interval; then PerCE - CE
-    (paired bootstrap; relative for ROUGE-L / METEOR, a difference for the persona metrics)."""
-    t = Table("table_spc", "Real dialogue (Synthetic-Persona-Chat): CE vs PerCE, persona use "
-              "against the speaker's own persona", ["Model", "Task", "Method", "n",
-                                                    *[h for _, h, _ in SPC_COLUMNS],
-                                                    "n (grounded)"],
-              fmt="{:.3f}", n_in_cells=False)
-    runs, res = plan.dialogue_runs(cfg), Results(cfg, root, missing=t.missing)
-    if not runs:
-        _not_run_row(cfg, t, "the real-data arm (evaluation.dialogue: models x tasks of "
-                     "Synthetic-Persona-Chat)")
-        return t
-    keys = [k for k, _, _ in SPC_COLUMNS]
-    candidates: set[int] = set()
-    for model in dict.fromkeys(r.model for r in runs):
-        for task in dict.fromkeys(r.task for r in runs if r.model == model):
-            lead = [_label(cfg, "model", model), _label(cfg, "task", task)]
-            files: dict[str, dict | None] = {}
-            methods = [r.method for r in runs if r.model == model and r.task == task]
-            for method in sorted(methods, key=lambda m: METHODS.index(m)):
-                run = plan.main_run(cfg, model, task, method)
-                m = res.metrics(run, task)
-                files[method] = m
-                if m is not None and "persona_words" not in m:
-                    t.notes.append(f"{run.path}/{task}: no persona metrics in its metrics file "
-                                   "(rerun its score job)")
-                if m is not None and isinstance(m.get("persona_candidates"), int):
-                    candidates.add(m["persona_candidates"])
-                t.rows.append([*lead, LABELS[method], m and m.get("n"),
-                               *[value(cfg, m, k, run, task) for k in keys],
-                               m and m.get("n_grounded_recall")])
-            if files.get("ce") is not None and files.get("perce") is not None:
-                cells: list[Gain | None] = []
-                for key, _, percent in SPC_COLUMNS:
-                    cells += _gain_cells(cfg, t, [[files["ce"]]], [[files["perce"]]], [key],
-                                         percent=percent, digits=3)
-                n = next((c.estimate.n for c in cells if c is not None), None)
-                t.rows.append([*lead, "PerCE - CE", n, *cells, None])
-    chance = (f"chance = 1/{min(candidates)} = {1 / min(candidates):.3f}" if len(candidates) == 1
-              else "chance = 1/k" + (f" (k = {', '.join(map(str, sorted(candidates)))})"
-                                     if candidates else ""))
-    t.notes.append("Persona words: distinct content words of the speaker's persona, absent from "
-                   "the conversation so far, that the reply uses (per reply); placebo words: the "
-                   "same against another user's persona; lift = persona - placebo. Grounded "
-                   "recall: of the reference reply's persona words absent from the context, the "
-                   "share the reply reproduces (over the n (grounded) replies whose reference "
-                   "has one). Hits@1: the true persona ranks first among the candidate personas "
-                   f"by the same count, ties sharing the credit ({chance}).")
-    t.notes = [n for n in t.notes if n != notation(cfg)]  # the generic one: replaced
-    t.notes.append(notation(cfg, "PerCE over CE in percent for ROUGE-L / METEOR, PerCE - CE "
-                            "for the persona metrics"))
-    t.notes += seed_note(cfg)
-    t.missing = sorted(set(t.missing))
-    return t
-
