@@ -2,7 +2,8 @@
 
 Every server here listens on 127.0.0.1 only: a stdlib stub implementing
 ``/v1/chat/completions`` (scripted failures, request counting), a closed port (a dead server), and
-in the slow tests a real llama.cpp OpenAI-compatible server serving the bundled SmolLM2 GGUF.
+in the slow tests a real OpenAI-compatible server, Hugging Face's ``transformers serve``, serving the
+bundled SmolLM2-135M-Instruct as the project prepares it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import os
 import socket
 import subprocess
 import sys
@@ -449,7 +451,10 @@ def test_transformers_backend_unprepared_model(tmp_path):
     assert "'local'" in str(err.value) and str(tmp_path / "models" / "nope") in str(err.value)
 
 
-# --------------------------------------------------------------------------- llama.cpp
+# --------------------------------------------------------------------------- transformers serve
+
+SERVING_MODULES = ("fastapi", "uvicorn", "openai")
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -458,43 +463,40 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def llama_server(tmp_path_factory):
-    """``python -m llama_cpp.server`` on loopback serving the bundled SmolLM2 GGUF."""
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python is not installed (pip install 'llama-cpp-python[server]'), "
-                    "so there is no local OpenAI-compatible server to test against")
-    for mod in ("uvicorn", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings"):
+def model_server(smollm2_dir):
+    """``transformers serve`` on loopback with the prepared SmolLM2 preloaded: a real
+    OpenAI-compatible server from a wheel (nothing to compile), offline."""
+    for mod in SERVING_MODULES:
         if importlib.util.find_spec(mod) is None:
-            pytest.skip(f"llama-cpp-python's server extra is missing ({mod}): "
-                        "pip install 'llama-cpp-python[server]'")
-    from percontrast.models import bundled_gguf_path
-
-    gguf = bundled_gguf_path()
+            pytest.skip(f"transformers' serving extra is missing ({mod}): "
+                        "pip install 'transformers[serving]'")
+    cli = Path(sys.executable).with_name("transformers")
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("llama") / "server.log"
+    log_path = smollm2_dir.parent / "server.log"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "2"}
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host",
-             "127.0.0.1", "--port", str(port), "--n_threads", "2", "--n_ctx", "2048"],
-            stdout=log_file, stderr=subprocess.STDOUT)
+            [str(cli), "serve", str(smollm2_dir), "--host", "127.0.0.1", "--port", str(port),
+             "--device", "cpu", "--dtype", "float32"],
+            stdout=log_file, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"llama.cpp server exited with {proc.returncode}:\n"
+                pytest.fail(f"transformers serve exited with {proc.returncode}:\n"
                             f"{log_path.read_text(errors='replace')[-3000:]}")
             try:
                 with urllib.request.urlopen(f"{url}/models", timeout=2) as resp:
-                    if resp.status == 200:
+                    if resp.status == 200 and str(smollm2_dir) in resp.read().decode():
                         break
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail("llama.cpp server did not answer /v1/models within 120 s:\n"
+                pytest.fail("transformers serve did not list the model within 300 s:\n"
                             f"{log_path.read_text(errors='replace')[-3000:]}")
             time.sleep(0.5)
-        yield url
+        yield url, str(smollm2_dir)
     finally:
         proc.terminate()
         try:
@@ -505,17 +507,16 @@ def llama_server(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_llama_cpp_server_answers_and_is_cached(llama_server, tmp_path, monkeypatch, caplog):
-    monkeypatch.setenv("PERCONTRAST_TEST_KEY", SECRET)  # llama.cpp ignores it; we must not leak it
+def test_real_server_answers_and_is_cached(model_server, tmp_path, monkeypatch, caplog):
+    url, model = model_server
+    monkeypatch.setenv("PERCONTRAST_TEST_KEY", SECRET)  # the server ignores it; we must not leak it
     for name in LOGGERS:
         caplog.set_level(logging.DEBUG, logger=name)
-    spec = {"backend": "openai", "model": "smollm2", "base_url": llama_server,
+    spec = {"backend": "openai", "model": model, "base_url": url,
             "api_key_env": "PERCONTRAST_TEST_KEY", "max_new_tokens": 32}
-    llm = make_llm(spec, cache_dir=tmp_path, name="llamacpp")
+    llm = make_llm(spec, cache_dir=tmp_path, name="served")
     # With no system message SmolLM2's template inserts its default one, under which the 135M
-    # model (greedy, in this GGUF's quantization) rambles "L'Étoile, la Cité, ..."; so does it
-    # under a bare "helpful assistant" prompt in the generic x86-64 build CI uses. Asking for one
-    # word gets the fact out of it in both builds.
+    # model (greedy) rambles "L'Étoile, la Cité, ..."; asking for one word gets the fact out.
     question = [{"role": "system", "content": "You are a helpful assistant. Answer in one word."},
                 {"role": "user", "content": "What is the capital of France?"}]
     t0 = time.monotonic()
@@ -524,10 +525,10 @@ def test_llama_cpp_server_answers_and_is_cached(llama_server, tmp_path, monkeypa
     assert "Paris" in answer, answer
     (entry_path,) = cache_files(tmp_path)
     entry = json.loads(entry_path.read_text())
-    assert entry["response"] == answer and entry["request"]["base_url"] == llama_server
+    assert entry["response"] == answer and entry["request"]["base_url"] == url
     assert entry_path.stem == request_key(llm.request(question, llm.sampling(temperature=0)))
 
-    replay = make_llm(spec, cache_dir=tmp_path, name="llamacpp")
+    replay = make_llm(spec, cache_dir=tmp_path, name="served")
     monkeypatch.setattr(replay.backend, "complete_many",
                         lambda *a, **k: pytest.fail("should have come from the cache"))
     t0 = time.monotonic()
@@ -537,11 +538,15 @@ def test_llama_cpp_server_answers_and_is_cached(llama_server, tmp_path, monkeypa
 
 
 @pytest.mark.slow
-def test_llama_cpp_server_many_concurrent(llama_server, tmp_path):
-    spec = {"backend": "openai", "model": "smollm2", "base_url": llama_server, "concurrency": 2,
+def test_real_server_many_concurrent(model_server, tmp_path):
+    url, model = model_server
+    spec = {"backend": "openai", "model": model, "base_url": url, "concurrency": 2,
             "max_new_tokens": 8}
     llm = make_llm(spec, cache_dir=tmp_path)
     prompts = [[{"role": "user", "content": f"Say the number {i}."}] for i in range(4)]
     out = llm.chat_many(prompts, temperature=0.7, seed=1)
-    assert len(out) == 4 and all(isinstance(o, str) for o in out)
-    assert len(cache_files(tmp_path)) == 4
+    assert len(out) == 4 and all(isinstance(o, str) and o.strip() for o in out)
+    entries = [json.loads(p.read_text()) for p in cache_files(tmp_path)]
+    # one cache entry per prompt, each holding that prompt's own answer (none crossed over)
+    by_prompt = {e["request"]["messages"][-1]["content"]: e["response"] for e in entries}
+    assert by_prompt == {p[-1]["content"]: o for p, o in zip(prompts, out)}
