@@ -92,17 +92,19 @@ def smollm2_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def no_data_calls(monkeypatch):
-    """Count the figure panels marked "no data yet" (percontrast.report.figures._no_data)."""
-    from percontrast.report import figures
+    """Count the figure panels marked "no data yet" (percontrast.report.figure_style.no_data, as
+    the run figures call it)."""
+    from percontrast.report import figure_style, score_figures, training_figures
 
     calls = []
-    real = figures._no_data
+    real = figure_style.no_data
 
-    def spy(ax, text=figures.NO_DATA):
+    def spy(ax, text=figure_style.NO_DATA):
         calls.append(text)
         real(ax, text)
 
-    monkeypatch.setattr(figures, "_no_data", spy)
+    for module in (training_figures, score_figures):
+        monkeypatch.setattr(module, "no_data", spy)
     return calls
 
 

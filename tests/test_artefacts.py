@@ -122,13 +122,14 @@ def test_the_rules_take_their_lists_from_the_catalogue():
 
 
 def test_pir_methods_are_one_list():
-    from percontrast.report import figures
+    from percontrast.report import figure_style, pir_figures, score_figures, training_figures
 
     assert [m.name for m in pir_methods.PAPER_METHODS] == ["percontrast", "word_matching",
                                                           "llm_judge"]
     assert {m.name for m in pir_methods.BASELINES} <= set(pir_methods.BY_NAME)
     assert pir_methods.baseline_label("word_matching", with_lemmas=False) == "Word matching"
-    assert not hasattr(figures, "METHOD_LABELS") and not hasattr(figures, "LOSS_LABELS")
+    for module in (figure_style, pir_figures, score_figures, training_figures):
+        assert not hasattr(module, "METHOD_LABELS") and not hasattr(module, "LOSS_LABELS")
 
 
 def test_results_and_tables_import_no_circle():

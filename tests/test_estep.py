@@ -25,7 +25,7 @@ from percontrast.prompts import (
     encode_record,
     encode_response,
 )
-from percontrast.report import figures
+from percontrast.report import figure_style, training_figures
 from percontrast.training import PerCEConfig, PerCETrainer, _StepStats, run_training
 from tests.test_figures import assert_png
 
@@ -280,21 +280,23 @@ def test_estep_markers_draws_each_facet(tmp_path, no_data_calls):
                             "lossce": estep_rows("lossce", markers=False), "entce": None}
                      for task in ("PR", "TW")}}
     path = tmp_path / "estep.png"
-    figures.estep_markers(logs, path, clip=(0.8, 5.0))
+    training_figures.estep_markers(logs, path, clip=(0.8, 5.0))
     width, height = assert_png(path)
     assert height > 0.6 * width  # two facet rows of two panels
     assert no_data_calls == []
-    figures.estep_markers({"perce": estep_rows("perce")}, tmp_path / "flat.png", title="")
+    training_figures.estep_markers({"perce": estep_rows("perce")}, tmp_path / "flat.png",
+                                   title="")
     assert_png(tmp_path / "flat.png")
     assert no_data_calls == []
 
 
 def test_estep_markers_without_data_says_so(tmp_path, no_data_calls):
-    figures.estep_markers({}, tmp_path / "empty.png")
+    training_figures.estep_markers({}, tmp_path / "empty.png")
     assert_png(tmp_path / "empty.png")
-    assert no_data_calls == [figures.NO_DATA] * 2
+    assert no_data_calls == [figure_style.NO_DATA] * 2
     no_data_calls.clear()
-    figures.estep_markers({"M": {"PR": {"ce": estep_rows("ce", markers=False), "perce": []}}},
-                          tmp_path / "nomarkers.png")
+    training_figures.estep_markers(
+        {"M": {"PR": {"ce": estep_rows("ce", markers=False), "perce": []}}},
+        tmp_path / "nomarkers.png")
     assert_png(tmp_path / "nomarkers.png")
-    assert no_data_calls == [figures.NO_DATA] * 2
+    assert no_data_calls == [figure_style.NO_DATA] * 2

@@ -24,7 +24,8 @@ from matplotlib import colors as mcolors
 
 from percontrast import artefacts, layout, plan
 from percontrast import config as pc
-from percontrast.report import figures, results
+from percontrast.methods import LABELS
+from percontrast.report import figure_style, results, score_figures, training_figures
 
 FIGURES = tuple(artefacts.figure_names("figures"))
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -128,20 +129,22 @@ def nested(models, tasks, methods, leaf):
 
 def test_each_function_draws_complete_data(tmp_path, no_data_calls):
     models, tasks, methods = ["Qwen3-4B", "Llama3-8B"], ["PAG", "PRW", "PTW"], list(pc.METHODS)
-    figures.training_curves(nested(models, tasks, methods, lambda m, t, me: log_rows(me)),
-                            tmp_path / "curves.png", title="main LR")
+    training_figures.training_curves(
+        nested(models, tasks, methods, lambda m, t, me: log_rows(me)),
+        tmp_path / "curves.png", title="main LR")
     lrs = [2e-6, 5e-6, 8e-6, 2e-5, 5e-5]
-    figures.lr_robustness(
+    score_figures.lr_robustness(
         nested(models, tasks, methods,
                lambda m, t, me: {lr: 0.3 + (0.02 if me == "perce" else 0.0) - 1e3 * lr
                                  for lr in lrs}),
         tmp_path / "lr.png", main_lr=2e-5)
-    figures.cross_task_heatmap(
+    score_figures.cross_task_heatmap(
         nested(models, tasks, ["ce", "perce"],
                lambda m, t, me: {d: 0.3 - 0.1 * (d != t) + 0.01 * (me == "perce") for d in tasks}),
         tmp_path / "cross.png")
-    figures.aloe_by_round(nested(models, tasks, ["ce", "perce"], lambda m, t, me: per_round(me)),
-                          tmp_path / "aloe.png")
+    score_figures.aloe_by_round(
+        nested(models, tasks, ["ce", "perce"], lambda m, t, me: per_round(me)),
+        tmp_path / "aloe.png")
     sizes = {name: assert_png(tmp_path / f"{name}.png") for name in ("curves", "lr", "cross",
                                                                      "aloe")}
     assert sizes["curves"][1] > sizes["lr"][1]  # six (model, task) rows of panels
@@ -152,56 +155,56 @@ def test_flat_training_logs_are_one_facet(tmp_path):
     """A notebook can pass {run label: rows}; labels name the loss they are coloured by."""
     logs = {"qwen3-4b/review/perce/lr2e-05": log_rows("perce"), "ce": log_rows("ce"),
             "my experiment": log_rows("x")}
-    figures.training_curves(logs, tmp_path / "flat.png")
+    training_figures.training_curves(logs, tmp_path / "flat.png")
     assert_png(tmp_path / "flat.png")
-    assert figures._method_key("qwen3-4b/review/perce/lr2e-05") == "perce"
-    assert figures._method_key("my experiment") is None
+    assert figure_style.method_key("qwen3-4b/review/perce/lr2e-05") == "perce"
+    assert figure_style.method_key("my experiment") is None
 
 
 def test_partly_missing_data_is_drawn_and_marked(tmp_path, no_data_calls):
     logs = {"M": {"PAG": {"ce": log_rows("ce"), "perce": []},  # PerCE not trained yet
                   "PRW": {"ce": None, "perce": [{"step": 1, "train_loss": 2.0}]}}}
-    figures.training_curves(logs, tmp_path / "curves.png")
-    assert no_data_calls == [figures.NO_DATA] * 3  # the PRW row: all three panels
+    training_figures.training_curves(logs, tmp_path / "curves.png")
+    assert no_data_calls == [figure_style.NO_DATA] * 3  # the PRW row: all three panels
 
     no_data_calls.clear()
     lr = {"M": {"PAG": {"ce": {1e-5: 0.2, 2e-5: None}, "perce": {1e-5: None, 2e-5: None}},
                 "PRW": {"ce": {1e-5: None}, "perce": {}}}}
-    figures.lr_robustness(lr, tmp_path / "lr.png", main_lr=1e-5)
-    assert no_data_calls == [figures.NO_DATA]  # PRW
+    score_figures.lr_robustness(lr, tmp_path / "lr.png", main_lr=1e-5)
+    assert no_data_calls == [figure_style.NO_DATA]  # PRW
 
     no_data_calls.clear()
     cross = {"M": {"PAG": {"ce": {"PAG": 0.3, "PRW": None}, "perce": {"PAG": None}},
                    "PRW": {"ce": {"PAG": None, "PRW": 0.25}, "perce": {}}}}
-    figures.cross_task_heatmap(cross, tmp_path / "cross.png")
-    assert no_data_calls == [figures.NO_DATA] * 2  # PerCE panel, and so the difference
+    score_figures.cross_task_heatmap(cross, tmp_path / "cross.png")
+    assert no_data_calls == [figure_style.NO_DATA] * 2  # PerCE panel, and so the difference
 
     no_data_calls.clear()
     aloe = {"M": {"PAG": {"ce": per_round("ce", null_round=2), "perce": None},
                   "PRW": {"ce": [{"round": k, "mean": None} for k in (1, 2)], "perce": None}},
             "N": {"PAG": {"ce": None}}}
-    figures.aloe_by_round(aloe, tmp_path / "aloe.png", rounds=10)
-    assert no_data_calls == [figures.NO_DATA]  # model N
+    score_figures.aloe_by_round(aloe, tmp_path / "aloe.png", rounds=10)
+    assert no_data_calls == [figure_style.NO_DATA]  # model N
     for name in ("curves", "lr", "cross", "aloe"):
         assert_png(tmp_path / f"{name}.png")
 
 
 def test_empty_inputs_still_give_a_figure(tmp_path, no_data_calls):
-    figures.training_curves({}, tmp_path / "a.png")
-    figures.lr_robustness({}, tmp_path / "b.png", empty_text="nothing yet")
-    figures.cross_task_heatmap({}, tmp_path / "c.png", empty_text="cross-task is off")
-    figures.aloe_by_round({}, tmp_path / "d.png", empty_text="ALOE is off")
+    training_figures.training_curves({}, tmp_path / "a.png")
+    score_figures.lr_robustness({}, tmp_path / "b.png", empty_text="nothing yet")
+    score_figures.cross_task_heatmap({}, tmp_path / "c.png", empty_text="cross-task is off")
+    score_figures.aloe_by_round({}, tmp_path / "d.png", empty_text="ALOE is off")
     for name in "abcd":
         assert_png(tmp_path / f"{name}.png")
     assert "cross-task is off" in no_data_calls and "ALOE is off" in no_data_calls
 
 
 def test_values_that_cannot_be_plotted_are_gaps():
-    assert math.isnan(figures._num(None)) and math.isnan(figures._num("n/a"))
-    assert figures._round_means([{"round": 1, "mean": None}, {"round": 2, "mean": 3}]) == {
+    assert math.isnan(figure_style.as_float(None)) and math.isnan(figure_style.as_float("n/a"))
+    assert score_figures._round_means([{"round": 1, "mean": None}, {"round": 2, "mean": 3}]) == {
         1: pytest.approx(math.nan, nan_ok=True), 2: 3.0}
-    assert figures._cell_text(math.nan, False) == figures.DASH_CELL
-    assert figures._cell_text(0.0123, True) == "+0.012"
+    assert score_figures._cell_text(math.nan, False) == score_figures.DASH_CELL
+    assert score_figures._cell_text(0.0123, True) == "+0.012"
 
 
 # --------------------------------------------------------------------------- the script
@@ -275,7 +278,8 @@ def test_lr_robustness_never_joins_points_of_different_scales(tmp_path):
     scale_at = {("perce", 1e-5): "", ("perce", 2e-5): pipe, ("perce", 5e-5): "",
                 **{("ce", lr): pipe for lr in lrs}}
     labels = {pipe: "pipeline scale (1 optimizer step)"}
-    fig = figures.lr_robustness(scores, tmp_path / "lr.png", main_lr=1e-5, scale_labels=labels)
+    fig = score_figures.lr_robustness(scores, tmp_path / "lr.png", main_lr=1e-5,
+                                      scale_labels=labels)
     lines = _scaled_lines(fig)
     assert lines
     for _, gid, line in lines:
@@ -293,8 +297,8 @@ def test_lr_robustness_never_joins_points_of_different_scales(tmp_path):
 
 
 def test_a_one_point_lr_panel_spans_a_decade(tmp_path):
-    fig = figures.lr_robustness({"M": {"PAG": {"perce": {3e-4: 0.25}, "ce": {3e-4: 0.2}}}},
-                                tmp_path / "one.png", main_lr=3e-4)
+    fig = score_figures.lr_robustness({"M": {"PAG": {"perce": {3e-4: 0.25}, "ce": {3e-4: 0.2}}}},
+                                      tmp_path / "one.png", main_lr=3e-4)
     ax = fig.axes[0]
     low, high = ax.get_xlim()
     assert ax.get_xscale() == "log"
@@ -304,8 +308,8 @@ def test_a_one_point_lr_panel_spans_a_decade(tmp_path):
 def test_training_curves_draw_other_scale_runs_hollow(tmp_path):
     logs = {"M": {"PAG": {"ce": results.Rows(log_rows("ce"), results.PIPELINE),
                           "perce": results.Rows(log_rows("perce"))}}}
-    fig = figures.training_curves(logs, tmp_path / "c.png",
-                                  scale_labels={results.PIPELINE: "pipeline scale (1 step)"})
+    fig = training_figures.training_curves(
+        logs, tmp_path / "c.png", scale_labels={results.PIPELINE: "pipeline scale (1 step)"})
     lines = [line for ax in fig.axes for line in ax.get_lines()
              if (line.get_gid() or "").startswith("scale:")]
     hollow = {line.get_gid() for line in lines if line.get_markerfacecolor() == "none"}
@@ -321,8 +325,8 @@ def test_cross_task_heatmap_hatches_other_scale_cells(tmp_path):
     scores = {"M": {src: {m: {dst: V(0.3 if src == dst else 0.1, scale="" if src == dst
                                    else other) for dst in tasks} for m in ("ce", "perce")}
                     for src in tasks}}
-    fig = figures.cross_task_heatmap(scores, tmp_path / "x.png",
-                                     scale_labels={other: "pipeline-scale evaluation"})
+    fig = score_figures.cross_task_heatmap(scores, tmp_path / "x.png",
+                                           scale_labels={other: "pipeline-scale evaluation"})
     panels = [ax for ax in fig.axes if ax.images]
     assert len(panels) == 3  # CE, PerCE, PerCE - CE
     for ax in panels:
@@ -423,9 +427,9 @@ def curve_values(rows: list[dict], at_max: str, at_min: str) -> dict[str, dict[s
 
 
 def test_training_curves_draw_each_runs_own_log(tmp_path):
-    fig = figures.training_curves(TRAIN_LOGS, tmp_path / "c.png")
+    fig = training_figures.training_curves(TRAIN_LOGS, tmp_path / "c.png")
     entries = legend_entries(fig)
-    color = {me: style_of(entries, figures.LABELS[me])[0] for me in ("ce", "perce")}
+    color = {me: style_of(entries, LABELS[me])[0] for me in ("ce", "perce")}
     at_max, at_min = (style_of(entries, f"clipped at {b}")[1] for b in ("max M", "min m"))
     for task, runs in TRAIN_LOGS["M"].items():
         per_step = {me: [r for r in rows if "loss" in r] for me, rows in runs.items()}
@@ -450,14 +454,14 @@ ESTEP_LOGS = {"M": {"PAG": {"ce": marker_log(3, 0.4, 1.0), "perce": marker_log(4
 
 
 def test_estep_markers_draw_each_runs_marker_and_other_means(tmp_path):
-    fig = figures.estep_markers(ESTEP_LOGS, tmp_path / "e.png", clip=(0.8, 5.0))
+    fig = training_figures.estep_markers(ESTEP_LOGS, tmp_path / "e.png", clip=(0.8, 5.0))
     entries = legend_entries(fig)
     assert "LossCE" not in entries  # nothing drawn for a run without marker statistics
-    color = {me: style_of(entries, figures.LABELS[me])[0] for me in ("ce", "perce")}
+    color = {me: style_of(entries, LABELS[me])[0] for me in ("ce", "perce")}
     group_ls = {g: style_of(entries, words)[1] for g, words in (("marker", "marker tokens"),
                                                                 ("other", "other response tokens"))}
     for task, runs in ESTEP_LOGS["M"].items():
-        for key, title in figures.ESTEP_PANELS:
+        for key, title in training_figures.ESTEP_PANELS:
             expected = {(color[me], group_ls[g]): (
                 [r["step"] for r in runs[me] if "loss" in r],
                 [r[f"{key}_{g}_mean"] for r in runs[me] if "loss" in r])
@@ -475,9 +479,9 @@ LR_SCORES = {"M1": {"PAG": {"ce": {1e-5: 0.21, 2e-5: 0.25, 5e-5: 0.18},
 
 
 def test_lr_robustness_draws_each_methods_scores_at_their_lrs(tmp_path):
-    fig = figures.lr_robustness(LR_SCORES, tmp_path / "lr.png", main_lr=2e-5)
+    fig = score_figures.lr_robustness(LR_SCORES, tmp_path / "lr.png", main_lr=2e-5)
     entries = legend_entries(fig)
-    style = {me: style_of(entries, label) for me, label in figures.LABELS.items()
+    style = {me: style_of(entries, label) for me, label in LABELS.items()
              if label in entries}
     assert set(style) == {"ce", "perce", "lossce"}
     for model, per_task in LR_SCORES.items():
@@ -511,24 +515,24 @@ def heatmap_cells(ax) -> dict[tuple[str, str], tuple[float, str, bool]]:
 
 
 def test_cross_task_heatmap_cells_carry_each_methods_scores(tmp_path):
-    fig = figures.cross_task_heatmap(CROSS, tmp_path / "x.png")
+    fig = score_figures.cross_task_heatmap(CROSS, tmp_path / "x.png")
     scores = CROSS["M"]
 
     def cell(me, src, dst):
         return math.nan if scores[src][me][dst] is None else scores[src][me][dst]
 
     for me in ("ce", "perce"):
-        cells = heatmap_cells(panel(fig, figures.LABELS[me]))
+        cells = heatmap_cells(panel(fig, LABELS[me]))
         assert set(cells) == {(s, d) for s in scores for d in scores[s][me]}
         for (src, dst), (value, text, bold) in cells.items():
             want = cell(me, src, dst)
             assert value == pytest.approx(want, nan_ok=True), (me, src, dst)
-            assert text == (figures.DASH_CELL if math.isnan(want) else format(want, ".3g"))
+            assert text == (score_figures.DASH_CELL if math.isnan(want) else format(want, ".3g"))
             assert bold == (src == dst)
     for (src, dst), (value, text, _) in heatmap_cells(panel(fig, "PerCE − CE")).items():
         want = cell("perce", src, dst) - cell("ce", src, dst)
         assert value == pytest.approx(want, nan_ok=True), (src, dst)
-        assert text == (figures.DASH_CELL if math.isnan(want) else format(want, "+.2g"))
+        assert text == (score_figures.DASH_CELL if math.isnan(want) else format(want, "+.2g"))
 
 
 def aloe_rounds(means) -> list[dict]:
@@ -543,10 +547,10 @@ ALOE = {"M1": {"PAG": {"ce": aloe_rounds([2.0, 2.1, None, 2.3]),
 
 
 def test_aloe_by_round_draws_each_task_and_methods_means(tmp_path):
-    fig = figures.aloe_by_round(ALOE, tmp_path / "a.png", rounds=4)
+    fig = score_figures.aloe_by_round(ALOE, tmp_path / "a.png", rounds=4)
     entries = legend_entries(fig)
     color = {task: style_of(entries, task)[0] for task in ("PAG", "PRW")}
-    ls = {me: style_of(entries, figures.LABELS[me])[1] for me in ("ce", "perce")}
+    ls = {me: style_of(entries, LABELS[me])[1] for me in ("ce", "perce")}
     assert len(set(color.values())) == 2 and len(set(ls.values())) == 2
     for model, per_task in ALOE.items():
         expected = {(color[task], ls[me]): (
@@ -580,7 +584,7 @@ def test_rule_builders_draw_each_main_runs_own_results(repo, cfg, tmp_path):
 
     codes = distinct_results(cfg, tmp_path)
     curves = render.training_curves(cfg, tmp_path, tmp_path / "c.png")
-    color = {me: style_of(legend_entries(curves), figures.LABELS[me])[0]
+    color = {me: style_of(legend_entries(curves), LABELS[me])[0]
              for me in cfg["training"]["methods"]}
     cross = render.cross_task_heatmap(cfg, tmp_path, tmp_path / "x.png")
     for model in cfg["models"]:
@@ -594,7 +598,7 @@ def test_rule_builders_draw_each_main_runs_own_results(repo, cfg, tmp_path):
                           expected)
         for me in cfg["evaluation"].get("cross_task_methods", ["ce", "perce"]):
             cells = heatmap_cells(panel(cross, f"{results.label(cfg, 'model', model)}: "
-                                               f"{figures.LABELS[me]}"))
+                                               f"{LABELS[me]}"))
             for src in cfg["tasks"]:
                 run = plan.main_run(cfg, model, src, me)
                 for j, dst in enumerate(plan.evaluations(cfg)[run]):

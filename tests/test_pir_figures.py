@@ -9,11 +9,12 @@ fails, where a check of the PNG alone would pass.
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import pytest
 from matplotlib import colors as mcolors
 
 from percontrast import pir_methods
-from percontrast.report import figures, render
+from percontrast.report import pir_figures, render
 
 
 def hex_of(color) -> str:
@@ -70,7 +71,7 @@ def bars_of(ax) -> dict[str, dict[str, float]]:
 
 
 def test_classification_bars_carry_each_methods_scores(tmp_path):
-    fig = figures.pir_classification_bars(RESULTS, tmp_path / "bars.png")
+    fig = pir_figures.pir_classification_bars(RESULTS, tmp_path / "bars.png")
     for model, cls in RESULTS.items():
         ax = model_axes(fig, model)
         methods = [m for m in pir_methods.PAPER_METHODS if m.name in cls]
@@ -104,7 +105,7 @@ def lines_of(ax) -> dict[tuple[str, str], list[tuple[list, list]]]:
 
 
 def test_pr_curves_carry_each_counterfactuals_curve_and_points(tmp_path):
-    fig = figures.pir_pr_curves(RESULTS, tmp_path / "pr.png")
+    fig = pir_figures.pir_pr_curves(RESULTS, tmp_path / "pr.png")
     for model, cls in RESULTS.items():
         ax = model_axes(fig, model)
         labelled = {line.get_label(): line for line in ax.get_lines()
@@ -154,7 +155,7 @@ def hist_tokens() -> list[dict]:
 
 
 def test_histogram_stacks_each_ranges_correct_and_wrong_tokens(tmp_path):
-    fig = figures.pir_histogram(hist_tokens(), THRESHOLD, tmp_path / "h.png")
+    fig = pir_figures.pir_histogram(hist_tokens(), THRESHOLD, tmp_path / "h.png")
     (ax,) = fig.axes
     bars = {c.get_label(): c.patches for c in ax.containers}
     assert set(bars) == {"correctly classified", "incorrectly classified"}
@@ -186,9 +187,9 @@ ANSWERS = [[{"token": "I", "pir": -3.0, "gold": False}, {"token": " love", "pir"
 
 def test_heatmap_colours_each_token_by_its_pir_and_underlines_gold(tmp_path):
     vmax = 4.0
-    fig = figures.pir_heatmap(ANSWERS, tmp_path / "hm.png", vmax=vmax)
+    fig = pir_figures.pir_heatmap(ANSWERS, tmp_path / "hm.png", vmax=vmax)
     ax = fig.axes[0]
-    cmap = figures.plt.get_cmap("RdBu_r")
+    cmap = plt.get_cmap("RdBu_r")
     norm = mcolors.TwoSlopeNorm(vmin=-vmax, vcenter=0.0, vmax=vmax)
     texts = sorted(ax.texts, key=lambda t: (t.get_position()[1], t.get_position()[0]))
     tokens = [(row, tok) for row, answer in enumerate(ANSWERS) for tok in answer]

@@ -171,7 +171,7 @@ def figure_controls(cfg, results, path):
     import matplotlib.pyplot as plt
 
     from percontrast.methods import registry
-    from percontrast.report.figures import STYLE, _save
+    from percontrast.report.figure_style import STYLE, save
 
     table = table_controls(cfg, results)
     plotted: dict[str, dict[str, tuple]] = {}
@@ -205,6 +205,6 @@ def figure_controls(cfg, results, path):
                      "whiskers: 95% interval over examples)", fontsize=9)
         fig.tight_layout()
         fig.plotted = plotted
-        _save(fig, path)
+        save(fig, path)
     return fig
 

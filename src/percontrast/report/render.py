@@ -23,7 +23,7 @@ from typing import Any
 
 from percontrast import artefacts, plan
 from percontrast.io import read_json, read_jsonl
-from percontrast.report import figures
+from percontrast.report import pir_figures, score_figures, training_figures
 from percontrast.report import results as rs
 from percontrast.report.table_format import Table
 
@@ -76,7 +76,7 @@ def training_curves(cfg: dict[str, Any], results: str | os.PathLike, path: Path)
     tr = cfg["training"]
     main_lr, (lo, hi) = tr["main_learning_rate"], tr["clip"]
     logs = rs.training_logs(cfg, results)
-    fig = figures.training_curves(logs, path, scale_labels=rs.scale_labels(cfg), title=(
+    fig = training_figures.training_curves(logs, path, scale_labels=rs.scale_labels(cfg), title=(
         f"Training at LR {plan.fmt_num(main_lr)}, clip [{plan.fmt_num(lo)}, {plan.fmt_num(hi)}]"))
     log.info("training_curves: %d/%d runs with a log", *rs.count_present(logs, bool))
     return fig
@@ -87,7 +87,7 @@ def estep_markers(cfg: dict[str, Any], results: str | os.PathLike, path: Path):
     tr = cfg["training"]
     main_lr, (lo, hi) = tr["main_learning_rate"], tr["clip"]
     logs = rs.training_logs(cfg, results)
-    fig = figures.estep_markers(logs, path, clip=(lo, hi), title=(
+    fig = training_figures.estep_markers(logs, path, clip=(lo, hi), title=(
         f"Online E-step on the demo users' personal markers (LR {plan.fmt_num(main_lr)})"))
     log.info("estep_markers: %d/%d runs log marker-token statistics", *rs.count_present(
         logs, lambda rows: any("n_marker_tokens" in r for r in rows or [])))
@@ -97,8 +97,8 @@ def estep_markers(cfg: dict[str, Any], results: str | os.PathLike, path: Path):
 def lr_robustness(cfg: dict[str, Any], results: str | os.PathLike, path: Path):
     """ROUGE-L against learning rate per method and task (table 2 as a plot)."""
     lrs = rs.lr_scores(cfg, results)
-    fig = figures.lr_robustness(lrs, path, main_lr=cfg["training"]["main_learning_rate"],
-                                scale_labels=rs.scale_labels(cfg))
+    fig = score_figures.lr_robustness(lrs, path, main_lr=cfg["training"]["main_learning_rate"],
+                                      scale_labels=rs.scale_labels(cfg))
     log.info("lr_robustness: %d/%d (model, task, method) LR series complete", *rs.count_present(
         lrs, lambda series: all(v is not None for v in series.values())))
     return fig
@@ -107,8 +107,9 @@ def lr_robustness(cfg: dict[str, Any], results: str | os.PathLike, path: Path):
 def cross_task_heatmap(cfg: dict[str, Any], results: str | os.PathLike, path: Path):
     """Source x target ROUGE-L for CE and PerCE and their difference (tables 3 / 8)."""
     cross = rs.cross_task_scores(cfg, results)
-    fig = figures.cross_task_heatmap(cross, path, scale_labels=rs.scale_labels(cfg),
-                                     empty_text="cross-task evaluation is off in this config")
+    fig = score_figures.cross_task_heatmap(
+        cross, path, scale_labels=rs.scale_labels(cfg),
+        empty_text="cross-task evaluation is off in this config")
     log.info("cross_task_heatmap: %d/%d (model, source, method) rows complete",
              *rs.count_present(cross, lambda row: all(v is not None for v in row.values())))
     return fig
@@ -117,9 +118,9 @@ def cross_task_heatmap(cfg: dict[str, Any], results: str | os.PathLike, path: Pa
 def aloe_by_round(cfg: dict[str, Any], results: str | os.PathLike, path: Path):
     """ALOE judge score by dialogue round, CE vs. PerCE per source task."""
     aloe = rs.aloe_scores(cfg, results)
-    fig = figures.aloe_by_round(aloe, path,
-                                rounds=cfg["evaluation"].get("aloe", {}).get("rounds"),
-                                empty_text="ALOE evaluation is off in this config")
+    fig = score_figures.aloe_by_round(aloe, path,
+                                      rounds=cfg["evaluation"].get("aloe", {}).get("rounds"),
+                                      empty_text="ALOE evaluation is off in this config")
     log.info("aloe_by_round: %d/%d runs scored", *rs.count_present(aloe, bool))
     return fig
 
@@ -160,23 +161,23 @@ def render_pir_figures(pir_dirs: list[str | os.PathLike], out: str | os.PathLike
 
 def pir_classification_figure(pir: PirInputs, path: Path):
     """Figure 4: precision / recall / F1 per method, one panel per PIR model."""
-    return figures.pir_classification_bars(pir.classification, path)
+    return pir_figures.pir_classification_bars(pir.classification, path)
 
 
 def pir_pr_curves_figure(pir: PirInputs, path: Path):
     """PR curves of PIR per counterfactual with the binary methods' operating points."""
-    return figures.pir_pr_curves(pir.classification, path)
+    return pir_figures.pir_pr_curves(pir.classification, path)
 
 
 def pir_histogram_figure(pir: PirInputs, path: Path):
     """Figure 5: the PIR of personal vs. other tokens of the main model, with its threshold."""
-    return figures.pir_histogram(pir.tokens, pir.classification[pir.main]["threshold"], path,
-                                 title=f"PIR of answer tokens ({pir.main})")
+    return pir_figures.pir_histogram(pir.tokens, pir.classification[pir.main]["threshold"],
+                                     path, title=f"PIR of answer tokens ({pir.main})")
 
 
 def pir_heatmap_figure(pir: PirInputs, path: Path):
     """Figure 2: the first ``n_heatmap`` answers with a gold personal token, coloured by PIR."""
     answers = [list(group) for _, group in itertools.groupby(pir.tokens, key=lambda t: t["id"])]
     shown = [a for a in answers if any(t["gold"] for t in a)][:pir.n_heatmap]
-    return figures.pir_heatmap(shown, path,
-                               title=f"Per-token PIR on persona-QA answers ({pir.main})")
+    return pir_figures.pir_heatmap(shown, path,
+                                   title=f"Per-token PIR on persona-QA answers ({pir.main})")
