@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 
 import pytest
@@ -192,6 +193,25 @@ def test_training_seeds_make_sibling_main_runs(repo):
     assert plan.seed_runs(cfg, lamp) == [lamp]
     assert plan.evaluations(cfg)[seven] == ["review"]  # extra seeds: own task only
     assert plan.run_training_spec(cfg, seven) == plan.run_training_spec(cfg, main)
+
+
+def test_the_schema_takes_task_types_and_sources_from_their_registries():
+    """percontrast.data.registry is the one list of task types and sources: the schema's
+    enums equal it, every key a source requires or reads is a task_registry property, and a
+    source option's default is the one its schema description states."""
+    from percontrast.data import registry
+
+    entry = pc.load_schema()["properties"]["task_registry"]["additionalProperties"]
+    keys = entry["properties"]
+    assert keys["type"]["enum"] == list(registry.TASK_TYPE_NAMES)
+    assert keys["source"]["enum"] == list(registry.SOURCE_NAMES)
+    for src in registry.sources():
+        for key in [*src.required, *src.options, *src.refused_elsewhere]:
+            assert key in keys, (src.name, key)
+        for key, default in src.options.items():
+            if default is not None:
+                stated = f"source {src.name} (default {json.dumps(default)})"
+                assert keys[key]["description"].startswith(stated), (src.name, key)
 
 
 def test_the_schema_and_the_workflow_take_the_method_list_from_its_one_owner(repo):

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from percontrast.data import registry
 from percontrast.data.aloe import load_aloe_benchmark, read_aloe_lines
 from percontrast.data.hub import HubUnavailableError
 from percontrast.data.lamp import load_lamp
-from percontrast.data.longlamp import PROFILE_FIELDS, load_longlamp, render_profile_entry
+from percontrast.data.longlamp import load_longlamp, render_profile_entry
 from percontrast.data.qa import drop_answer_text, load_drop, load_hotpotqa
 from percontrast.data.records import Record, read_records, write_records
 from percontrast.data.spc import (
@@ -314,7 +315,8 @@ def test_longlamp_local_files(tmp_path, suffix):
 
 
 def test_longlamp_render_profile_entry():
-    assert set(PROFILE_FIELDS) == {"topic_writing", "product_review", "abstract_generation"}
+    assert set(registry.types_of(registry.LONGLAMP)) == {
+        "topic_writing", "product_review", "abstract_generation"}
     assert render_profile_entry("topic_writing", {"input": "a", "output": "b"}) == "a b"
     assert render_profile_entry("abstract_generation",
                                 {"title": "T", "abstract": "A", "year": 2000}) == "T A"

@@ -23,7 +23,7 @@ from tests.conftest import REPO
 
 #: Keys read without their name as a literal key, and where.
 INDIRECT = {
-    # percontrast.data.tasks.source_split: splits.get(split, split), split = "train" or "test"
+    # percontrast.data.registry.source_split: renames split, "train" or "test", when listed
     "task_registry.*.splits.train",
     "task_registry.*.splits.test",
 }

@@ -2,10 +2,13 @@
 
 The JSON schema (percontrast/schemas/config.schema.yaml, linked from workflow/schemas/) checks
 shapes and types and is the one home of every default (:func:`section_defaults`,
-:func:`schema_default`); :func:`check_config` adds what a schema cannot say (a model named in
-``models`` must exist in ``model_registry``, the main learning rate must be in the grid...).
-Both run before any job starts, and both name the offending key. Which runs a valid config
-asks for is :mod:`percontrast.plan`'s.
+:func:`schema_default`) but a data source's own, which its record in
+:mod:`percontrast.data.registry` holds (the loader gets them; the config's entry is left as
+written). :func:`check_config` adds what a schema cannot say (a model named in ``models`` must
+exist in ``model_registry``, the main learning rate must be in the grid, a ``task_registry``
+entry must suit its source's record...), one checker per section. Both run before any job
+starts, and both name the offending key. Which runs a valid config asks for is
+:mod:`percontrast.plan`'s.
 """
 
 from __future__ import annotations
@@ -15,27 +18,31 @@ import functools
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from percontrast.data.records import QA_TASK_TYPES
-from percontrast.data.tasks import task_data_files, task_data_fingerprint  # noqa: F401
+from percontrast.config_error import ConfigError
+from percontrast.data import registry
+from percontrast.data.tasks import (  # noqa: F401
+    split_overlap_problem,
+    task_data_files,
+    task_data_fingerprint,
+)
 from percontrast.io import file_sha256, folder_fingerprint  # noqa: F401
 from percontrast.methods import METHODS  # noqa: F401  (re-exported: pc.METHODS)
 
 # task_data_files, task_data_fingerprint, file_sha256, folder_fingerprint: re-exported for the
 # workflow (the files a job reads, whose change reruns it), whose planning path imports only the
-# light modules (tests/test_artefacts.py)
+# light modules (tests/test_artefacts.py); so are the task splits below
+#: The splits a task can have: the workflow's {split} wildcard (percontrast.data.registry).
+SPLITS = registry.SPLITS
 
 # Package data, so an installed wheel validates configs too; workflow/schemas/ links to it (the
 # Snakemake workflows' convention) and the workflow validates against this same file.
 SCHEMA_PATH = Path(__file__).resolve().with_name("schemas") / "config.schema.yaml"
-LONGLAMP_TYPES = ("abstract_generation", "product_review", "topic_writing")
-LAMP_TYPES = ("news_headline", "scholarly_title", "tweet_paraphrase")
-#: task_registry keys that only the Synthetic-Persona-Chat loader reads.
-SPC_KEYS = ("bundled", "speakers", "first_turns", "grounded_only", "turns_per_conversation")
 
 
 #: Why ``generation.backend: vllm`` fails validation, and what to use instead.
@@ -47,10 +54,6 @@ VLLM_REFUSED = (
     "bf16 with SDPA attention, length-sorted batches and a static KV cache; set device: cuda, "
     "and generation.batch_size / generation.model_batch_size to the largest batch that fits "
     "(scripts/gpu_check.sh measures its tokens/s)")
-
-
-class ConfigError(ValueError):
-    """An invalid config; the message starts with the key path, e.g. ``training.clip``."""
 
 
 # --------------------------------------------------------------------------- loading
@@ -233,6 +236,12 @@ def load_config(path: str | os.PathLike, overrides: dict[str, Any] | None = None
     return cfg
 
 
+def task_splits(entry: dict[str, Any]) -> tuple[str, ...]:
+    """The splits of ``task_registry`` entry ``entry``, in order (general QA is test-only):
+    the processed files the workflow makes for it."""
+    return registry.task_type(entry["type"]).splits
+
+
 def config_hash(cfg: dict[str, Any]) -> str:
     """A short stable hash of the config, recorded in every metrics file."""
     blob = json.dumps(cfg, sort_keys=True, default=str).encode()
@@ -246,55 +255,76 @@ def _need(cond: bool, path: str, message: str) -> None:
         raise ConfigError(f"{path}: {message}")
 
 
-def check_config(cfg: dict[str, Any]) -> None:
-    """Cross-reference checks the schema cannot express."""
-    models, tasks, llms = cfg["model_registry"], cfg["task_registry"], cfg.get("llm", {})
+class _Names:
+    """Checks that names used in one part of a config are defined in another: models in
+    ``model_registry``, tasks in ``task_registry`` (of the right types), llm entries in
+    ``llm``, methods in ``training.methods`` and tasks in ``tasks``."""
 
-    def model_names(names, path):
-        for i, name in enumerate(names):
-            _need(name in models, f"{path}[{i}]",
-                  f"model {name!r} is not in model_registry ({', '.join(models)})")
+    def __init__(self, cfg: dict[str, Any]):
+        self.cfg = cfg
+        self.models, self.tasks = cfg["model_registry"], cfg["task_registry"]
+        self.llms = cfg.get("llm", {})
 
-    def task_names(names, path, types=None):
+    def model(self, names, path: str) -> None:
         for i, name in enumerate(names):
-            _need(name in tasks, f"{path}[{i}]",
-                  f"task {name!r} is not in task_registry ({', '.join(tasks)})")
+            _need(name in self.models, f"{path}[{i}]",
+                  f"model {name!r} is not in model_registry ({', '.join(self.models)})")
+
+    def task(self, names, path: str, types: Sequence[str] | None = None) -> None:
+        for i, name in enumerate(names):
+            _need(name in self.tasks, f"{path}[{i}]",
+                  f"task {name!r} is not in task_registry ({', '.join(self.tasks)})")
             if types:
-                _need(tasks[name]["type"] in types, f"{path}[{i}]",
-                      f"task {name!r} has type {tasks[name]['type']!r}; expected one of {types}")
+                kind = self.tasks[name]["type"]
+                _need(kind in types, f"{path}[{i}]",
+                      f"task {name!r} has type {kind!r}; expected one of {tuple(types)}")
 
-    def llm_name(name, path):
+    def llm(self, name: str | None, path: str) -> None:
         if name is not None:
-            _need(name in llms, path, f"llm {name!r} is not defined under llm ({', '.join(llms)})")
+            _need(name in self.llms, path,
+                  f"llm {name!r} is not defined under llm ({', '.join(self.llms)})")
 
-    model_names(cfg["models"], "models")
-    task_names(cfg["tasks"], "tasks", LONGLAMP_TYPES + LAMP_TYPES + ("dialogue",))
+    def trained_task(self, names, path: str) -> None:
+        for i, task in enumerate(names):
+            _need(task in self.cfg["tasks"], f"{path}[{i}]",
+                  f"{task!r} is not in tasks {self.cfg['tasks']}")
+
+    def method(self, names, path: str) -> None:
+        methods = self.cfg["training"]["methods"]
+        for i, method in enumerate(names):
+            _need(method in methods, f"{path}[{i}]",
+                  f"{method!r} is not in training.methods {methods}")
+
+
+def _check_run_grid(cfg: dict[str, Any], names: _Names) -> None:
+    """``models`` and ``tasks``: the models trained and the tasks they are trained on."""
+    names.model(cfg["models"], "models")
+    names.task(cfg["tasks"], "tasks", registry.TRAINABLE_TASK_TYPES)
+
+
+def _check_pir(cfg: dict[str, Any], names: _Names) -> None:
     _need(bool(cfg["pir"]["models"]), "pir.models",
           "needs at least one model: the PIR benchmark (figures 2, 4, 5, table_pir and its claim) "
           "is part of every run")
-    model_names(cfg["pir"]["models"], "pir.models")
-    llm_name(cfg["pir"].get("judge"), "pir.judge")
+    names.model(cfg["pir"]["models"], "pir.models")
+    names.llm(cfg["pir"].get("judge"), "pir.judge")
 
+
+def _check_training(cfg: dict[str, Any], names: _Names) -> None:
     tr = cfg["training"]
     _need(tr["main_learning_rate"] in tr["learning_rates"], "training.main_learning_rate",
           f"{tr['main_learning_rate']} is not in training.learning_rates {tr['learning_rates']}")
     m, big_m = tr["clip"]
     _need(m <= big_m, "training.clip", f"clip min {m} > clip max {big_m}")
     grid = tr.get("clip_grid", {})
-    model_names(grid.get("models", []), "training.clip_grid.models")
-    for key in ("clip_grid.tasks", "full_scale_tasks"):
-        section = grid if key.startswith("clip_grid") else tr
-        for i, task in enumerate(section.get(key.rpartition(".")[2], [])):
-            _need(task in cfg["tasks"], f"training.{key}[{i}]",
-                  f"{task!r} is not in tasks {cfg['tasks']}")
-    for key, values in (("training.lr_grid_methods", tr.get("lr_grid_methods", [])),
-                        ("training.full_scale_methods", tr.get("full_scale_methods", [])),
-                        ("evaluation.llm_judge.methods",
-                         cfg["evaluation"].get("llm_judge", {}).get("methods", [])),
-                        ("evaluation.lamp_methods", cfg["evaluation"].get("lamp_methods", []))):
-        for i, method in enumerate(values):
-            _need(method in tr["methods"], f"{key}[{i}]",
-                  f"{method!r} is not in training.methods {tr['methods']}")
+    names.model(grid.get("models", []), "training.clip_grid.models")
+    names.trained_task(grid.get("tasks", []), "training.clip_grid.tasks")
+    names.trained_task(tr.get("full_scale_tasks", []), "training.full_scale_tasks")
+    names.method(tr.get("lr_grid_methods", []), "training.lr_grid_methods")
+    names.method(tr.get("full_scale_methods", []), "training.full_scale_methods")
+    names.method(cfg["evaluation"].get("llm_judge", {}).get("methods", []),
+                 "evaluation.llm_judge.methods")
+    names.method(cfg["evaluation"].get("lamp_methods", []), "evaluation.lamp_methods")
     if grid.get("models"):
         _need("learning_rate" in grid, "training.clip_grid.learning_rate",
               "required when clip_grid.models is not empty")
@@ -305,85 +335,127 @@ def check_config(cfg: dict[str, Any]) -> None:
           f"{tr['batch_size']} is not a multiple of per_device_batch_size "
           f"{tr['per_device_batch_size']}")
 
+
+def _check_aloe(aloe: dict[str, Any], names: _Names) -> None:
+    if not aloe.get("enabled"):
+        return
+    names.model(aloe.get("models", []), "evaluation.aloe.models")
+    names.trained_task(aloe.get("tasks", []), "evaluation.aloe.tasks")
+    for role in ("user_simulator", "judge"):
+        _need(not aloe.get("models") or aloe.get(role) is not None,
+              f"evaluation.aloe.{role}", "required when aloe is enabled (name an llm entry)")
+        names.llm(aloe.get(role), f"evaluation.aloe.{role}")
+    if aloe.get("source") == "files":
+        for key in ("profile_path", "personality_path"):
+            _need(key in aloe, f"evaluation.aloe.{key}", "required when source is files")
+
+
+def _check_evaluation(cfg: dict[str, Any], names: _Names) -> None:
+    """``evaluation``: cross-task, LaMP, ALOE, general QA and the LLM judge (the real-data arm
+    is checked last: :func:`_check_dialogue_arm`)."""
     ev = cfg["evaluation"]
-    model_names(ev.get("cross_task_models", []), "evaluation.cross_task_models")
-    task_names(ev.get("lamp_tasks", []), "evaluation.lamp_tasks", LAMP_TYPES)
-    model_names(ev.get("lamp_models", []), "evaluation.lamp_models")
-    aloe = ev.get("aloe", {})
-    if aloe.get("enabled"):
-        model_names(aloe.get("models", []), "evaluation.aloe.models")
-        for i, task in enumerate(aloe.get("tasks", [])):
-            _need(task in cfg["tasks"], f"evaluation.aloe.tasks[{i}]",
-                  f"{task!r} is not in tasks {cfg['tasks']}")
-        for role in ("user_simulator", "judge"):
-            _need(not aloe.get("models") or aloe.get(role) is not None,
-                  f"evaluation.aloe.{role}", "required when aloe is enabled (name an llm entry)")
-            llm_name(aloe.get(role), f"evaluation.aloe.{role}")
-        if aloe.get("source") == "files":
-            for key in ("profile_path", "personality_path"):
-                _need(key in aloe, f"evaluation.aloe.{key}", "required when source is files")
+    names.model(ev.get("cross_task_models", []), "evaluation.cross_task_models")
+    names.task(ev.get("lamp_tasks", []), "evaluation.lamp_tasks",
+               registry.types_of(registry.LAMP))
+    names.model(ev.get("lamp_models", []), "evaluation.lamp_models")
+    _check_aloe(ev.get("aloe", {}), names)
     qa = ev.get("general_qa", {})
-    task_names(qa.get("tasks", []), "evaluation.general_qa.tasks", QA_TASK_TYPES)
-    model_names(qa.get("models", []), "evaluation.general_qa.models")
-    task_names(qa.get("train_tasks", []), "evaluation.general_qa.train_tasks")
+    names.task(qa.get("tasks", []), "evaluation.general_qa.tasks", registry.QA_TASK_TYPES)
+    names.model(qa.get("models", []), "evaluation.general_qa.models")
+    names.task(qa.get("train_tasks", []), "evaluation.general_qa.train_tasks")
     judge = ev.get("llm_judge", {})
     if judge.get("enabled"):
         _need(not judge.get("models") or judge.get("judge") is not None,
               "evaluation.llm_judge.judge",
               "required when llm_judge is enabled (name an llm entry)")
-        llm_name(judge.get("judge"), "evaluation.llm_judge.judge")
-        model_names(judge.get("models", []), "evaluation.llm_judge.models")
+        names.llm(judge.get("judge"), "evaluation.llm_judge.judge")
+        names.model(judge.get("models", []), "evaluation.llm_judge.models")
 
+
+def _check_persona_qa(cfg: dict[str, Any], names: _Names) -> None:
     pqa = cfg.get("persona_qa", {})
     if pqa.get("source") == "synthetic":
         _need("spc_csv" in pqa, "persona_qa.spc_csv", "required when source is synthetic")
         _need("generator" in pqa, "persona_qa.generator", "required when source is synthetic")
-        llm_name(pqa["generator"], "persona_qa.generator")
+        names.llm(pqa["generator"], "persona_qa.generator")
 
-    for name, spec in llms.items():
+
+def _check_llms(cfg: dict[str, Any], names: _Names) -> None:
+    for name, spec in names.llms.items():
         if spec["backend"] == "transformers":
-            _need(spec["model"] in models, f"llm.{name}.model",
+            _need(spec["model"] in names.models, f"llm.{name}.model",
                   f"transformers backend needs a model_registry name, got {spec['model']!r}")
 
-    for name, spec in tasks.items():
-        src, typ = spec["source"], spec["type"]
-        path = f"task_registry.{name}"
-        if src == "longlamp":
-            _need(typ in LONGLAMP_TYPES, f"{path}.type", f"longlamp has no {typ!r} task")
-        if src == "lamp":
-            _need(typ in LAMP_TYPES, f"{path}.type", f"lamp has no {typ!r} task")
-            _need("files" in spec, f"{path}.files", "LaMP needs files.train/test")
-        if src in ("hotpotqa", "drop"):
-            _need(typ == src, f"{path}.type", f"source {src} gives type {src}")
-            _need("path" in spec, f"{path}.path", f"{src} needs a local path")
-        if src == "spc":
-            _need(typ == "dialogue", f"{path}.type", "source spc gives type dialogue")
-            _need(not (spec.get("bundled") and ("path" in spec or "hub_id" in spec)),
-                  f"{path}.bundled", "the bundled copy excludes path and hub_id: choose one")
-        else:
-            for key in SPC_KEYS:
-                _need(key not in spec, f"{path}.{key}", "applies to source spc only")
-        if typ not in QA_TASK_TYPES:
-            from percontrast.data.tasks import split_overlap_problem
 
-            problem = split_overlap_problem(name, spec)
-            if problem is not None:
-                raise ConfigError(problem)
+def task_entry_problem(name: str, spec: dict[str, Any]) -> str | None:
+    """What is wrong with ``task_registry`` entry ``name`` for its source
+    (:mod:`percontrast.data.registry`), as ``"key.path: message"``, or None: a type the source
+    does not give, a key it requires that is missing, the bundled copy with a path or hub id,
+    another source's own option, or train and test splits that would read the same data."""
+    src, typ, path = registry.source(spec["source"]), spec["type"], f"task_registry.{name}"
+    gives = src.types()
+    if src.benchmark is not None and typ not in gives:
+        return (f"{path}.type: source {src.name} gives type {gives[0]}" if len(gives) == 1
+                else f"{path}.type: {src.name} has no {typ!r} task")
+    for key, message in src.required.items():
+        if key not in spec:
+            return f"{path}.{key}: {message}"
+    if src.bundled(spec) and ("path" in spec or "hub_id" in spec):
+        return f"{path}.bundled: the bundled copy excludes path and hub_id: choose one"
+    for other in registry.sources():
+        for key in other.refused_elsewhere if other is not src else ():
+            if key in spec:
+                return f"{path}.{key}: applies to source {other.name} only"
+    if "train" in registry.task_type(typ).splits:  # test-only tasks cannot overlap
+        return split_overlap_problem(name, spec)
+    return None
+
+
+def _check_task_registry(cfg: dict[str, Any], names: _Names) -> None:
+    for name, spec in names.tasks.items():
+        problem = task_entry_problem(name, spec)
+        if problem is not None:
+            raise ConfigError(problem)
+
+
+def _check_bench(cfg: dict[str, Any], names: _Names) -> None:
     bench = cfg.get("bench", {})
     if bench.get("enabled"):
         _need("model" in bench, "bench.model", "required when bench is enabled (a model name)")
-        model_names([bench["model"]], "bench.model")
+        names.model([bench["model"]], "bench.model")
         _need(bench["steps"] > bench["warmup"], "bench.steps",
               f"{bench['steps']} must exceed bench.warmup {bench['warmup']} (a measured step)")
+
+
+def _check_generation(cfg: dict[str, Any], names: _Names) -> None:
     gen = cfg["generation"]
     _need(gen.get("backend", "transformers") == "transformers", "generation.backend",
           VLLM_REFUSED.partition(": ")[2])
     for name in gen.get("model_batch_size", {}):
-        _need(name in models, f"generation.model_batch_size.{name}",
-              f"model {name!r} is not in model_registry ({', '.join(models)})")
+        _need(name in names.models, f"generation.model_batch_size.{name}",
+              f"model {name!r} is not in model_registry ({', '.join(names.models)})")
+
+
+def _check_dialogue_arm(cfg: dict[str, Any], names: _Names) -> None:
     arm = cfg["evaluation"].get("dialogue", {})
-    task_names(arm.get("tasks", []), "evaluation.dialogue.tasks", ("dialogue",))
-    model_names(arm.get("models", []), "evaluation.dialogue.models")
+    names.task(arm.get("tasks", []), "evaluation.dialogue.tasks",
+               registry.types_of(registry.PERSONA_CHAT))
+    names.model(arm.get("models", []), "evaluation.dialogue.models")
+
+
+#: The checks of :func:`check_config`, one per section, in the order they run (the first
+#: problem found is the one reported).
+_SECTION_CHECKS = (_check_run_grid, _check_pir, _check_training, _check_evaluation,
+                   _check_persona_qa, _check_llms, _check_task_registry, _check_bench,
+                   _check_generation, _check_dialogue_arm)
+
+
+def check_config(cfg: dict[str, Any]) -> None:
+    """Cross-reference checks the schema cannot express, section by section; the first
+    problem is a ConfigError naming its key."""
+    names = _Names(cfg)
+    for check in _SECTION_CHECKS:
+        check(cfg, names)
 
 
 # --------------------------------------------------------------------------- the run grid

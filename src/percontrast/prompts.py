@@ -1,7 +1,8 @@
 """The paper's prompt templates (appendix D), built with and without the user persona.
 
 One module builds every prompt, whether for training, generation or PIR, so the persona-kept and
-persona-removed contexts can never drift apart. A template has three parts:
+persona-removed contexts can never drift apart. Each task type's template is its record in
+:mod:`percontrast.data.registry`; :data:`TEMPLATES` reads them there. A template has three parts:
 
 * ``instruction``  — the task, always present ("Your task is to write abstracts for the user's
                      paper.")
@@ -21,87 +22,46 @@ merge tokens across the boundary differently in the two contexts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from percontrast.data import registry
 from percontrast.data.demo import marker_spans
 from percontrast.data.records import Record
+from percontrast.data.registry import Template
+
+#: The PIR benchmark's prompt (appendix A): the persona holder answers a question. Not a task
+#: type (no records, no dataset), so it is kept here rather than in the registry.
+PERSONA_QA = "persona_qa"
+_PERSONA_QA_TEMPLATE = Template(
+    "Answer the question in one short sentence, speaking as yourself.",
+    "This is your persona:",
+    "Answer as this person would.",
+    "",
+)
 
 
-@dataclass(frozen=True)
-class Template:
-    instruction: str
-    persona_intro: str
-    persona_outro: str
-    plain: str
+class _Templates(Mapping):
+    """A live view: prompt kind -> :class:`Template`; every task type's (registry), then
+    :data:`PERSONA_QA`'s."""
+
+    def __getitem__(self, kind: str) -> Template:
+        if kind == PERSONA_QA:
+            return _PERSONA_QA_TEMPLATE
+        for t in registry.task_types():
+            if t.name == kind:
+                return t.template
+        raise KeyError(kind)
+
+    def __iter__(self):
+        return iter([*registry.TASK_TYPE_NAMES, PERSONA_QA])
+
+    def __len__(self) -> int:
+        return len(registry.TASK_TYPE_NAMES) + 1
 
 
-TEMPLATES: dict[str, Template] = {
-    # Appendix D.1, verbatim.
-    "abstract_generation": Template(
-        "Your task is to write abstracts for the user's paper.",
-        "The following are abstracts from the user's previous papers:",
-        "Based on these examples, compose a new abstract that is consistent with the user's "
-        "preferred style and language.",
-        "Compose a new abstract.",
-    ),
-    "product_review": Template(
-        "Your task is to write product review texts for the user.",
-        "The following are the previous reviews from the user:",
-        "Based on these examples, compose a new product review that is consistent with the "
-        "user's preferred style and tone.",
-        "Compose a new product review.",
-    ),
-    "topic_writing": Template(
-        "Your task is to write on a given topic for the user.",
-        "The following are examples of the user's previous writings:",
-        "Based on these examples, write a new text on the given topic that is consistent with "
-        "the user's preferred style and tone.",
-        "Write a new text on the given topic.",
-    ),
-    # LaMP (table 5): the paper gives no template; these follow the D.1 pattern.
-    "news_headline": Template(
-        "Your task is to write news headlines for the user.",
-        "The following are the user's previous articles with their headlines:",
-        "Based on these examples, write a headline that is consistent with the user's "
-        "preferred style.",
-        "Write a headline.",
-    ),
-    "scholarly_title": Template(
-        "Your task is to write titles for the user's papers.",
-        "The following are the user's previous papers:",
-        "Based on these examples, write a title that is consistent with the user's preferred "
-        "style.",
-        "Write a title.",
-    ),
-    "tweet_paraphrase": Template(
-        "Your task is to paraphrase tweets for the user.",
-        "The following are the user's previous tweets:",
-        "Based on these examples, paraphrase the tweet in the user's own style.",
-        "Paraphrase the tweet.",
-    ),
-    # Personalized dialogue (Synthetic-Persona-Chat as a task).
-    "dialogue": Template(
-        "You are User 1 in a conversation with User 2. Write User 1's next turn only.",
-        "This is User 1's persona:",
-        "Stay consistent with this persona.",
-        "",
-    ),
-    # PIR benchmark (appendix A): the persona holder answers a question.
-    "persona_qa": Template(
-        "Answer the question in one short sentence, speaking as yourself.",
-        "This is your persona:",
-        "Answer as this person would.",
-        "",
-    ),
-    # General QA (table 11): no persona part at all.
-    "hotpotqa": Template(
-        "Answer the question using the context. Reply with the answer only.", "", "", ""),
-    "drop": Template(
-        "Answer the question using the passage. Reply with the answer only (a number, a date "
-        "or a short span).", "", "", ""),
-}
+TEMPLATES: Mapping[str, Template] = _Templates()
 
 
 def format_persona(entries: list[str]) -> str:
@@ -125,12 +85,13 @@ def system_prompt(kind: str, persona_entries: list[str] | None) -> str:
 
 
 def user_prompt(kind: str, query: str, meta: dict[str, Any] | None = None) -> str:
-    meta = meta or {}
-    if kind == "hotpotqa":
-        return f"Context:\n{meta.get('context', '')}\n\nQuestion: {query}"
-    if kind == "drop":
-        return f"Passage:\n{meta.get('passage', '')}\n\nQuestion: {query}"
-    return query
+    """The user turn: the query, after the record's evidence where the template has a
+    ``context`` (general QA's context or passage)."""
+    context = TEMPLATES[kind].context if kind in TEMPLATES else None
+    if context is None:
+        return query
+    label, key = context
+    return f"{label}:\n{(meta or {}).get(key, '')}\n\nQuestion: {query}"
 
 
 def build_messages(kind: str, query: str, persona_entries: list[str] | None,

@@ -47,7 +47,7 @@ wildcard_constraints:
     model=r"[A-Za-z0-9][A-Za-z0-9._-]*",
     task=r"[A-Za-z0-9][A-Za-z0-9._-]*",
     eval_task=r"[A-Za-z0-9][A-Za-z0-9._-]*",
-    split=r"train|test",
+    split="|".join(pc.SPLITS),
     method=METHOD_PATTERN,
     run=r"lr[0-9.e+-]+_clip[0-9.e+-]+-[0-9.e+-]+(_seed[0-9]+)?",
 
@@ -241,11 +241,7 @@ FIGURES = artefacts.figure_names("figures")
 def data_targets():
     out = [model_dir(m) for m in plan.all_models(config)]
     for task in plan.all_tasks(config):
-        splits = (
-            ["test"]
-            if config["task_registry"][task]["type"] in pc.QA_TASK_TYPES
-            else ["train", "test"]
-        )
+        splits = pc.task_splits(config["task_registry"][task])
         out += [processed(task, split) for split in splits]
     out.append(layout.pattern("persona_qa"))
     if config["evaluation"].get("aloe", {}).get("enabled"):

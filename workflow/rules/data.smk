@@ -28,7 +28,7 @@ rule prepare_model:
 
 
 rule load_task:
-    """Load a task from its source (demo, LongLaMP, LaMP, SPC, HotpotQA, DROP) and sample n records."""
+    """Load a task from its source (its loader: percontrast.data.registry) and sample n records."""
     input:
         task_files,
     output:

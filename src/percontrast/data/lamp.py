@@ -3,7 +3,8 @@
 Read from the benchmark's official files: a questions file (a JSON list of ``{"id", "input",
 "profile": [{"id", ...}]}``) and an outputs file (``{"task": "LaMP_4", "golds": [{"id",
 "output"}]}``). Questions and golds are joined on ``id``; profile entries are rendered as LaMP's
-own retriever indexes them (the fields below, joined by a space).
+own retriever indexes them (the task type's profile fields in :mod:`percontrast.data.registry`,
+joined by a space).
 """
 
 from __future__ import annotations
@@ -12,15 +13,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+from percontrast.data import registry
 from percontrast.data.records import Record
 from percontrast.io import DataError, read_json
 
-#: LaMP number -> (task type, profile fields joined by a space to render an entry).
-LAMP_TASKS: dict[int, tuple[str, tuple[str, ...]]] = {
-    4: ("news_headline", ("title", "text")),
-    5: ("scholarly_title", ("title", "abstract")),
-    7: ("tweet_paraphrase", ("text",)),
-}
+#: LaMP number -> the task type it is.
+LAMP_TASKS: dict[int, str] = {4: "news_headline", 5: "scholarly_title", 7: "tweet_paraphrase"}
 
 
 def lamp_number(number: int | str) -> int:
@@ -50,7 +48,7 @@ class _FieldError(ValueError):
 
 def render_lamp_entry(number: int | str, entry: Any) -> str:
     """One profile entry as the text LaMP's retriever indexes; ValueError names a bad field."""
-    _, fields = LAMP_TASKS[lamp_number(number)]
+    fields = registry.task_type(LAMP_TASKS[lamp_number(number)]).profile_fields
     if not isinstance(entry, dict):
         raise ValueError(f"profile entry must be an object, got {type(entry).__name__}")
     parts = []
@@ -115,7 +113,7 @@ def load_lamp(number: int | str, questions_path: str | os.PathLike,
     a question are ignored (an outputs file may cover more than one questions file).
     """
     n = lamp_number(number)
-    task_type, _ = LAMP_TASKS[n]
+    task_type = LAMP_TASKS[n]
     questions_path, outputs_path = Path(questions_path), Path(outputs_path)
     questions = read_json(questions_path)
     if not isinstance(questions, list):
@@ -161,3 +159,10 @@ def load_lamp(number: int | str, questions_path: str | os.PathLike,
             reference=golds[qid], profile=rendered,
             meta={"dataset": f"LaMP_{n}", "source_id": qid}))
     return records
+
+
+def load_split(name: str, spec: dict[str, Any], split: str, *, seed: int) -> list[Record]:
+    """Source ``lamp`` of a task_registry entry (registry): the split's ``files``."""
+    number = next(n for n, t in LAMP_TASKS.items() if t == spec["type"])
+    files = spec["files"][split]
+    return load_lamp(number, files["questions"], files["outputs"])

@@ -17,27 +17,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from percontrast.data import registry
 from percontrast.data.hub import load_hub_dataset
 from percontrast.data.records import Record
 from percontrast.io import DataError, iter_jsonl, read_json
 
-#: Profile-entry fields per task type, in the order they are joined (LongLaMP's retrieval corpus).
-PROFILE_FIELDS: dict[str, tuple[str, ...]] = {
-    "topic_writing": ("input", "output"),
-    "product_review": ("overall", "summary", "description", "reviewText"),
-    "abstract_generation": ("title", "abstract"),
-}
-
-#: Hub config name per task type (the "user" split setting, as in the paper).
-HUB_CONFIGS: dict[str, str] = {t: f"{t}_user" for t in PROFILE_FIELDS}
-
+HUB_ID = "LongLaMP/LongLaMP"
 SPLITS = ("train", "val", "test")
 
 #: Record fields that, when present, identify the user (LongLaMP names it differently per task).
 ID_FIELDS = ("name", "user_id", "id", "reviewerId", "author")
 
-#: Fields a product-review entry may lack (LongLaMP's corpus skips them); the others are required.
-_OPTIONAL_FIELDS = {"product_review": set(PROFILE_FIELDS["product_review"])}
+
+def hub_config(task_type: str) -> str:
+    """The hub config of a task type: its "user" split setting, as in the paper."""
+    return f"{task_type}_user"
 
 
 class ProfileEntryError(ValueError):
@@ -48,10 +42,13 @@ class ProfileEntryError(ValueError):
         self.field = field
 
 
-def _check_task(task_type: str) -> None:
-    if task_type not in PROFILE_FIELDS:
-        raise ValueError(f"unknown LongLaMP task type {task_type!r}; "
-                         f"known: {', '.join(PROFILE_FIELDS)}")
+def _check_task(task_type: str) -> registry.TaskType:
+    """The registry record of a LongLaMP task type (its profile fields are LongLaMP's corpus
+    fields, in the order they are joined)."""
+    known = registry.types_of(registry.LONGLAMP)
+    if task_type not in known:
+        raise ValueError(f"unknown LongLaMP task type {task_type!r}; known: {', '.join(known)}")
+    return registry.task_type(task_type)
 
 
 def _as_text(value: Any, field: str) -> str:
@@ -63,16 +60,16 @@ def _as_text(value: Any, field: str) -> str:
 def render_profile_entry(task_type: str, entry: dict) -> str:
     """One profile entry as the retrieval-corpus string LongLaMP indexes for ``task_type``.
 
-    topic_writing: ``input + " " + output``; product_review: ``overall summary description
-    reviewText`` (missing or empty parts skipped, ``overall`` may be a number); abstract_generation:
-    ``title + " " + abstract``. Raises :class:`ProfileEntryError` naming the bad field.
+    The task type's ``profile_fields`` (:mod:`percontrast.data.registry`) joined by a space,
+    empty parts skipped and its ``optional_profile_fields`` skipped when missing (a review's
+    ``overall`` may be a number). Raises :class:`ProfileEntryError` naming the bad field.
     """
-    _check_task(task_type)
+    record = _check_task(task_type)
+    fields, optional = record.profile_fields, set(record.optional_profile_fields)
     if not isinstance(entry, dict):
         raise ProfileEntryError("", f"profile entry must be an object, got {type(entry).__name__}")
-    optional = _OPTIONAL_FIELDS.get(task_type, set())
     parts = []
-    for name in PROFILE_FIELDS[task_type]:
+    for name in fields:
         value = entry.get(name)
         if value is None:
             if name in optional:
@@ -82,8 +79,7 @@ def render_profile_entry(task_type: str, entry: dict) -> str:
         if text:
             parts.append(text)
     if not parts:
-        raise ProfileEntryError(PROFILE_FIELDS[task_type][0],
-                                f"profile entry has none of {list(PROFILE_FIELDS[task_type])}")
+        raise ProfileEntryError(fields[0], f"profile entry has none of {list(fields)}")
     return " ".join(parts)
 
 
@@ -163,7 +159,7 @@ def convert_record(task_type: str, split: str, index: int, obj: Any, *,
 
 
 def load_longlamp(task_type: str, split: str, *, path: str | os.PathLike | None = None,
-                  hub_id: str = "LongLaMP/LongLaMP", limit: int | None = None,
+                  hub_id: str = HUB_ID, limit: int | None = None,
                   revision: str | None = None) -> list[Record]:
     """The first ``limit`` (all if None) records of one LongLaMP task and split.
 
@@ -179,7 +175,7 @@ def load_longlamp(task_type: str, split: str, *, path: str | os.PathLike | None 
         source: str | os.PathLike = file
         rows: Any = iter_local_records(file)
     else:
-        config = HUB_CONFIGS[task_type]
+        config = hub_config(task_type)
         dataset = load_hub_dataset(
             hub_id, config, split=split, revision=revision,
             local_hint=(f"pass `path=` (the task's `path:` in the "
@@ -200,3 +196,9 @@ def load_longlamp(task_type: str, split: str, *, path: str | os.PathLike | None 
         seen.add(rec.id)
         records.append(rec)
     return records
+
+
+def load_split(name: str, spec: dict[str, Any], split: str, *, seed: int) -> list[Record]:
+    """Source ``longlamp`` of a task_registry entry (its defaults filled in; registry)."""
+    return load_longlamp(spec["type"], registry.source_split(spec, split), path=spec["path"],
+                         hub_id=HUB_ID if spec["hub_id"] is None else spec["hub_id"])

@@ -179,3 +179,14 @@ def load_drop(path: str | os.PathLike, *, limit: int | None = None) -> list[Reco
                                   "answers": [qa["answer"], *validated],
                                   "section_id": section}))
     return records
+
+
+def load_hotpotqa_split(name: str, spec: dict[str, Any], split: str, *, seed: int
+                        ) -> list[Record]:
+    """Source ``hotpotqa`` of a task_registry entry (registry): its ``path``, test-only."""
+    return load_hotpotqa(spec["path"])
+
+
+def load_drop_split(name: str, spec: dict[str, Any], split: str, *, seed: int) -> list[Record]:
+    """Source ``drop`` of a task_registry entry (registry): its ``path``, test-only."""
+    return load_drop(spec["path"])

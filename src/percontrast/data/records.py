@@ -2,8 +2,9 @@
 
 ``{"id", "task", "user_id", "query", "reference", "profile": [str], "meta": {}}``
 
-* ``task`` is a *task type* (see :data:`TASK_TYPES`): it selects the prompt template and the
-  retrieval query, whatever dataset the record came from (LongLaMP, LaMP, the demo generator...).
+* ``task`` is a *task type* (:mod:`percontrast.data.registry`): it selects the prompt template
+  and the retrieval query, whatever dataset the record came from (LongLaMP, LaMP, the demo
+  generator...).
 * ``profile`` holds the user's past writings, one string per entry, already rendered the way the
   retriever indexes them (LongLaMP's corpus fields); after retrieval it holds the top-k entries,
   best first.
@@ -13,28 +14,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from percontrast.data import registry
 from percontrast.io import DataError, iter_jsonl, write_jsonl
 
-#: Task types and what they are. Keys are used in records, prompts and configs.
-TASK_TYPES: dict[str, str] = {
-    "abstract_generation": "LongLaMP personalized abstract generation (PAG)",
-    "product_review": "LongLaMP personalized product review writing (PRW)",
-    "topic_writing": "LongLaMP personalized topic writing (PTW)",
-    "news_headline": "LaMP-4 personalized news headline generation (PNHG)",
-    "scholarly_title": "LaMP-5 personalized scholarly title generation (PSTG)",
-    "tweet_paraphrase": "LaMP-7 personalized tweet paraphrasing (PTP)",
-    "dialogue": "Synthetic-Persona-Chat personalized dialogue: user 1's next turn",
-    "hotpotqa": "HotpotQA distractor setting (general QA, no persona)",
-    "drop": "DROP reading comprehension (general QA, no persona)",
-}
-
-#: Task types scored by exact match / F1 against gold answers (no persona, no ROUGE/METEOR).
-QA_TASK_TYPES = ("hotpotqa", "drop")
+#: Task types and what they are (a live view of :mod:`percontrast.data.registry`), and those
+#: scored by exact match / F1 against gold answers (no persona, no ROUGE/METEOR).
+TASK_TYPES: Mapping[str, str] = registry.TASK_DESCRIPTIONS
+QA_TASK_TYPES: Sequence[str] = registry.QA_TASK_TYPES
 
 _STR_FIELDS = ("id", "task", "user_id", "query", "reference")
 

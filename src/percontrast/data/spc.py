@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from percontrast.data import registry
 from percontrast.data.hub import load_hub_dataset
 from percontrast.data.records import Record
 from percontrast.io import DataError, read_utf8
@@ -199,6 +200,82 @@ def _as_user1(text: str, speaker: int) -> str:
     return _OTHER_LABEL.sub(lambda m: f"{m.group(1)}{m.group(2)}{3 - int(m.group(3))}", text)
 
 
+def _check_dialogue_options(min_history_turns: int, turns_per_conversation: int | None,
+                            speakers: tuple[int, ...], first_turns: int | None) -> None:
+    if min_history_turns < 0:
+        raise ValueError(f"min_history_turns must be >= 0, got {min_history_turns}")
+    if turns_per_conversation is not None and turns_per_conversation < 1:
+        raise ValueError(f"turns_per_conversation must be >= 1 or None, "
+                         f"got {turns_per_conversation}")
+    if not speakers or any(s not in (1, 2) for s in speakers):
+        raise ValueError(f"speakers must be 1 and/or 2, got {speakers}")
+    if first_turns is not None and first_turns < 1:
+        raise ValueError(f"first_turns must be >= 1 or None, got {first_turns}")
+
+
+@dataclass(frozen=True)
+class _TurnChoice:
+    """Which of a speaker's turns become records (see :func:`load_spc_dialogue`)."""
+
+    min_history_turns: int
+    turns_per_conversation: int | None
+    seed: int
+    first_turns: int | None
+    grounded_only: bool
+
+    def candidates(self, turns: list[Turn], shown: list[Turn], speaker: int,
+                   persona: list[str]) -> list[int]:
+        """The indices of ``speaker``'s turns that may be chosen."""
+        own = [i for i, t in enumerate(turns) if t.speaker == speaker]
+        if self.first_turns is not None:
+            own = own[:self.first_turns]
+        candidates = [i for i in own if i >= self.min_history_turns]
+        if self.grounded_only:
+            from percontrast.persona_use import has_grounded_reference
+
+            candidates = [i for i in candidates if has_grounded_reference(
+                persona, render_turns(shown[:i]), shown[i].text)]
+        return candidates
+
+    def choose(self, candidates: list[int], index: int, speaker: int) -> list[int]:
+        """The seeded draw among ``candidates``: per conversation and speaker, independent of
+        ``limit`` and of other rows."""
+        k = len(candidates) if self.turns_per_conversation is None else min(
+            self.turns_per_conversation, len(candidates))
+        draw = f"{self.seed}:{index}" if speaker == 1 else f"{self.seed}:{index}:2"
+        return sorted(random.Random(draw).sample(candidates, k))
+
+
+def _conversation_records(choice: _TurnChoice, row: dict, where: tuple[str, str, int, int | None],
+                          speakers: tuple[int, ...]) -> list[Record]:
+    """The dialogue records of one conversation (none when no speaker has a usable turn)."""
+    source, split_name, index, line = where
+    personas = {1: _persona(row, source, index, line, USER1_COLUMN),
+                2: parse_persona(_cell(row, USER2_COLUMN, source, index, line))}
+    turns = parse_conversation(_cell(row, CONVERSATION_COLUMN, source, index, line))
+    records = []
+    for speaker in speakers:
+        persona, partner = personas[speaker], personas[3 - speaker]
+        if not persona:
+            continue
+        shown = [Turn(1 if t.speaker == speaker else 2, _as_user1(t.text, speaker))
+                 for t in turns]
+        candidates = choice.candidates(turns, shown, speaker, persona)
+        if not candidates:
+            continue
+        user_id = f"spc-{split_name}-{index:04d}" + ("" if speaker == 1 else "-u2")
+        for i in choice.choose(candidates, index, speaker):
+            records.append(Record(
+                id=f"{user_id}-t{i:02d}", task="dialogue", user_id=user_id,
+                query=render_turns(shown[:i]), reference=shown[i].text,
+                profile=list(persona),
+                meta={"dataset": "Synthetic-Persona-Chat", "source": Path(source).name,
+                      "conversation": index, "turn": i, "n_turns": len(turns),
+                      "speaker": speaker, "persona": list(persona),
+                      "partner_persona": partner}))
+    return records
+
+
 def load_spc_dialogue(csv_path: str | os.PathLike | None = None, *, limit: int | None = None,
                       min_history_turns: int = 1, turns_per_conversation: int | None = 1,
                       seed: int = 0, split: str = "valid", hub_id: str = SPC_HUB_ID,
@@ -222,17 +299,9 @@ def load_spc_dialogue(csv_path: str | os.PathLike | None = None, *, limit: int |
     as before; user 2's user ids end in ``-u2``. Conversations with no usable turn are skipped
     (and counted in a log warning).
     """
-    if min_history_turns < 0:
-        raise ValueError(f"min_history_turns must be >= 0, got {min_history_turns}")
-    if turns_per_conversation is not None and turns_per_conversation < 1:
-        raise ValueError(f"turns_per_conversation must be >= 1 or None, "
-                         f"got {turns_per_conversation}")
-    if not speakers or any(s not in (1, 2) for s in speakers):
-        raise ValueError(f"speakers must be 1 and/or 2, got {speakers}")
-    if first_turns is not None and first_turns < 1:
-        raise ValueError(f"first_turns must be >= 1 or None, got {first_turns}")
-    if grounded_only:
-        from percontrast.persona_use import has_grounded_reference
+    _check_dialogue_options(min_history_turns, turns_per_conversation, speakers, first_turns)
+    choice = _TurnChoice(min_history_turns, turns_per_conversation, seed, first_turns,
+                         grounded_only)
     records: list[Record] = []
     skipped = 0
     source = str(csv_path)
@@ -240,40 +309,8 @@ def load_spc_dialogue(csv_path: str | os.PathLike | None = None, *, limit: int |
             _iter_rows(csv_path, split, hub_id, revision)):
         if limit is not None and n >= limit:
             break
-        personas = {1: _persona(row, source, index, line, USER1_COLUMN),
-                    2: parse_persona(_cell(row, USER2_COLUMN, source, index, line))}
-        turns = parse_conversation(_cell(row, CONVERSATION_COLUMN, source, index, line))
-        found = False
-        for speaker in speakers:
-            persona, partner = personas[speaker], personas[3 - speaker]
-            if not persona:
-                continue
-            own = [i for i, t in enumerate(turns) if t.speaker == speaker]
-            if first_turns is not None:
-                own = own[:first_turns]
-            candidates = [i for i in own if i >= min_history_turns]
-            shown = [Turn(1 if t.speaker == speaker else 2, _as_user1(t.text, speaker))
-                     for t in turns]
-            if grounded_only:
-                candidates = [i for i in candidates if has_grounded_reference(
-                    persona, render_turns(shown[:i]), shown[i].text)]
-            if not candidates:
-                continue
-            found = True
-            k = len(candidates) if turns_per_conversation is None else min(
-                turns_per_conversation, len(candidates))
-            draw = f"{seed}:{index}" if speaker == 1 else f"{seed}:{index}:2"
-            chosen = sorted(random.Random(draw).sample(candidates, k))
-            user_id = f"spc-{split_name}-{index:04d}" + ("" if speaker == 1 else "-u2")
-            for i in chosen:
-                records.append(Record(
-                    id=f"{user_id}-t{i:02d}", task="dialogue", user_id=user_id,
-                    query=render_turns(shown[:i]), reference=shown[i].text,
-                    profile=list(persona),
-                    meta={"dataset": "Synthetic-Persona-Chat", "source": Path(source).name,
-                          "conversation": index, "turn": i, "n_turns": len(turns),
-                          "speaker": speaker, "persona": list(persona),
-                          "partner_persona": partner}))
+        found = _conversation_records(choice, row, (source, split_name, index, line), speakers)
+        records += found
         if not found:
             skipped += 1
     if skipped:
@@ -283,3 +320,21 @@ def load_spc_dialogue(csv_path: str | os.PathLike | None = None, *, limit: int |
                     f", first {first_turns} turns" if first_turns else "",
                     ", a persona word in the reply" if grounded_only else "")
     return records
+
+
+def load_split(name: str, spec: dict[str, Any], split: str, *, seed: int) -> list[Record]:
+    """Source ``spc`` of a task_registry entry (its defaults filled in; registry): the bundled
+    copy, a local CSV (or a folder of them) or the hub."""
+    spc_split = registry.source_split(spec, split)
+    if spec["bundled"]:
+        from percontrast.datasets import spc_csv
+
+        path: str | os.PathLike | None = spc_csv(spc_split)
+    else:
+        path = registry.local_split_file(spec, split)
+    return load_spc_dialogue(path, split=spc_split, seed=seed,
+                             speakers=tuple(spec["speakers"]),
+                             first_turns=spec["first_turns"],
+                             grounded_only=spec["grounded_only"],
+                             turns_per_conversation=spec["turns_per_conversation"],
+                             hub_id=SPC_HUB_ID if spec["hub_id"] is None else spec["hub_id"])

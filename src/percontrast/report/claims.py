@@ -25,6 +25,7 @@ import numpy as np
 
 from percontrast import config as pc
 from percontrast import layout, pir_methods, plan
+from percontrast.data import registry
 from percontrast.metrics import example_scores
 from percontrast.ranking import (
     answer_bootstrap,
@@ -68,8 +69,6 @@ from percontrast.stats import bootstrap
 
 #: PerCE's step time over CE's that still counts as a small extra cost (a 10% budget).
 COST_BUDGET = 1.10
-LONG_TASK_LABELS = {"abstract_generation": "PAG", "product_review": "PRW",
-                    "topic_writing": "PTW"}
 
 
 # --------------------------------------------------------------------------- our side
@@ -107,10 +106,16 @@ def average_gain_claims(ev: Evidence, metric: str, name: str) -> list[Claim]:
     return out
 
 
+def _long_task_label(task_type: str) -> str | None:
+    """The paper's label of a LongLaMP task type (PAG, PRW, PTW), None for any other."""
+    record = registry.task_type(task_type)
+    return record.label if record.benchmark == registry.LONGLAMP else None
+
+
 def task_gain_claims(ev: Evidence) -> list[Claim]:
     """Larger gains on PRW/PTW than on PAG: mean of their relative ROUGE-L gains minus PAG's."""
     cfg = ev.cfg
-    by_label = {LONG_TASK_LABELS.get(cfg["task_registry"][t]["type"]): t for t in cfg["tasks"]}
+    by_label = {_long_task_label(cfg["task_registry"][t]["type"]): t for t in cfg["tasks"]}
     out = []
     for model in cfg["models"]:
         c = Claim(f"table1_prw_ptw_over_pag_{model}", "table1",
