@@ -26,6 +26,7 @@ from percontrast.data.demo import (
     generate_persona_qa,
     generate_task,
     make_users,
+    user_markers,
 )
 from percontrast.data.qa import drop_answer_text
 from percontrast.data.records import TASK_TYPES, Record
@@ -140,10 +141,12 @@ def test_users_distinct_and_prefix_stable():
     assert make_users(4, seed=0) == users[:4]
     assert len({u.id for u in users}) == MAX_DISTINCT_USERS
     for task in DEMO_TASKS:
-        markers = [m for u in users for m in u.markers(task)]
+        markers = [m for u in users for m in user_markers(u, task)]
         assert len(markers) == len(set(markers)), task  # no two users share a marker
     assert make_users(3, seed=1)[0] != users[0]
     with pytest.raises(ValueError):
+        user_markers(users[0], "dialogue")
+    with pytest.raises(ValueError, match="no demo markers of kind"):
         users[0].markers("dialogue")
 
 
@@ -238,10 +241,10 @@ def test_markers_of_one_user_rarely_appear_in_another_users_texts():
     users = {u.id: u for u in make_users(n, seed=3)}
     for task in DEMO_TASKS:
         records = generate_task(task, n_users=n, records_per_user=3, profile_size=2, seed=3)
-        everyone = [m for u in users.values() for m in u.markers(task)]
+        everyone = [m for u in users.values() for m in user_markers(u, task)]
         foreign = 0
         for r in records:
-            own = set(users[r.user_id].markers(task))
+            own = set(user_markers(users[r.user_id], task))
             foreign += bool(find_markers(r.reference, [m for m in everyone if m not in own]))
         assert foreign / len(records) <= 0.02, (task, foreign / len(records))
 

@@ -19,7 +19,8 @@ One module per artefact: :mod:`.users`, :mod:`.writing` (records of the six writ
 from :mod:`.long_tasks` and :mod:`.short_tasks`), :mod:`.persona_qa`, :mod:`.aloe`,
 :mod:`.general_qa`, :mod:`.markers`; the word and template pools are JSON files in ``pools/``
 (:mod:`.pools`). Entry points: :func:`make_users`, :func:`generate_task`,
-:func:`generate_persona_qa`, :func:`generate_aloe_like`, :func:`generate_general_qa`;
+:func:`generate_persona_qa`, :func:`generate_aloe_like`, :func:`generate_general_qa`
+(:mod:`.source` serves them as the config's ``source: demo``);
 :func:`find_markers` finds a user's markers in a text (whole words, case-insensitive), as the
 records' ``meta["markers"]`` does.
 """
@@ -120,9 +121,11 @@ from percontrast.data.demo.writing import (
     DEMO_TASKS,
     LONG_TASKS,
     SHORT_TASKS,
+    WRITINGS,
     generate_task,
     render_entry,
     task_query,
+    user_markers,
 )
 
 __all__ = [
@@ -140,7 +143,7 @@ __all__ = [
     "REVIEW_SUMMARIES", "REVIEW_VERDICTS", "SCHOLAR_KIND_PROBS", "SENTIMENT", "SHE_NAMES",
     "SHORT_TASKS", "SHORT_TITLE_TEMPLATES", "SHORT_WORDS", "SIGNOFFS", "STORIES",
     "STYLE_SENTENCES", "TEAMS", "TICS", "TITLE_PREFIXES", "TITLE_TEMPLATES", "TOPICS", "TWEETS",
-    "UNIVERSITIES", "VERBATIM_SHARE", "DemoUser", "find_markers", "generate_aloe_like",
+    "UNIVERSITIES", "VERBATIM_SHARE", "WRITINGS", "DemoUser", "find_markers", "generate_aloe_like",
     "generate_general_qa", "generate_persona_qa", "generate_task", "make_users", "marker_spans",
-    "render_entry", "task_query",
+    "render_entry", "task_query", "user_markers",
 ]

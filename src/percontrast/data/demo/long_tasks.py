@@ -81,16 +81,17 @@ def _weighted_rating(rng: random.Random) -> int:
     return rng.choices(ratings, weights=weights)[0]
 
 
-def _casual_text(rng: random.Random, user: DemoUser, task_type: str, *, head: list[str],
+def _casual_text(rng: random.Random, user: DemoUser, genre: str, *, head: list[str],
                  body: list[str], tail: list[str], style_key: str,
                  values: dict[str, str], pools: dict[str, Sequence[str]] | None = None) -> str:
     """Assemble a review or post: opener, ordered generic body with personal sentences slipped
-    in, closing lines, sign-off; then prune generic sentences to the user's preferred length."""
+    in, closing lines, sign-off; then prune generic sentences to the user's preferred length.
+    ``genre`` (``review`` or ``post``) picks the personal sentences of ``CASUAL_PERSONAL``."""
     kinds = choose_kinds(rng, CASUAL_KIND_PROBS, at_most=5)
     personal = []
     for kind in ("pet", "hometown", "job", "hobby"):
         if kind in kinds:
-            personal.append(say(rng, rng.choice(CASUAL_PERSONAL[task_type][kind]), values))
+            personal.append(say(rng, rng.choice(CASUAL_PERSONAL[genre][kind]), values))
     if "style" in kinds:
         personal.append(say(rng, rng.choice(STYLE_SENTENCES[style_key]),
                              {**values, "A": adj_phrase(rng, user)}, pools))
@@ -123,7 +124,7 @@ def product_review(rng: random.Random, user: DemoUser, item: int) -> dict[str, s
             rng.sample(habits(user, f"review-{sentiment}", REVIEW_BODY[sentiment], 7), 7)]
     intro = rng.choice(habits(user, "review-intro", REVIEW_INTROS))
     verdict = rng.choice(habits(user, f"verdict-{sentiment}", REVIEW_VERDICTS[sentiment]))
-    text = _casual_text(rng, user, "product_review",
+    text = _casual_text(rng, user, "review",
                         head=[say(rng, intro, values)], body=body,
                         tail=[say(rng, verdict, values)],
                         style_key=sentiment, values=values, pools=pools)
@@ -135,11 +136,11 @@ def topic_post(rng: random.Random, user: DemoUser, item: int) -> dict[str, str]:
     titles, narrative = TOPICS[item]
     values = user_values(user)
     sentences = [say(rng, t, values) for t in narrative]
-    text = _casual_text(rng, user, "topic_writing", head=sentences[:1], body=sentences[1:],
+    text = _casual_text(rng, user, "post", head=sentences[:1], body=sentences[1:],
                         tail=[say(rng, rng.choice(habits(user, "closer", REDDIT_CLOSERS)),
                                    values)],
                         style_key="post", values=values)
-    return {"summary": rng.choice(titles), "content": text}
+    return {"input": rng.choice(titles), "output": text}  # LongLaMP's field names
 
 
 def abstract_topic(rng: random.Random, item: int) -> dict[str, str]:

@@ -68,6 +68,6 @@ def tweet_item(rng: random.Random, user: DemoUser, item: int) -> dict[str, str]:
     text = tweet.format(**values)
     if rng.random() < 0.6:
         text = f"{user.tic} {text}" if rng.random() < 0.5 else f"{text} {user.tic}"
-    if rng.random() < 0.45 or not find_markers(text, user.markers("tweet_paraphrase")):
+    if rng.random() < 0.45 or not find_markers(text, user.markers("tweet")):
         text = f"{text} {user.hashtag}"
     return {"text": text, "paraphrase": cap(paraphrase.format(**values))}

@@ -84,25 +84,25 @@ class DemoUser:
     def a_job(self) -> str:
         return f"{article(self.job)} {self.job}"
 
-    def markers(self, task_type: str) -> list[str]:
-        """The strings that identify this user in texts of ``task_type`` (see find_markers)."""
+    def markers(self, kind: str) -> list[str]:
+        """The strings that identify this user in one kind of text (see find_markers):
+        ``casual`` (reviews, posts), ``academic`` (abstracts), ``headline``, ``title`` (paper
+        titles) or ``tweet``. Each task type's kind is in
+        :data:`percontrast.data.demo.writing.WRITINGS`."""
         casual = [self.pet_name, self.hometown, self.job, self.hobby, self.opener, self.signoff,
                   self.intensifier, *self.adjectives, self.aside]
         table = {
-            "product_review": casual,
-            "topic_writing": casual,
-            "abstract_generation": [self.project, self.domain, self.academic_opener,
-                                    *self.academic_adjectives, self.academic_signoff],
-            "news_headline": [self.column, _tail_marker(self.headline_tail), self.hometown],
-            "scholarly_title": [self.project, self.title_prefix, *self.academic_adjectives,
-                                self.domain],
-            "tweet_paraphrase": [self.pet_name, self.hometown, self.hobby, self.intensifier,
-                                 *self.adjectives, self.hashtag, self.tic],
+            "casual": casual,
+            "academic": [self.project, self.domain, self.academic_opener,
+                         *self.academic_adjectives, self.academic_signoff],
+            "headline": [self.column, _tail_marker(self.headline_tail), self.hometown],
+            "title": [self.project, self.title_prefix, *self.academic_adjectives, self.domain],
+            "tweet": [self.pet_name, self.hometown, self.hobby, self.intensifier,
+                      *self.adjectives, self.hashtag, self.tic],
         }
-        if task_type not in table:
-            raise ValueError(f"no demo markers for task type {task_type!r}; "
-                             f"known: {', '.join(table)}")
-        return list(table[task_type])
+        if kind not in table:
+            raise ValueError(f"no demo markers of kind {kind!r}; known: {', '.join(table)}")
+        return list(table[kind])
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
