@@ -15,8 +15,8 @@ reference's words. Per generation this module measures:
 * ``rouge_l_matched``: ROUGE-L F of the reply cut to its reference's length in words, so a
   long reply is judged on as many words as its reference has.
 
-ROUGE-L is :mod:`percontrast.metrics`' own scorer, so these numbers use the tokens the ROUGE-L of
-the metrics files uses.
+ROUGE-L is :mod:`percontrast.generation_metrics`' own scorer, so these numbers use the tokens the
+ROUGE-L of the metrics files uses.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Every Gain is a paired bootstrap (:mod:`percontrast.stats`) over the per-example
 metrics files keep, because a bare percentage cannot say whether a gain exceeds the sampling
 noise of the test examples. A cell reads ``+6.60% [-2.1, +15.0]`` — the relative gain with its
 95% interval, in percent — and is starred when the interval excludes 0. CSV files get the
-interval and p-value as separate columns (:meth:`percontrast.report.tables.Table.to_csv`).
+interval and p-value as separate columns (:meth:`percontrast.report.table_format.Table.to_csv`).
 
 A Gain is a statement about the examples both runs were scored on. When the two metrics files
 cover different examples (a full-scale evaluation beside one on the first ``n_test`` records), the
