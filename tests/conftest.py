@@ -48,6 +48,20 @@ def pytest_collection_finish(session):
         pytest.exit(problem, returncode=pytest.ExitCode.USAGE_ERROR)
 
 
+#: Session fixtures that cost minutes: under pytest-xdist (the README's test command runs two
+#: workers) every test that uses one goes to the same worker, so each is built once, not per worker.
+COSTLY_SESSION_FIXTURES = ("tiny_run",)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Group the users of each costly session fixture onto one xdist worker (``--dist
+    loadgroup``); without xdist the mark is inert."""
+    for item in items:
+        for name in COSTLY_SESSION_FIXTURES:
+            if name in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.xdist_group(name))
+
+
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
