@@ -3,10 +3,15 @@ back from the id), so no two configured LRs share a run folder."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from percontrast import config as pc
 from percontrast import plan
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("lr", [3e-4, 1e-3, 2e-5, 1.23456789e-4, 1.0000001e-3, 0.1 + 0.2])
@@ -30,3 +35,14 @@ def test_learning_rates_that_differ_in_the_seventh_digit_are_two_runs(repo):
             and r.seed is None and (r.clip_min, r.clip_max) == tuple(cfg["training"]["clip"])]
     assert sorted(r.lr for r in runs) == sorted(cfg["training"]["learning_rates"])
     assert len({r.run_id for r in runs}) == 3
+
+
+@pytest.mark.parametrize("config", ["config.yaml", "configs/tiny.yaml", "configs/paper.yaml",
+                                    "configs/cpu-full.yaml", "configs/shared-samples.yaml"])
+def test_every_planned_run_id_matches_the_workflow_wildcard(config):
+    """The {run} wildcard's constraint is plan.RUN_ID_PATTERN: every run a config plans fits it,
+    and a folder of another shape does not."""
+    runs = plan.train_runs(pc.load_config(REPO / config))
+    assert runs and all(re.fullmatch(plan.RUN_ID_PATTERN, r.run_id) for r in runs)
+    assert not re.fullmatch(plan.RUN_ID_PATTERN, "lr0.0003_clip0.8-5_seedX")
+    assert not re.fullmatch(plan.RUN_ID_PATTERN, "checkpoints")

@@ -63,6 +63,11 @@ class TrainRun:
                 "run": self.run_id}
 
 
+#: What :attr:`TrainRun.run_id` can produce, as a regular expression: the workflow's ``{run}``
+#: wildcard constraint (a folder name of any other shape is not a run).
+RUN_ID_PATTERN = r"lr[0-9.e+-]+_clip[0-9.e+-]+-[0-9.e+-]+(_seed[0-9]+)?"
+
+
 def parse_run_seed(run_id: str) -> int | None:
     """The ``_seed{N}`` suffix of a run id, or None (the config's seed)."""
     head, sep, tail = run_id.rpartition("_seed")
@@ -157,6 +162,9 @@ def dialogue_runs(cfg: dict[str, Any]) -> list[TrainRun]:
 RUN_SELECTION_KEYS = ("methods", "learning_rates", "main_learning_rate", "lr_grid_methods",
                       "clip", "clip_grid", "full_scale_methods", "full_scale_tasks",
                       "pipeline_scale", "seeds")
+#: Keys of an evaluation section (``evaluation.aloe``, ``evaluation.llm_judge``) that choose
+#: which runs it evaluates, not what one evaluation computes.
+EVALUATION_SELECTION_KEYS = ("models", "methods", "tasks", "enabled")
 
 
 def is_full_scale(cfg: dict[str, Any], run: TrainRun) -> bool:

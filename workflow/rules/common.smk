@@ -49,7 +49,7 @@ wildcard_constraints:
     eval_task=r"[A-Za-z0-9][A-Za-z0-9._-]*",
     split="|".join(pc.SPLITS),
     method=METHOD_PATTERN,
-    run=r"lr[0-9.e+-]+_clip[0-9.e+-]+-[0-9.e+-]+(_seed[0-9]+)?",
+    run=plan.RUN_ID_PATTERN,
 
 
 def as_json(obj):

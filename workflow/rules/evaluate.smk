@@ -1,11 +1,9 @@
 # Evaluation: generation from each checkpoint, LongLaMP/LaMP metrics, QA EM/F1, ALOE, LLM judge.
 
 # what one ALOE / judge job computes with: its section without the keys that pick the runs
-# (models, methods, tasks, enabled) and the llm entries it names (see llm_entries)
-ALOE_SPEC = job_spec(config["evaluation"].get("aloe", {}), "models", "methods", "tasks", "enabled")
-JUDGE_SPEC = job_spec(
-    config["evaluation"].get("llm_judge", {}), "models", "methods", "tasks", "enabled"
-)
+# (plan.EVALUATION_SELECTION_KEYS) and the llm entries it names (see llm_entries)
+ALOE_SPEC = job_spec(config["evaluation"].get("aloe", {}), *plan.EVALUATION_SELECTION_KEYS)
+JUDGE_SPEC = job_spec(config["evaluation"].get("llm_judge", {}), *plan.EVALUATION_SELECTION_KEYS)
 
 
 rule generate:
