@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -46,20 +47,6 @@ def pytest_collection_finish(session):
                              SLOW_TESTS_NEED_GB)
     if problem:
         pytest.exit(problem, returncode=pytest.ExitCode.USAGE_ERROR)
-
-
-#: Session fixtures that cost minutes: under pytest-xdist (the README's test command runs two
-#: workers) every test that uses one goes to the same worker, so each is built once, not per worker.
-COSTLY_SESSION_FIXTURES = ("tiny_run",)
-
-
-def pytest_collection_modifyitems(config, items):
-    """Group the users of each costly session fixture onto one xdist worker (``--dist
-    loadgroup``); without xdist the mark is inert."""
-    for item in items:
-        for name in COSTLY_SESSION_FIXTURES:
-            if name in getattr(item, "fixturenames", ()):
-                item.add_marker(pytest.mark.xdist_group(name))
 
 
 @pytest.fixture(scope="session")
@@ -155,11 +142,34 @@ class TinyRun:
 def tiny_run(tmp_path_factory) -> TinyRun:
     """One local run of the tiny profile's whole DAG, shared by every test that needs finished
     outputs (the DAG checks, the rerun-planning checks, the SLURM comparison): the DAG is the
-    slowest thing the suite does, so it runs once. Tests that change files must work on a copy."""
+    slowest thing the suite does, so it runs once. Tests that change files must work on a copy.
+
+    Under pytest-xdist (the test command runs two workers) session fixtures are per worker, so
+    the first worker to need it builds it in the run's shared temporary folder under a file
+    lock, and the other reads the result back (pytest-xdist's recipe for a once-only fixture)."""
     reuse = os.environ.get("PERCONTRAST_TINY_RUN")  # a finished run, for local iteration only
     if reuse:
         return TinyRun(Path(reuse), subprocess.CompletedProcess([], 0, "", ""))
-    directory = tmp_path_factory.mktemp("tiny_run")
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return _build_tiny_run(tmp_path_factory.mktemp("tiny_run"))
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp().parent  # one folder for all workers of this run
+    record = shared / "tiny_run.json"
+    with FileLock(str(shared / "tiny_run.lock")):
+        if not record.is_file():
+            run = _build_tiny_run(shared / "tiny_run")
+            record.write_text(json.dumps({"directory": str(run.directory),
+                                          "returncode": run.result.returncode,
+                                          "stdout": run.result.stdout,
+                                          "stderr": run.result.stderr}))
+        built = json.loads(record.read_text())
+    return TinyRun(Path(built["directory"]), subprocess.CompletedProcess(
+        [], built["returncode"], built["stdout"], built["stderr"]))
+
+
+def _build_tiny_run(directory: Path) -> TinyRun:
+    directory.mkdir(parents=True, exist_ok=True)
     result = snakemake("--profile", str(REPO / "profiles" / "ci"), "--configfile",
                        str(TINY_CONFIG), cwd=directory, timeout=1500)
     return TinyRun(directory, result)

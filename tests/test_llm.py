@@ -2,8 +2,8 @@
 
 Every server here listens on 127.0.0.1 only: a stdlib stub implementing
 ``/v1/chat/completions`` (scripted failures, request counting), a closed port (a dead server), and
-in the slow tests a real OpenAI-compatible server, Hugging Face's ``transformers serve``, serving the
-bundled SmolLM2-135M-Instruct as the project prepares it.
+in the slow tests a real OpenAI-compatible server, Hugging Face's ``transformers serve``, serving
+the bundled SmolLM2-135M-Instruct as the project prepares it.
 """
 
 from __future__ import annotations
@@ -549,4 +549,4 @@ def test_real_server_many_concurrent(model_server, tmp_path):
     entries = [json.loads(p.read_text()) for p in cache_files(tmp_path)]
     # one cache entry per prompt, each holding that prompt's own answer (none crossed over)
     by_prompt = {e["request"]["messages"][-1]["content"]: e["response"] for e in entries}
-    assert by_prompt == {p[-1]["content"]: o for p, o in zip(prompts, out)}
+    assert by_prompt == {p[-1]["content"]: o for p, o in zip(prompts, out, strict=True)}
