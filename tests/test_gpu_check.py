@@ -49,7 +49,7 @@ def dry_run(tmp_path_factory, tokenizer_dir):
     out = root / "gpu.json"
     proc = subprocess.run(["bash", str(SCRIPT), "--dry-run", "--tokenizer", str(tokenizer_dir),
                            "--work", str(root / "work"), "--out", str(out)],
-                          capture_output=True, text=True, env=env, timeout=600, cwd=root)
+                          capture_output=True, text=True, env=env, timeout=840, cwd=root)
     return proc, out
 
 
