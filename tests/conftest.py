@@ -104,7 +104,7 @@ def no_data_calls(monkeypatch):
         calls.append(text)
         real(ax, text)
 
-    for module in (training_figures, score_figures):
+    for module in (figure_style, training_figures, score_figures):
         monkeypatch.setattr(module, "no_data", spy)
     return calls
 

@@ -19,8 +19,10 @@ tokens get the weight) from its confounds (how much weight there is in total):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from percontrast.registries import FieldView, NameView, add_record, remove_added
 
 #: What a method's weights are computed from, besides the log-probs of the persona forward:
 #: nothing, the persona-free forward (PIR), or the model's predictive entropy.
@@ -68,53 +70,12 @@ _REGISTRY: list[Method] = [
 ]
 
 
-class _Names(Sequence):
-    """A live, tuple-like view of the registry's names (those ``keep`` selects)."""
-
-    def __init__(self, keep: Callable[[Method], bool]):
-        self._keep = keep
-
-    def _names(self) -> tuple[str, ...]:
-        return tuple(m.name for m in _REGISTRY if self._keep(m))
-
-    def __getitem__(self, index):
-        return self._names()[index]
-
-    def __len__(self) -> int:
-        return len(self._names())
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Sequence) and tuple(self) == tuple(other)
-
-    def __hash__(self) -> int:
-        return hash(self._names())
-
-    def __repr__(self) -> str:
-        return repr(self._names())
-
-
-class _Labels(Mapping):
-    """A live view: method name -> label."""
-
-    def __getitem__(self, name: str) -> str:
-        for m in _REGISTRY:
-            if m.name == name:
-                return m.label
-        raise KeyError(name)
-
-    def __iter__(self):
-        return iter([m.name for m in _REGISTRY])
-
-    def __len__(self) -> int:
-        return len(_REGISTRY)
-
-
-METHODS: Sequence[str] = _Names(lambda m: True)
+METHODS: Sequence[str] = NameView(_REGISTRY)
 #: The paper's methods (tables 1, 2, 5 ...), without this project's controls.
-PAPER_METHODS: Sequence[str] = _Names(lambda m: not m.control)
+PAPER_METHODS: Sequence[str] = NameView(_REGISTRY, lambda m: not m.control)
 #: The controls of PerCE (this project's, table_controls).
-CONTROL_METHODS: Sequence[str] = _Names(lambda m: m.control)
-LABELS: Mapping[str, str] = _Labels()
+CONTROL_METHODS: Sequence[str] = NameView(_REGISTRY, lambda m: m.control)
+LABELS: Mapping[str, str] = FieldView(_REGISTRY, "label")
 
 #: The baseline every gain is measured against, and the paper's method.
 BASELINE, PERCE = "ce", "perce"
@@ -123,14 +84,12 @@ BASELINE, PERCE = "ce", "perce"
 def register(new: Method) -> None:
     """Add a method to the registry (its weight rule goes to
     :func:`percontrast.losses.register_rule`). A name already taken is an error."""
-    if new.name in METHODS:
-        raise ValueError(f"method {new.name!r} is already registered")
-    _REGISTRY.append(new)
+    add_record(_REGISTRY, new, "method")
 
 
 def unregister(name: str) -> None:
     """Remove a method added with :func:`register` (the built-in ones stay)."""
-    _REGISTRY[:] = [m for m in _REGISTRY if m.name != name or m in _BUILT_IN]
+    remove_added(_REGISTRY, name, _BUILT_IN)
 
 
 def registry() -> tuple[Method, ...]:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from percontrast.registries import FieldView, NameView, add_record, remove_added
+
 #: The splits a task can have, in the order the workflow makes them.
 SPLITS = ("train", "test")
 
@@ -252,54 +254,13 @@ _BUILT_IN_SOURCES = tuple(_SOURCES)
 
 # --------------------------------------------------------------------------- live views
 
-class _Names(Sequence):
-    """A live, tuple-like view of a registry's names (those ``keep`` selects)."""
-
-    def __init__(self, records: list, keep: Callable[[Any], bool] = lambda r: True):
-        self._records, self._keep = records, keep
-
-    def _names(self) -> tuple[str, ...]:
-        return tuple(r.name for r in self._records if self._keep(r))
-
-    def __getitem__(self, index):
-        return self._names()[index]
-
-    def __len__(self) -> int:
-        return len(self._names())
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Sequence) and tuple(self) == tuple(other)
-
-    def __hash__(self) -> int:
-        return hash(self._names())
-
-    def __repr__(self) -> str:
-        return repr(self._names())
-
-
-class _Descriptions(Mapping):
-    """A live view: task type -> what it is."""
-
-    def __getitem__(self, name: str) -> str:
-        for t in _TASK_TYPES:
-            if t.name == name:
-                return t.description
-        raise KeyError(name)
-
-    def __iter__(self):
-        return iter(TASK_TYPE_NAMES)
-
-    def __len__(self) -> int:
-        return len(_TASK_TYPES)
-
-
-TASK_TYPE_NAMES: Sequence[str] = _Names(_TASK_TYPES)
+TASK_TYPE_NAMES: Sequence[str] = NameView(_TASK_TYPES)
 #: Task types scored by exact match / F1 against gold answers (no persona, no ROUGE/METEOR).
-QA_TASK_TYPES: Sequence[str] = _Names(_TASK_TYPES, lambda t: t.metric == "qa")
+QA_TASK_TYPES: Sequence[str] = NameView(_TASK_TYPES, lambda t: t.metric == "qa")
 #: Task types with a train split: the ones a model can be trained on.
-TRAINABLE_TASK_TYPES: Sequence[str] = _Names(_TASK_TYPES, lambda t: "train" in t.splits)
-TASK_DESCRIPTIONS: Mapping[str, str] = _Descriptions()
-SOURCE_NAMES: Sequence[str] = _Names(_SOURCES)
+TRAINABLE_TASK_TYPES: Sequence[str] = NameView(_TASK_TYPES, lambda t: "train" in t.splits)
+TASK_DESCRIPTIONS: Mapping[str, str] = FieldView(_TASK_TYPES, "description")
+SOURCE_NAMES: Sequence[str] = NameView(_SOURCES)
 
 
 # --------------------------------------------------------------------------- lookups
@@ -364,23 +325,19 @@ def local_split_file(spec: Mapping[str, Any], split: str) -> Path | None:
 
 def register_task_type(new: TaskType) -> None:
     """Add a task type (its name goes into the schema's enum too). A taken name is an error."""
-    if new.name in TASK_TYPE_NAMES:
-        raise ValueError(f"task type {new.name!r} is already registered")
-    _TASK_TYPES.append(new)
+    add_record(_TASK_TYPES, new, "task type")
 
 
 def unregister_task_type(name: str) -> None:
     """Remove a task type added with :func:`register_task_type` (the built-in ones stay)."""
-    _TASK_TYPES[:] = [t for t in _TASK_TYPES if t.name != name or t in _BUILT_IN_TYPES]
+    remove_added(_TASK_TYPES, name, _BUILT_IN_TYPES)
 
 
 def register_source(new: Source) -> None:
     """Add a source (its name goes into the schema's enum too). A taken name is an error."""
-    if new.name in SOURCE_NAMES:
-        raise ValueError(f"source {new.name!r} is already registered")
-    _SOURCES.append(new)
+    add_record(_SOURCES, new, "source")
 
 
 def unregister_source(name: str) -> None:
     """Remove a source added with :func:`register_source` (the built-in ones stay)."""
-    _SOURCES[:] = [s for s in _SOURCES if s.name != name or s in _BUILT_IN_SOURCES]
+    remove_added(_SOURCES, name, _BUILT_IN_SOURCES)

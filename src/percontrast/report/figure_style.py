@@ -134,6 +134,13 @@ def no_data(ax, text: str = NO_DATA) -> None:
             bbox={"boxstyle": "round,pad=0.4", "fc": "#f6f6f6", "ec": "#cccccc"})
 
 
+def no_data_row(row, titles) -> None:
+    """A figure with no facet yet: its one row of panels, each titled and marked empty."""
+    for ax, title in zip(row, titles, strict=True):
+        ax.set_title(title, fontsize=9)
+        no_data(ax)
+
+
 def facet_title(model: str, task: str, several_models: bool) -> str:
     return " · ".join(x for x in (model if several_models else "", task) if x)
 

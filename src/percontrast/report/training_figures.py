@@ -31,6 +31,7 @@ from percontrast.report.figure_style import (
     method_label,
     method_order,
     no_data,
+    no_data_row,
     panels,
     save,
     scale_handles,
@@ -124,9 +125,7 @@ def training_curves(logs: Mapping[str, Any], path: str | os.PathLike, *,
         for row, (facet, runs) in zip(axes, facets, strict=False):
             _curve_row(row, facet, runs or {}, handles, scales)
         if not facets:
-            for ax, (_, name) in zip(axes[0], CURVE_PANELS, strict=True):
-                ax.set_title(name, fontsize=9)
-                no_data(ax)
+            no_data_row(axes[0], [name for _, name in CURVE_PANELS])
         for ax in axes[-1]:
             ax.set_xlabel("optimizer step")
         styles = [Line2D([], [], color="k", ls="-", label="clipped at max M"),
@@ -219,9 +218,7 @@ def estep_markers(logs: Mapping[str, Any], path: str | os.PathLike, *,
         for row, (facet, runs) in zip(axes, facets, strict=False):
             _estep_row(row, facet, runs or {}, handles, clip)
         if not facets:
-            for ax, (_, name) in zip(axes[0], ESTEP_PANELS, strict=True):
-                ax.set_title(name, fontsize=9)
-                no_data(ax)
+            no_data_row(axes[0], [name for _, name in ESTEP_PANELS])
         for ax in axes.flat:  # steps are whole numbers, also for a one-step run
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         for ax in axes[-1]:
