@@ -37,6 +37,30 @@ def disk_shortfall(where: Path, need_gb: float) -> str | None:
             "deselect them with -m 'not slow'.")
 
 
+#: The xdist group of every test that reads the tiny DAG's outputs (the ``tiny_run`` fixture).
+TINY_RUN_GROUP = "tiny_run"
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook turns the marks into groups
+def pytest_collection_modifyitems(config, items):
+    """Order the run for two workers (the test command's ``-n 2 --dist loadgroup``).
+
+    The tiny DAG is built once, and every test that reads it waits for it. Under plain load
+    scheduling both workers reach those tests and one of them sits idle on the build's lock for
+    minutes. So those tests form one xdist group, which one worker runs while the other works
+    through the rest, and they come first, with the other slow tests next: the longest work
+    starts first and nothing long is left for the end. The order is the same in every worker,
+    as xdist requires."""
+    users = [item for item in items if "tiny_run" in getattr(item, "fixturenames", ())]
+    for item in users:
+        item.add_marker(pytest.mark.xdist_group(TINY_RUN_GROUP))
+    grouped = {id(item) for item in users}
+    rest = [item for item in items if id(item) not in grouped]
+    slow = [item for item in rest if item.get_closest_marker("slow")]
+    fast = [item for item in rest if not item.get_closest_marker("slow")]
+    items[:] = users + slow + fast
+
+
 def pytest_collection_finish(session):
     """Refuse to start the slow tests on a disk that cannot hold what they write."""
     if session.config.option.collectonly:
