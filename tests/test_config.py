@@ -160,7 +160,9 @@ def test_a_runs_training_spec_holds_only_what_determines_it(repo):
     assert plan.run_batch_size(cfg, other_lr) == 1
     assert plan.run_batch_size(cfg, run) == tr["batch_size"]
     assert plan.evaluation_limit(cfg, run, "review") is None
-    # generation.precision: auto is resolved for this CPU while planning (tiny: device cpu)
+    # generation.precision: auto is resolved for this CPU while planning (tiny: device cpu;
+    # the tiny config itself pins fp32)
+    cfg["generation"]["precision"] = "auto"
     planned = planned_precision("auto", "cpu")
     assert plan.evaluation_generation(cfg, run, "review") == {**cfg["generation"],
                                                               "precision": planned}

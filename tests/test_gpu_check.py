@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+from percontrast import precision
 from tests.conftest import REPO
 
 SCRIPT = REPO / "scripts" / "gpu_check.sh"
@@ -73,7 +74,10 @@ def test_dry_run_writes_every_stage(dry_run):
     tg = result["train_generate"]
     assert tg["ok"], tg.get("traceback")
     assert tg["train_steps"] == 2 and tg["model"]["architecture"] == "qwen3"
-    assert tg["gpu_settings"]["device"] == "cpu" and tg["gpu_settings"]["dtype"] == "float32"
+    # generation's precision: auto, resolved by this CPU (bf16 where it computes bf16 natively)
+    native = precision.resolve("auto", "cpu") == "bf16"
+    assert tg["gpu_settings"]["device"] == "cpu"
+    assert tg["gpu_settings"]["dtype"] == ("bfloat16" if native else "float32")
     assert tg["generation_settings"]["auto_cache"] == "dynamic"  # static only on CUDA
     for label in ("sorted", "unsorted", "sorted_dynamic", "unsorted_dynamic"):
         run = tg["generation"][label]
