@@ -73,6 +73,18 @@ def pytest_collection_finish(session):
         pytest.exit(problem, returncode=pytest.ExitCode.USAGE_ERROR)
 
 
+@pytest.fixture
+def native(monkeypatch):
+    """Set what the CPU's bf16 detection answers (True / False) for the rest of the test, both
+    torch's check and the planner's (``percontrast.precision``)."""
+    from percontrast import precision
+
+    def set_native(value: bool):
+        monkeypatch.setattr(precision, "cpu_native_bf16", lambda: value)
+        monkeypatch.setattr(precision, "_cpu_flags_native_bf16", lambda: value)
+    return set_native
+
+
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO

@@ -285,8 +285,7 @@ def test_length_sort_changes_no_output_and_keeps_record_order(tiny_model, temper
             assert res.token_ids == generate(model, tok, [conv], **kwargs)[0].token_ids
 
 
-def test_gpu_settings_leave_the_cpu_path_alone(tiny_model, monkeypatch):
-    from percontrast import precision
+def test_gpu_settings_leave_the_cpu_path_alone(tiny_model, native):
     from percontrast.generation import (
         generation_dtype,
         prepare_for_cuda,
@@ -306,7 +305,7 @@ def test_gpu_settings_leave_the_cpu_path_alone(tiny_model, monkeypatch):
     with pytest.raises(ValueError, match="cache_implementation"):
         resolve_cache("paged", model)
     # a CPU without native bf16 loads as before (with it, auto is bf16: test_precision.py)
-    monkeypatch.setattr(precision, "cpu_native_bf16", lambda: False)
+    native(False)
     for spec_dtype in (None, "auto", "bfloat16", "float32"):
         assert generation_dtype(spec_dtype, "cpu") is None
     assert generation_dtype("float32", "cuda") is None  # a pinned dtype stays pinned

@@ -12,16 +12,6 @@ from percontrast.generation import generation_dtype
 from percontrast.training import training_arguments
 
 
-@pytest.fixture
-def native(monkeypatch):
-    """Set what the CPU detection answers (True / False) for the rest of the test."""
-
-    def set_native(value: bool):
-        monkeypatch.setattr(precision, "cpu_native_bf16", lambda: value)
-        monkeypatch.setattr(precision, "_cpu_flags_native_bf16", lambda: value)
-    return set_native
-
-
 @pytest.mark.parametrize("has_bf16, expected", [(True, "bf16"), (False, "fp32")])
 def test_auto_follows_the_cpu_and_forced_values_do_not(native, has_bf16, expected):
     native(has_bf16)
