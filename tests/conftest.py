@@ -51,14 +51,14 @@ def pytest_collection_modifyitems(config, items):
     through the rest, and they come first, with the other slow tests next: the longest work
     starts first and nothing long is left for the end. The order is the same in every worker,
     as xdist requires."""
-    users = [item for item in items if "tiny_run" in getattr(item, "fixturenames", ())]
-    for item in users:
+    def reads_tiny_dag(item) -> bool:
+        return "tiny_run" in getattr(item, "fixturenames", ())
+
+    for item in filter(reads_tiny_dag, items):
         item.add_marker(pytest.mark.xdist_group(TINY_RUN_GROUP))
-    grouped = {id(item) for item in users}
-    rest = [item for item in items if id(item) not in grouped]
-    slow = [item for item in rest if item.get_closest_marker("slow")]
-    fast = [item for item in rest if not item.get_closest_marker("slow")]
-    items[:] = users + slow + fast
+    # stable: collection order within each of the three ranks
+    items.sort(key=lambda item: 0 if reads_tiny_dag(item)
+               else 1 if item.get_closest_marker("slow") else 2)
 
 
 def pytest_collection_finish(session):
